@@ -1,0 +1,166 @@
+// Command twostep is a self-hosted sign-in server with two-step
+// verification.
+//
+//	twostep serve   [--addr HOST:PORT] [--data-dir DIR] [--config FILE]
+//	twostep migrate [--data-dir DIR] [--config FILE]
+//	twostep bench   [flags]   measure sign-in throughput, latency and memory
+//	twostep version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"twostep/internal/app"
+	"twostep/internal/config"
+	"twostep/internal/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "twostep:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: twostep serve|migrate|bench|version (twostep serve --help for flags)")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stdout, stderr)
+	case "migrate":
+		return migrate(args[1:], stdout, stderr)
+	case "bench":
+		return bench(args[1:], stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "twostep", version)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q: use serve, migrate, bench or version", args[0])
+}
+
+// loadConfig parses the common flags, reads the config file and the
+// environment, and applies flags over both.
+func loadConfig(name string, args []string, stderr io.Writer) (config.Config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "", "listen address HOST:PORT (default 127.0.0.1:8080)")
+	dataDir := fs.String("data-dir", "", "directory for the SQLite database and generated key (default ./twostep-data)")
+	file := fs.String("config", os.Getenv("TWOSTEP_CONFIG"), "YAML config file")
+	if err := fs.Parse(args); err != nil {
+		return config.Config{}, err
+	}
+	env := os.Environ()
+	if *addr != "" {
+		env = append(env, "TWOSTEP_SERVER_ADDR="+*addr)
+	}
+	if *dataDir != "" {
+		env = append(env, "TWOSTEP_SERVER_DATA_DIR="+*dataDir)
+	}
+	filtered := env[:0:0]
+	for _, kv := range env {
+		if len(kv) >= 15 && kv[:15] == "TWOSTEP_CONFIG=" {
+			continue
+		}
+		filtered = append(filtered, kv)
+	}
+	return config.Load(*file, filtered)
+}
+
+func serve(args []string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig("serve", args, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if cfg.Server.MemoryLimitMiB > 0 {
+		debug.SetMemoryLimit(int64(cfg.Server.MemoryLimitMiB) << 20)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	a, err := app.Open(ctx, cfg, log, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if a.KeyCreated {
+		log.Warn("generated a new secret key in the data directory; back it up, or set secrets.key / TWOSTEP_SECRETS_KEY in production",
+			"dir", cfg.Server.DataDir)
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go a.PurgeLoop(ctx, 10*time.Minute, log)
+
+	engine := "SQLite in " + cfg.Server.DataDir
+	if a.DB.Postgres() {
+		engine = "PostgreSQL"
+	}
+	url := "http://" + ln.Addr().String()
+	if cfg.Server.PublicURL != "" {
+		url = cfg.Server.PublicURL
+	}
+	fmt.Fprintf(stdout, "twostep %s is running on %s (%s, e-mail via %s)\nOpen %s\n", version, ln.Addr(), engine, cfg.Delivery.Email, url)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.D())
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func migrate(args []string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig("migrate", args, stderr)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	db, err := store.Open(ctx, cfg.Database.URL, cfg.Server.DataDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "applied %d migration(s); the schema is up to date\n", n)
+	return nil
+}

@@ -1,0 +1,282 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"twostep/internal/delivery"
+	"twostep/internal/secret"
+	"twostep/internal/store"
+)
+
+// Issued is what a successful sign-in or sign-up hands to the browser.
+type Issued struct {
+	// Token is the session cookie's value; only its hash is stored.
+	Token   string
+	Session store.Session
+	// BrowserID is set when the browser needs a (new) browser cookie.
+	BrowserID string
+}
+
+// SignUp creates an account, signs it in and sends the verification link.
+func (s *Service) SignUp(ctx context.Context, c Client, email, pw string) (store.User, Issued, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return store.User{}, Issued{}, err
+	}
+	norm, err := s.policy.Check(pw, email)
+	if err != nil {
+		return store.User{}, Issued{}, err
+	}
+	if err := s.limiter.Take(ctx, "signup:ip:"+c.IP, s.cfg.Limits.SignupPerAddress); err != nil {
+		return store.User{}, Issued{}, err
+	}
+	hash, err := s.hasher.Hash(ctx, norm)
+	if err != nil {
+		return store.User{}, Issued{}, err
+	}
+	now := s.now()
+	u := store.User{ID: store.NewID(), Email: email, PasswordHash: hash, CreatedAt: now, PasswordChangedAt: now}
+	if err := s.db.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, store.ErrEmailTaken) {
+			return store.User{}, Issued{}, ErrEmailTaken
+		}
+		return store.User{}, Issued{}, err
+	}
+	s.record(ctx, c, u.ID, "signup", "success", "")
+	if err := s.sendVerification(ctx, u); err != nil {
+		s.log.Error("queue verification failed", "err", err)
+	}
+	iss, err := s.startSession(ctx, c, u)
+	if err != nil {
+		return u, Issued{}, err
+	}
+	s.record(ctx, c, u.ID, "signin", "success", "after sign-up")
+	return u, iss, nil
+}
+
+// Rate-limit keys for password guessing. The account key is derived from
+// the e-mail as typed (normalised), so unknown and known addresses are
+// throttled alike and the limit reveals nothing.
+func accountKey(email string) string { return "pw:acct:" + secret.Hash(email)[:32] }
+func addressKey(ip string) string    { return "pw:ip:" + ip }
+func browserKey(browserHash, userID string) string {
+	return "pw:browser:" + browserHash[:32] + ":" + userID
+}
+
+// SignIn checks an e-mail and password. Unknown e-mails and wrong passwords
+// fail alike, in the same time (a dummy hash is verified for unknown ones).
+//
+// Guessing is slowed by three growing-delay counters of their own: per
+// client address, per account and — for a browser that has signed in to
+// this account successfully before — per browser. A known browser is
+// judged by its own counter instead of the account's, so an attacker
+// hammering the account cannot lock its owner out (OWASP's device cookie).
+func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store.User, Issued, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return store.User{}, Issued{}, ErrInvalidCredentials
+	}
+	norm, nerr := normalizeForCheck(pw)
+	if err := s.limiter.Check(ctx, addressKey(c.IP)); err != nil {
+		return store.User{}, Issued{}, err
+	}
+	u, err := s.db.UserByEmail(ctx, email)
+	found := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.User{}, Issued{}, err
+	}
+	key, backoff := accountKey(email), s.cfg.Limits.PasswordPerAccount
+	if secret.WellFormedToken(c.BrowserID) {
+		bh := secret.Hash(c.BrowserID)
+		// Asked for unknown accounts too, with an id no user has, so the
+		// query costs the same either way.
+		uid := u.ID
+		if !found {
+			uid = "-"
+		}
+		known, err := s.db.KnownBrowser(ctx, uid, bh, s.now())
+		if err != nil {
+			return store.User{}, Issued{}, err
+		}
+		if known {
+			key, backoff = browserKey(bh, u.ID), s.cfg.Limits.PasswordPerBrowser
+		}
+	}
+	if err := s.limiter.Check(ctx, key); err != nil {
+		if found {
+			s.record(ctx, c, u.ID, "signin", "throttled", "")
+		}
+		return store.User{}, Issued{}, err
+	}
+
+	ok, rehash := false, false
+	switch {
+	case !found || nerr != nil:
+		err = s.hasher.VerifyDummy(ctx, pw)
+	default:
+		ok, rehash, err = s.hasher.Verify(ctx, norm, u.PasswordHash)
+	}
+	if err != nil {
+		return store.User{}, Issued{}, err
+	}
+	if !ok {
+		if _, err := s.limiter.Fail(ctx, addressKey(c.IP), s.cfg.Limits.PasswordPerAddress); err != nil {
+			return store.User{}, Issued{}, err
+		}
+		if _, err := s.limiter.Fail(ctx, key, backoff); err != nil {
+			return store.User{}, Issued{}, err
+		}
+		uid := ""
+		if found {
+			uid = u.ID
+		}
+		s.record(ctx, c, uid, "signin", "failure", "wrong password")
+		return store.User{}, Issued{}, ErrInvalidCredentials
+	}
+
+	if err := s.limiter.Reset(ctx, key); err != nil {
+		return store.User{}, Issued{}, err
+	}
+	if rehash {
+		s.upgradeHash(ctx, u, norm)
+	}
+	iss, err := s.startSession(ctx, c, u)
+	if err != nil {
+		return store.User{}, Issued{}, err
+	}
+	s.record(ctx, c, u.ID, "signin", "success", "")
+	return u, iss, nil
+}
+
+// upgradeHash re-hashes a password stored with older parameters; a failure
+// only means it is tried again at the next sign-in.
+func (s *Service) upgradeHash(ctx context.Context, u store.User, norm string) {
+	h, err := s.hasher.Hash(ctx, norm)
+	if err == nil {
+		err = s.db.UpgradePasswordHash(ctx, u.ID, u.PasswordHash, h)
+	}
+	if err != nil {
+		s.log.Warn("password hash upgrade failed", "user", u.ID, "err", err)
+	}
+}
+
+// startSession issues a fresh session (never reusing one the browser
+// brought, so a planted session id is worthless) and marks the browser as
+// known to this account.
+func (s *Service) startSession(ctx context.Context, c Client, u store.User) (Issued, error) {
+	now := s.now()
+	token := secret.NewToken()
+	sess := store.Session{
+		ID: store.NewID(), TokenHash: secret.Hash(token), UserID: u.ID, AAL: 1,
+		CreatedAt: now, AuthenticatedAt: now, LastSeenAt: now,
+		ExpiresAt: now.Add(s.cfg.Session.MaxLifetime.D()),
+		IP:        c.IP, UserAgent: truncate(c.UserAgent, 512),
+	}
+	if err := s.db.CreateSession(ctx, sess); err != nil {
+		return Issued{}, err
+	}
+	iss := Issued{Token: token, Session: sess}
+	browser := c.BrowserID
+	if !secret.WellFormedToken(browser) {
+		browser = secret.NewToken()
+		iss.BrowserID = browser
+	}
+	if err := s.db.RememberBrowser(ctx, u.ID, secret.Hash(browser), now, now.Add(s.cfg.Session.KnownBrowserLifetime.D())); err != nil {
+		return Issued{}, err
+	}
+	return iss, nil
+}
+
+// touchEvery limits last-seen writes to one per session per minute.
+const touchEvery = time.Minute
+
+// Authenticate returns the live session and user for a session cookie.
+func (s *Service) Authenticate(ctx context.Context, token string) (store.Session, store.User, error) {
+	if !secret.WellFormedToken(token) {
+		return store.Session{}, store.User{}, ErrNoSession
+	}
+	sess, err := s.db.SessionByTokenHash(ctx, secret.Hash(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return sess, store.User{}, ErrNoSession
+	}
+	if err != nil {
+		return sess, store.User{}, err
+	}
+	now := s.now()
+	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.Session.IdleTimeout.D() {
+		return store.Session{}, store.User{}, ErrNoSession
+	}
+	u, err := s.db.UserByID(ctx, sess.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Session{}, store.User{}, ErrNoSession
+	}
+	if err != nil {
+		return sess, u, err
+	}
+	if now.Sub(sess.LastSeenAt) >= touchEvery {
+		if err := s.db.TouchSession(ctx, sess.ID, now); err != nil {
+			return sess, u, err
+		}
+		sess.LastSeenAt = now
+	}
+	return sess, u, nil
+}
+
+// SignOut ends the current session.
+func (s *Service) SignOut(ctx context.Context, c Client, sess store.Session) error {
+	if err := s.db.RevokeSession(ctx, sess.UserID, sess.ID, s.now()); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	s.record(ctx, c, sess.UserID, "signout", "success", "")
+	return nil
+}
+
+// SignOutEverywhere ends every session of the user, this one included.
+func (s *Service) SignOutEverywhere(ctx context.Context, c Client, sess store.Session) (int64, error) {
+	n, err := s.db.RevokeSessions(ctx, sess.UserID, "", s.now())
+	if err != nil {
+		return 0, err
+	}
+	s.record(ctx, c, sess.UserID, "signout_everywhere", "success", fmt.Sprintf("%d sessions ended", n))
+	return n, nil
+}
+
+// RevokeOthers ends every session of the user but this one.
+func (s *Service) RevokeOthers(ctx context.Context, c Client, sess store.Session) (int64, error) {
+	n, err := s.db.RevokeSessions(ctx, sess.UserID, sess.ID, s.now())
+	if err != nil {
+		return 0, err
+	}
+	s.record(ctx, c, sess.UserID, "sessions_revoked", "success", fmt.Sprintf("%d other sessions ended", n))
+	return n, nil
+}
+
+// RevokeSession ends one of the user's sessions by id.
+func (s *Service) RevokeSession(ctx context.Context, c Client, sess store.Session, id string) error {
+	err := s.db.RevokeSession(ctx, sess.UserID, id, s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrSessionNotFound
+	}
+	if err != nil {
+		return err
+	}
+	s.record(ctx, c, sess.UserID, "session_revoked", "success", "session "+id)
+	return nil
+}
+
+// Sessions lists the user's live sessions, most recently used first.
+func (s *Service) Sessions(ctx context.Context, userID string) ([]store.Session, error) {
+	return s.db.ActiveSessions(ctx, userID, s.now(), s.cfg.Session.IdleTimeout.D())
+}
+
+// notify tells the user about a security change by e-mail.
+func (s *Service) notify(u store.User, subject, body string) {
+	s.send(delivery.Message{
+		Channel: delivery.Email, To: u.Email,
+		Subject: subject,
+		Body:    body + "\n\nIf this was not you, reset your password now: " + s.baseURL + "/forgot-password\n",
+	}, "notification")
+}

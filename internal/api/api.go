@@ -1,0 +1,121 @@
+// Package api is twostep's JSON API (../shared/API.md): the same account
+// flows as the web pages, answered in JSON with RFC 9457 problems.
+package api
+
+import (
+	"context"
+	_ "embed"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"twostep/internal/account"
+	"twostep/internal/delivery/outbox"
+	"twostep/internal/session"
+	"twostep/internal/store"
+)
+
+// Pinger answers whether the database is reachable.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// API serves /api/v1 and the health endpoints.
+type API struct {
+	acct       *account.Service
+	cookies    session.Cookies
+	outbox     *outbox.Outbox // nil unless the outbox is the e-mail provider
+	db         Pinger
+	trustProxy bool
+	log        *slog.Logger
+}
+
+// New returns the API. box is nil unless the developer outbox is the
+// configured provider; its endpoints exist only then.
+func New(acct *account.Service, cookies session.Cookies, box *outbox.Outbox, db Pinger, log *slog.Logger) *API {
+	return &API{acct: acct, cookies: cookies, outbox: box, db: db, trustProxy: acct.Config().Server.TrustProxy, log: log}
+}
+
+// Routes registers every API route on mux: the whole table in one place.
+func (a *API) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /readyz", a.readyz)
+	mux.HandleFunc("GET /api/v1/openapi.json", a.openapi)
+
+	mux.HandleFunc("POST /api/v1/signup", a.signup)
+	mux.HandleFunc("POST /api/v1/signin", a.signin)
+	mux.HandleFunc("POST /api/v1/signout", a.authed(a.signout))
+	mux.HandleFunc("POST /api/v1/signout/everywhere", a.authed(a.signoutEverywhere))
+	mux.HandleFunc("GET /api/v1/me", a.authed(a.me))
+	mux.HandleFunc("POST /api/v1/email/verify", a.verifyEmail)
+	mux.HandleFunc("POST /api/v1/email/verify/resend", a.authed(a.resendVerification))
+
+	mux.HandleFunc("GET /api/v1/sessions", a.authed(a.sessions))
+	mux.HandleFunc("DELETE /api/v1/sessions/{id}", a.authed(a.deleteSession))
+	mux.HandleFunc("POST /api/v1/sessions/revoke-others", a.authed(a.revokeOthers))
+	mux.HandleFunc("GET /api/v1/events", a.authed(a.events))
+
+	mux.HandleFunc("POST /api/v1/password", a.authed(a.changePassword))
+	mux.HandleFunc("POST /api/v1/password/reset", a.requestReset)
+	mux.HandleFunc("POST /api/v1/password/reset/confirm", a.confirmReset)
+
+	if a.outbox != nil {
+		mux.HandleFunc("GET /api/v1/dev/outbox", a.devOutbox)
+	}
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		WriteProblem(w, problem(http.StatusNotFound, "not_found", "Not found", "There is no API endpoint "+r.Method+" "+r.URL.Path+"."))
+	})
+}
+
+// NotFound is the API's answer for an unknown path, for the server's mux.
+func NotFound(w http.ResponseWriter, r *http.Request) {
+	WriteProblem(w, problem(http.StatusNotFound, "not_found", "Not found", "There is no API endpoint "+r.Method+" "+r.URL.Path+"."))
+}
+
+// MethodNotAllowed answers a known path with the wrong method.
+func MethodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	WriteProblem(w, problem(http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed", r.Method+" is not allowed on "+r.URL.Path+"."))
+}
+
+func (a *API) client(r *http.Request) account.Client {
+	return account.Client{IP: session.ClientIP(r, a.trustProxy), UserAgent: r.UserAgent(), BrowserID: a.cookies.Browser(r)}
+}
+
+type authedHandler func(w http.ResponseWriter, r *http.Request, sess store.Session, u store.User)
+
+// authed runs h for a signed-in request, and answers 401 otherwise.
+func (a *API) authed(h authedHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sess, u, err := a.acct.Authenticate(r.Context(), a.cookies.Session(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		h(w, r, sess, u)
+	}
+}
+
+func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.db.Ping(ctx); err != nil {
+		a.log.Warn("readiness: database does not answer", "err", err)
+		WriteProblem(w, problem(http.StatusServiceUnavailable, "not_ready", "Not ready", "The database does not answer."))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (a *API) devOutbox(w http.ResponseWriter, r *http.Request) {
+	to := r.URL.Query().Get("to")
+	msgs, err := a.outbox.List(r.Context(), to, 200)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, msgs)
+}

@@ -1,0 +1,209 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"twostep/internal/account"
+	"twostep/internal/password"
+	"twostep/internal/ratelimit"
+)
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 64 << 10
+
+// Problem is an RFC 9457 problem document with twostep's stable code.
+type Problem struct {
+	Type        string `json:"type"`
+	Title       string `json:"title"`
+	Status      int    `json:"status"`
+	Code        string `json:"code"`
+	Detail      string `json:"detail,omitempty"`
+	RetryAfterS int    `json:"retry_after_s,omitempty"`
+	Field       string `json:"field,omitempty"`
+}
+
+// Error satisfies error so a Problem can travel up from decode.
+func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
+
+func problem(status int, code, title, detail string) *Problem {
+	return &Problem{Type: "about:blank", Title: title, Status: status, Code: code, Detail: detail}
+}
+
+// WriteProblem renders p.
+func WriteProblem(w http.ResponseWriter, p *Problem) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	if p.Status == http.StatusTooManyRequests || p.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(max(p.RetryAfterS, 1)))
+	}
+	w.WriteHeader(p.Status)
+	json.NewEncoder(w).Encode(p)
+}
+
+// fail maps an error from a flow to its problem and renders it. Errors with
+// no mapping are logged and answered with a bare 500 that reveals nothing.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	WriteProblem(w, a.problemFor(r, err))
+}
+
+func (a *API) problemFor(r *http.Request, err error) *Problem {
+	var (
+		p       *Problem
+		weak    *password.WeakError
+		bad     *account.InvalidEmailError
+		limited *ratelimit.Limited
+	)
+	switch {
+	case errors.As(err, &p):
+		return p
+	case errors.As(err, &limited):
+		p := problem(http.StatusTooManyRequests, "rate_limited", "Too many attempts",
+			fmt.Sprintf("Too many attempts. Try again in %s.", humanDuration(limited.Seconds())))
+		p.RetryAfterS = limited.Seconds()
+		return p
+	case errors.Is(err, password.ErrBusy):
+		p := problem(http.StatusServiceUnavailable, "busy", "Server busy", "The server is busy checking passwords. Try again in a moment.")
+		p.RetryAfterS = 2
+		return p
+	case errors.As(err, &weak):
+		p := problem(http.StatusBadRequest, "weak_password", "Password not accepted", weak.Reason)
+		p.Field = "password"
+		return p
+	case errors.As(err, &bad):
+		p := problem(http.StatusBadRequest, "invalid_email", "E-mail address not accepted", bad.Reason)
+		p.Field = "email"
+		return p
+	case errors.Is(err, account.ErrInvalidCredentials):
+		return problem(http.StatusUnauthorized, "invalid_credentials", "Sign-in failed", "The e-mail address or password is wrong.")
+	case errors.Is(err, account.ErrEmailTaken):
+		p := problem(http.StatusConflict, "email_taken", "E-mail already registered", "An account with this e-mail address already exists. Sign in, or reset the password.")
+		p.Field = "email"
+		return p
+	case errors.Is(err, account.ErrWrongPassword):
+		p := problem(http.StatusForbidden, "wrong_password", "Current password is wrong", "The current password is wrong.")
+		p.Field = "current_password"
+		return p
+	case errors.Is(err, account.ErrInvalidToken):
+		return problem(http.StatusBadRequest, "invalid_token", "Link not valid", "This link is invalid, has expired or was already used. Ask for a new one.")
+	case errors.Is(err, account.ErrNoSession):
+		return problem(http.StatusUnauthorized, "unauthenticated", "Not signed in", "Sign in first.")
+	case errors.Is(err, account.ErrSessionNotFound):
+		return problem(http.StatusNotFound, "not_found", "No such session", "You have no live session with that id.")
+	case errors.Is(err, r.Context().Err()) && r.Context().Err() != nil:
+		return problem(499, "client_closed", "Request cancelled", "The request was cancelled.")
+	}
+	a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	return problem(http.StatusInternalServerError, "internal", "Internal error", "Something went wrong on our side. Try again.")
+}
+
+// humanDuration writes seconds as "42 seconds", "3 minutes", "2 hours".
+func humanDuration(s int) string {
+	plural := func(n int, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return strconv.Itoa(n) + " " + unit + "s"
+	}
+	switch {
+	case s < 60:
+		return plural(s, "second")
+	case s < 3600:
+		return plural((s+59)/60, "minute")
+	default:
+		return plural((s+3599)/3600, "hour")
+	}
+}
+
+// HumanDuration is humanDuration for the web pages.
+func HumanDuration(s int) string { return humanDuration(s) }
+
+// decode reads a JSON body into v: at most MaxBody bytes, valid UTF-8, one
+// object, no unknown fields, fields of the right type.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, _ := strings.Cut(ct, ";")
+		if strings.TrimSpace(strings.ToLower(mt)) != "application/json" {
+			return problem(http.StatusUnsupportedMediaType, "unsupported_media_type", "Send JSON", "Send the body as application/json.")
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return problem(http.StatusRequestEntityTooLarge, "body_too_large", "Body too large", fmt.Sprintf("The request body is larger than %d bytes.", MaxBody))
+		}
+		return problem(http.StatusBadRequest, "invalid_body", "Unreadable body", "The request body could not be read.")
+	}
+	return DecodeJSON(body, v)
+}
+
+// DecodeJSON is the body check of decode, separate so it can be fuzzed.
+func DecodeJSON(body []byte, v any) error {
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return problem(http.StatusBadRequest, "invalid_json", "Body required", "Send a JSON object in the request body.")
+	}
+	if !utf8.Valid(body) {
+		return problem(http.StatusBadRequest, "invalid_utf8", "Invalid text", "The request body is not valid UTF-8.")
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		var syntaxErr *json.SyntaxError
+		switch {
+		case errors.As(err, &typeErr):
+			p := problem(http.StatusBadRequest, "invalid_json", "Wrong type", fmt.Sprintf("Field %q must be a %s.", typeErr.Field, jsonKind(typeErr.Type.String())))
+			p.Field = typeErr.Field
+			return p
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			p := problem(http.StatusBadRequest, "unknown_field", "Unknown field", fmt.Sprintf("Field %q is not accepted here.", name))
+			p.Field = name
+			return p
+		case errors.As(err, &syntaxErr):
+			return problem(http.StatusBadRequest, "invalid_json", "Malformed JSON", fmt.Sprintf("The body is not valid JSON (at byte %d).", syntaxErr.Offset))
+		default:
+			return problem(http.StatusBadRequest, "invalid_json", "Malformed JSON", "The body must be one JSON object.")
+		}
+	}
+	if dec.More() {
+		return problem(http.StatusBadRequest, "invalid_json", "Malformed JSON", "The body must hold exactly one JSON object.")
+	}
+	var rest json.RawMessage
+	if err := dec.Decode(&rest); err != io.EOF {
+		return problem(http.StatusBadRequest, "invalid_json", "Malformed JSON", "The body must hold exactly one JSON object.")
+	}
+	return nil
+}
+
+func jsonKind(goType string) string {
+	switch goType {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean (true or false)"
+	case "int", "int64", "float64":
+		return "number"
+	}
+	if strings.HasPrefix(goType, "api.") || strings.HasPrefix(goType, "struct") {
+		return "object"
+	}
+	return goType
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		slog.Debug("write response", "err", err)
+	}
+}

@@ -1,0 +1,126 @@
+// Package app wires twostep together from a Config: store, key, hasher,
+// limiter, delivery, flows and HTTP surfaces. cmd/twostep and the
+// integration tests build the server the same way through it.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"twostep/internal/account"
+	"twostep/internal/api"
+	"twostep/internal/config"
+	"twostep/internal/delivery"
+	"twostep/internal/delivery/outbox"
+	"twostep/internal/delivery/smtp"
+	"twostep/internal/password"
+	"twostep/internal/ratelimit"
+	"twostep/internal/secret"
+	"twostep/internal/server"
+	"twostep/internal/session"
+	"twostep/internal/store"
+	"twostep/internal/web"
+)
+
+// App is a running twostep, minus the listener.
+type App struct {
+	Config  config.Config
+	DB      *store.DB
+	Account *account.Service
+	Outbox  *outbox.Outbox // nil unless the outbox delivers e-mail
+	Handler http.Handler
+	// KeyCreated is true when a new secret key was written to the data dir.
+	KeyCreated bool
+}
+
+// Options adjust what tests need to control.
+type Options struct {
+	Now    func() time.Time
+	Sender delivery.Sender // overrides the configured e-mail provider
+}
+
+// Open builds an App: connects, migrates, and assembles the handler.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*App, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	db, err := store.Open(ctx, cfg.Database.URL, cfg.Server.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	a, err := assemble(ctx, cfg, log, o, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Options, db *store.DB) (*App, error) {
+	if _, err := db.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	_, created, err := secret.LoadOrCreateKey(cfg.Secrets.Key, cfg.Server.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	params := password.Params{
+		MemoryKiB: cfg.Password.MemoryKiB, Iterations: cfg.Password.Iterations, Parallelism: cfg.Password.Parallelism,
+		SaltLen: 16, KeyLen: 32,
+	}
+	if err := params.Validate(); err != nil {
+		return nil, fmt.Errorf("config: password: %w", err)
+	}
+	hasher := password.NewHasher(params, cfg.Password.MaxConcurrent, cfg.Password.MaxWait.D())
+
+	var box *outbox.Outbox
+	sender := o.Sender
+	switch {
+	case sender != nil:
+	case cfg.Delivery.Email == "smtp":
+		s := cfg.Delivery.SMTP
+		sender, err = smtp.New(smtp.Config{Host: s.Host, Port: s.Port, Username: s.Username, Password: s.Password, From: s.From, TLS: s.TLS, Timeout: s.Timeout.D()})
+		if err != nil {
+			return nil, err
+		}
+	default:
+		box = outbox.New(db, o.Now)
+		sender = box
+	}
+
+	acct := account.New(account.Options{
+		DB: db, Hasher: hasher, Limiter: ratelimit.New(db, o.Now), Sender: sender, Config: cfg, Now: o.Now, Log: log,
+	})
+	cookies := session.NewCookies(cfg.BaseURL())
+	pages, err := web.New(acct, cookies, box, log)
+	if err != nil {
+		return nil, err
+	}
+	h := server.Handler(log, api.New(acct, cookies, box, db, log), pages)
+	return &App{Config: cfg, DB: db, Account: acct, Outbox: box, Handler: h, KeyCreated: created}, nil
+}
+
+// Close waits for queued messages and closes the database.
+func (a *App) Close() error {
+	a.Account.Flush()
+	return a.DB.Close()
+}
+
+// PurgeLoop deletes expired rows every interval until ctx ends.
+func (a *App) PurgeLoop(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if err := a.DB.PurgeExpired(ctx, now); err != nil && ctx.Err() == nil {
+				log.Warn("purge expired rows", "err", err)
+			}
+		}
+	}
+}

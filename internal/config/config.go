@@ -1,0 +1,412 @@
+// Package config holds twostep's settings: defaults, a YAML file, and
+// TWOSTEP_* environment variables over it, validated once at start. The
+// Config value is passed to constructors; nothing reads it globally.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"reflect"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Duration is a time.Duration written as "24h" or "90s" in YAML and env.
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("not a duration (use e.g. 90s, 10m, 24h): %q", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes the Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// Config is every setting twostep has.
+type Config struct {
+	Server   Server   `yaml:"server"`
+	Database Database `yaml:"database"`
+	Secrets  Secrets  `yaml:"secrets"`
+	Password Password `yaml:"password"`
+	Session  Session  `yaml:"session"`
+	Limits   Limits   `yaml:"limits"`
+	Tokens   Tokens   `yaml:"tokens"`
+	Delivery Delivery `yaml:"delivery"`
+}
+
+// Server is the HTTP side.
+type Server struct {
+	Addr string `yaml:"addr"`
+	// PublicURL is where users reach twostep; links in e-mails point here and
+	// cookies are Secure unless it is plain HTTP on a loopback host.
+	PublicURL       string   `yaml:"public_url"`
+	SiteName        string   `yaml:"site_name"`
+	DataDir         string   `yaml:"data_dir"`
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// TrustProxy makes the client address come from X-Forwarded-For.
+	TrustProxy bool `yaml:"trust_proxy"`
+	// MemoryLimitMiB is a soft limit for the Go runtime (0: none).
+	MemoryLimitMiB int `yaml:"memory_limit_mib"`
+}
+
+// Database selects the store: SQLite in the data dir unless URL is set.
+type Database struct {
+	URL string `yaml:"url"`
+}
+
+// Secrets holds the key that encrypts secrets at rest.
+type Secrets struct {
+	// Key is 32 bytes, base64 or hex. Empty: generated into the data dir.
+	Key string `yaml:"key"`
+}
+
+// Password holds hashing and policy settings.
+type Password struct {
+	MemoryKiB     uint32   `yaml:"memory_kib"`
+	Iterations    uint32   `yaml:"iterations"`
+	Parallelism   uint8    `yaml:"parallelism"`
+	MaxConcurrent int      `yaml:"max_concurrent"`
+	MaxWait       Duration `yaml:"max_wait"`
+	MinLength     int      `yaml:"min_length"`
+	MaxLength     int      `yaml:"max_length"`
+}
+
+// Session holds session lifetimes.
+type Session struct {
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	MaxLifetime Duration `yaml:"max_lifetime"`
+	// KnownBrowserLifetime is how long a browser that signed in successfully
+	// may keep trying while its account is throttled.
+	KnownBrowserLifetime Duration `yaml:"known_browser_lifetime"`
+}
+
+// Backoff is a growing-delay throttle: Free failures cost nothing, then each
+// further failure doubles the wait from Base up to Max. Counters are
+// forgotten after Reset without failures.
+type Backoff struct {
+	Free  int      `yaml:"free"`
+	Base  Duration `yaml:"base"`
+	Max   Duration `yaml:"max"`
+	Reset Duration `yaml:"reset"`
+}
+
+// Budget allows Limit events per Window.
+type Budget struct {
+	Limit  int      `yaml:"limit"`
+	Window Duration `yaml:"window"`
+}
+
+// Limits are the rate limits, all kept in the database.
+type Limits struct {
+	PasswordPerAccount Backoff `yaml:"password_per_account"`
+	PasswordPerBrowser Backoff `yaml:"password_per_browser"`
+	PasswordPerAddress Backoff `yaml:"password_per_address"`
+	SignupPerAddress   Budget  `yaml:"signup_per_address"`
+	ResetPerAddress    Budget  `yaml:"reset_per_address"`
+	ResetPerAccount    Budget  `yaml:"reset_per_account"`
+	VerifyPerAccount   Budget  `yaml:"verify_email_per_account"`
+}
+
+// Tokens holds lifetimes of e-mailed tokens.
+type Tokens struct {
+	ResetTTL  Duration `yaml:"reset_ttl"`
+	VerifyTTL Duration `yaml:"verify_ttl"`
+}
+
+// Delivery chooses how messages leave: "outbox" (developer outbox) or "smtp".
+type Delivery struct {
+	Email string `yaml:"email"`
+	SMTP  SMTP   `yaml:"smtp"`
+}
+
+// SMTP is an SMTP relay.
+type SMTP struct {
+	Host     string   `yaml:"host"`
+	Port     int      `yaml:"port"`
+	Username string   `yaml:"username"`
+	Password string   `yaml:"password"`
+	From     string   `yaml:"from"`
+	TLS      string   `yaml:"tls"`
+	Timeout  Duration `yaml:"timeout"`
+}
+
+// Default returns the settings used when nothing is configured.
+func Default() Config {
+	return Config{
+		Server: Server{
+			Addr:            "127.0.0.1:8080",
+			SiteName:        "twostep",
+			DataDir:         "twostep-data",
+			ShutdownTimeout: Duration(15 * time.Second),
+		},
+		Password: Password{
+			MemoryKiB:     19456,
+			Iterations:    2,
+			Parallelism:   1,
+			MaxConcurrent: 2 * runtime.NumCPU(),
+			MaxWait:       Duration(3 * time.Second),
+			MinLength:     8,
+			MaxLength:     1024,
+		},
+		Session: Session{
+			IdleTimeout:          Duration(24 * time.Hour),
+			MaxLifetime:          Duration(30 * 24 * time.Hour),
+			KnownBrowserLifetime: Duration(90 * 24 * time.Hour),
+		},
+		Limits: Limits{
+			PasswordPerAccount: Backoff{Free: 5, Base: Duration(time.Second), Max: Duration(15 * time.Minute), Reset: Duration(12 * time.Hour)},
+			PasswordPerBrowser: Backoff{Free: 10, Base: Duration(time.Second), Max: Duration(5 * time.Minute), Reset: Duration(12 * time.Hour)},
+			PasswordPerAddress: Backoff{Free: 50, Base: Duration(time.Second), Max: Duration(15 * time.Minute), Reset: Duration(time.Hour)},
+			SignupPerAddress:   Budget{Limit: 20, Window: Duration(time.Hour)},
+			ResetPerAddress:    Budget{Limit: 10, Window: Duration(time.Hour)},
+			ResetPerAccount:    Budget{Limit: 5, Window: Duration(time.Hour)},
+			VerifyPerAccount:   Budget{Limit: 5, Window: Duration(time.Hour)},
+		},
+		Tokens: Tokens{
+			ResetTTL:  Duration(time.Hour),
+			VerifyTTL: Duration(48 * time.Hour),
+		},
+		Delivery: Delivery{
+			Email: "outbox",
+			SMTP:  SMTP{Port: 587, TLS: "starttls", Timeout: Duration(10 * time.Second)},
+		},
+	}
+}
+
+// Load starts from Default, applies the YAML file at path (if not empty),
+// then TWOSTEP_* variables from env, and validates the result.
+func Load(path string, env []string) (Config, error) {
+	c := Default()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) { // an empty file is fine
+			return c, fmt.Errorf("config: %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&c, env); err != nil {
+		return c, err
+	}
+	if err := c.Validate(); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// EnvNames lists every environment variable Load reads, for the README and
+// for `twostep config`.
+func EnvNames() []string {
+	var names []string
+	d := Default()
+	walk(reflect.ValueOf(&d).Elem(), "TWOSTEP", func(name string, _ reflect.Value) error {
+		names = append(names, name)
+		return nil
+	})
+	return names
+}
+
+func applyEnv(c *Config, env []string) error {
+	vars := map[string]string{}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "TWOSTEP_") {
+			vars[k] = v
+		}
+	}
+	known := map[string]bool{}
+	err := walk(reflect.ValueOf(c).Elem(), "TWOSTEP", func(name string, f reflect.Value) error {
+		known[name] = true
+		v, ok := vars[name]
+		if !ok {
+			return nil
+		}
+		if err := setField(f, v); err != nil {
+			return fmt.Errorf("config: %s: %w", name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for k := range vars {
+		if !known[k] {
+			return fmt.Errorf("config: unknown environment variable %s (see README for the list)", k)
+		}
+	}
+	return nil
+}
+
+func walk(v reflect.Value, prefix string, fn func(string, reflect.Value) error) error {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		if tag == "" || tag == "-" {
+			continue
+		}
+		name := prefix + "_" + strings.ToUpper(tag)
+		fv := v.Field(i)
+		if f.Type.Kind() == reflect.Struct {
+			if err := walk(fv, name, fn); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := fn(name, fv); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func setField(f reflect.Value, s string) error {
+	if f.Type() == reflect.TypeOf(Duration(0)) {
+		return f.Addr().Interface().(*Duration).UnmarshalText([]byte(s))
+	}
+	switch f.Kind() {
+	case reflect.String:
+		f.SetString(s)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("not true or false: %q", s)
+		}
+		f.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("not a whole number: %q", s)
+		}
+		f.SetInt(n)
+	case reflect.Uint8, reflect.Uint32:
+		n, err := strconv.ParseUint(s, 10, f.Type().Bits())
+		if err != nil {
+			return fmt.Errorf("not a whole number in range: %q", s)
+		}
+		f.SetUint(n)
+	default:
+		return fmt.Errorf("unsupported setting type %s", f.Type())
+	}
+	return nil
+}
+
+// Validate checks every setting and says which one is wrong.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("config: "+format, a...)) }
+	if _, _, err := net.SplitHostPort(c.Server.Addr); err != nil {
+		bad("server.addr %q is not HOST:PORT", c.Server.Addr)
+	}
+	if c.Server.PublicURL != "" {
+		u, err := url.Parse(c.Server.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("server.public_url %q must be an http:// or https:// URL", c.Server.PublicURL)
+		}
+	}
+	if c.Server.SiteName == "" {
+		bad("server.site_name must not be empty")
+	}
+	if c.Server.DataDir == "" && c.Database.URL == "" {
+		bad("server.data_dir must not be empty when database.url is not set")
+	}
+	if c.Database.URL != "" && !IsPostgres(c.Database.URL) && !strings.HasPrefix(c.Database.URL, "sqlite:") {
+		bad("database.url must start with postgres://, postgresql:// or sqlite:")
+	}
+	p := c.Password
+	if p.MemoryKiB < 8*uint32(max(p.Parallelism, 1)) {
+		bad("password.memory_kib must be at least 8 × parallelism")
+	}
+	if p.Iterations < 1 {
+		bad("password.iterations must be at least 1")
+	}
+	if p.Parallelism < 1 {
+		bad("password.parallelism must be at least 1")
+	}
+	if p.MaxConcurrent < 1 {
+		bad("password.max_concurrent must be at least 1")
+	}
+	if p.MaxWait <= 0 {
+		bad("password.max_wait must be positive")
+	}
+	if p.MinLength < 8 || p.MaxLength < 64 || p.MinLength > p.MaxLength {
+		bad("password.min_length must be ≥ 8 and max_length ≥ 64 and ≥ min_length")
+	}
+	positive := map[string]Duration{
+		"session.idle_timeout": c.Session.IdleTimeout, "session.max_lifetime": c.Session.MaxLifetime,
+		"session.known_browser_lifetime": c.Session.KnownBrowserLifetime,
+		"tokens.reset_ttl":               c.Tokens.ResetTTL, "tokens.verify_ttl": c.Tokens.VerifyTTL,
+		"server.shutdown_timeout": c.Server.ShutdownTimeout,
+	}
+	for name, d := range positive {
+		if d <= 0 {
+			bad("%s must be positive", name)
+		}
+	}
+	for name, b := range map[string]Backoff{
+		"limits.password_per_account": c.Limits.PasswordPerAccount,
+		"limits.password_per_browser": c.Limits.PasswordPerBrowser,
+		"limits.password_per_address": c.Limits.PasswordPerAddress,
+	} {
+		if b.Free < 0 || b.Base <= 0 || b.Max < b.Base || b.Reset <= 0 {
+			bad("%s needs free ≥ 0, base > 0, max ≥ base and reset > 0", name)
+		}
+	}
+	for name, b := range map[string]Budget{
+		"limits.signup_per_address":       c.Limits.SignupPerAddress,
+		"limits.reset_per_address":        c.Limits.ResetPerAddress,
+		"limits.reset_per_account":        c.Limits.ResetPerAccount,
+		"limits.verify_email_per_account": c.Limits.VerifyPerAccount,
+	} {
+		if b.Limit < 1 || b.Window <= 0 {
+			bad("%s needs limit ≥ 1 and a positive window", name)
+		}
+	}
+	switch c.Delivery.Email {
+	case "outbox":
+	case "smtp":
+		if c.Delivery.SMTP.Host == "" || c.Delivery.SMTP.From == "" {
+			bad("delivery.smtp.host and delivery.smtp.from are required when delivery.email is smtp")
+		}
+		switch c.Delivery.SMTP.TLS {
+		case "starttls", "tls", "none":
+		default:
+			bad("delivery.smtp.tls must be starttls, tls or none")
+		}
+	default:
+		bad("delivery.email must be outbox or smtp, not %q", c.Delivery.Email)
+	}
+	return errors.Join(errs...)
+}
+
+// IsPostgres reports whether a database URL names PostgreSQL.
+func IsPostgres(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
+
+// BaseURL is the public URL, or one derived from the listen address.
+func (c *Config) BaseURL() string {
+	if c.Server.PublicURL != "" {
+		return strings.TrimRight(c.Server.PublicURL, "/")
+	}
+	return "http://" + c.Server.Addr
+}

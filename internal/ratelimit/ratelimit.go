@@ -1,0 +1,132 @@
+// Package ratelimit keeps budgets and growing-delay throttles in the
+// database, so every twostep instance sees the same counts and a restart
+// forgets nothing. Two shapes cover every limit:
+//
+//   - a Budget allows N events per fixed window (sign-ups per address, code
+//     sends per phone number);
+//   - a Backoff lets a few failures through free and then makes each further
+//     failure wait twice as long as the one before, up to a maximum
+//     (password guesses). It slows guessing without ever locking the real
+//     user out for good.
+package ratelimit
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"twostep/internal/config"
+	"twostep/internal/store"
+)
+
+// Store is what the limiter needs from the database.
+type Store interface {
+	CountHit(ctx context.Context, key string, now time.Time, window time.Duration) (store.Counter, error)
+	Block(ctx context.Context, key string, until, keepUntil time.Time) error
+	ReadCounter(ctx context.Context, key string) (store.Counter, error)
+	ResetCounter(ctx context.Context, key string) error
+}
+
+var _ Store = (*store.DB)(nil)
+
+// Limited is the error for a refused request; RetryAfter says exactly when
+// to come back.
+type Limited struct {
+	RetryAfter time.Duration
+	Until      time.Time
+}
+
+func (e *Limited) Error() string {
+	return fmt.Sprintf("rate limited: retry in %s", e.RetryAfter.Round(time.Second))
+}
+
+// Seconds is RetryAfter rounded up to whole seconds, at least 1.
+func (e *Limited) Seconds() int {
+	return max(1, int(math.Ceil(e.RetryAfter.Seconds())))
+}
+
+// Limiter applies budgets and backoffs.
+type Limiter struct {
+	st  Store
+	now func() time.Time
+}
+
+// New returns a limiter over st with the given clock.
+func New(st Store, now func() time.Time) *Limiter {
+	return &Limiter{st: st, now: now}
+}
+
+// Take spends one unit of budget b under key. It returns a *Limited error
+// once more than b.Limit units were spent in the current window.
+func (l *Limiter) Take(ctx context.Context, key string, b config.Budget) error {
+	now := l.now()
+	c, err := l.st.CountHit(ctx, key, now, b.Window.D())
+	if err != nil {
+		return fmt.Errorf("ratelimit: %w", err)
+	}
+	if c.Count > int64(b.Limit) {
+		until := c.WindowStart.Add(b.Window.D())
+		return &Limited{RetryAfter: until.Sub(now), Until: until}
+	}
+	return nil
+}
+
+// Check returns a *Limited error while key is held back by an earlier
+// Fail, and nil otherwise. It counts nothing.
+func (l *Limiter) Check(ctx context.Context, key string) error {
+	c, err := l.st.ReadCounter(ctx, key)
+	if err != nil {
+		return fmt.Errorf("ratelimit: %w", err)
+	}
+	now := l.now()
+	if c.BlockedUntil.After(now) {
+		return &Limited{RetryAfter: c.BlockedUntil.Sub(now), Until: c.BlockedUntil}
+	}
+	return nil
+}
+
+// Fail records a failure under key. After b.Free failures within b.Reset,
+// each further failure blocks the key for b.Base, then twice that, and so
+// on up to b.Max. It returns the block now in force, or zero.
+func (l *Limiter) Fail(ctx context.Context, key string, b config.Backoff) (time.Duration, error) {
+	now := l.now()
+	c, err := l.st.CountHit(ctx, key, now, b.Reset.D())
+	if err != nil {
+		return 0, fmt.Errorf("ratelimit: %w", err)
+	}
+	over := c.Count - int64(b.Free)
+	if over <= 0 {
+		return 0, nil
+	}
+	delay := Delay(b, over)
+	until := now.Add(delay)
+	keep := c.WindowStart.Add(b.Reset.D())
+	if until.After(keep) {
+		keep = until
+	}
+	if err := l.st.Block(ctx, key, until, keep); err != nil {
+		return 0, fmt.Errorf("ratelimit: %w", err)
+	}
+	return delay, nil
+}
+
+// Delay is the wait imposed by the n-th failure past the free ones.
+func Delay(b config.Backoff, n int64) time.Duration {
+	d := b.Base.D()
+	for i := int64(1); i < n; i++ {
+		d *= 2
+		if d >= b.Max.D() {
+			return b.Max.D()
+		}
+	}
+	return min(d, b.Max.D())
+}
+
+// Reset forgets key's failures.
+func (l *Limiter) Reset(ctx context.Context, key string) error {
+	if err := l.st.ResetCounter(ctx, key); err != nil {
+		return fmt.Errorf("ratelimit: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,72 @@
+// Package server puts the API and the pages behind one http.Handler with
+// the middleware every request passes: panic recovery, security headers
+// and cross-site request forgery protection.
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"twostep/internal/api"
+)
+
+// Routes is a surface that registers its routes.
+type Routes interface {
+	Routes(mux *http.ServeMux)
+}
+
+// Handler returns the whole HTTP surface of twostep.
+func Handler(log *slog.Logger, surfaces ...Routes) http.Handler {
+	mux := http.NewServeMux()
+	for _, s := range surfaces {
+		s.Routes(mux)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "Page not found.", http.StatusNotFound)
+	})
+
+	// Browsers say where a request comes from (Sec-Fetch-Site, Origin);
+	// cross-site state-changing requests are refused, so no form or JSON
+	// call can be forged from another site. Clients that are not browsers
+	// (curl, programs) send neither header and pass.
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		log.Warn("cross-origin request refused", "method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"))
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			api.WriteProblem(w, &api.Problem{Type: "about:blank", Title: "Cross-site request refused", Status: http.StatusForbidden,
+				Code: "cross_origin", Detail: "This request came from another site and was refused."})
+			return
+		}
+		http.Error(w, "This request came from another site and was refused.", http.StatusForbidden)
+	}))
+	return recoverPanics(log, securityHeaders(csrf.Handler(mux)))
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverPanics turns a panic into a logged 500, so one bad request never
+// takes the server down.
+func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v)
+				http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

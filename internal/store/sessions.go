@@ -1,0 +1,117 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Session is a signed-in browser or client. Only the SHA-256 of its token
+// is stored.
+type Session struct {
+	ID              string
+	TokenHash       string
+	UserID          string
+	AAL             int
+	CreatedAt       time.Time
+	AuthenticatedAt time.Time
+	LastSeenAt      time.Time
+	ExpiresAt       time.Time // absolute lifetime
+	IP              string
+	UserAgent       string
+	RevokedAt       time.Time
+}
+
+const sessionCols = "id, token_hash, user_id, aal, created_at, authenticated_at, last_seen_at, expires_at, ip, user_agent, revoked_at"
+
+func scanSession(row interface{ Scan(...any) error }) (Session, error) {
+	var s Session
+	var created, authn, seen, expires int64
+	var revoked sql.NullInt64
+	err := row.Scan(&s.ID, &s.TokenHash, &s.UserID, &s.AAL, &created, &authn, &seen, &expires, &s.IP, &s.UserAgent, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, ErrNotFound
+	}
+	if err != nil {
+		return s, err
+	}
+	s.CreatedAt, s.AuthenticatedAt, s.LastSeenAt, s.ExpiresAt = fromMicros(created), fromMicros(authn), fromMicros(seen), fromMicros(expires)
+	s.RevokedAt = nullMicros(revoked)
+	return s, nil
+}
+
+// CreateSession inserts a new session.
+func (db *DB) CreateSession(ctx context.Context, s Session) error {
+	_, err := db.exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
+		s.ID, s.TokenHash, s.UserID, s.AAL, micros(s.CreatedAt), micros(s.AuthenticatedAt), micros(s.LastSeenAt), micros(s.ExpiresAt), s.IP, s.UserAgent)
+	if err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	return nil
+}
+
+// SessionByTokenHash finds a session that is not revoked, whatever its age;
+// the caller applies the timeouts.
+func (db *DB) SessionByTokenHash(ctx context.Context, hash string) (Session, error) {
+	s, err := scanSession(db.queryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE token_hash = ? AND revoked_at IS NULL`, hash))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return s, fmt.Errorf("session by token: %w", err)
+	}
+	return s, err
+}
+
+// TouchSession records activity.
+func (db *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
+	_, err := db.exec(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?`, micros(at), id, micros(at))
+	if err != nil {
+		return fmt.Errorf("touch session: %w", err)
+	}
+	return nil
+}
+
+// ActiveSessions lists a user's sessions that are neither revoked nor past
+// their absolute lifetime or idle deadline, newest first.
+func (db *DB) ActiveSessions(ctx context.Context, userID string, now time.Time, idle time.Duration) ([]Session, error) {
+	rows, err := db.query(ctx, `SELECT `+sessionCols+` FROM sessions
+		WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? AND last_seen_at > ?
+		ORDER BY last_seen_at DESC, id`, userID, micros(now), micros(now.Add(-idle)))
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []Session
+	for rows.Next() {
+		s, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list sessions: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// RevokeSession ends one of the user's sessions; ErrNotFound when the user
+// has no such live session.
+func (db *DB) RevokeSession(ctx context.Context, userID, id string, at time.Time) error {
+	res, err := db.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL`, micros(at), id, userID)
+	if err != nil {
+		return fmt.Errorf("revoke session: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// RevokeSessions ends every live session of the user except keepID (which
+// may be empty) and returns how many ended.
+func (db *DB) RevokeSessions(ctx context.Context, userID, keepID string, at time.Time) (int64, error) {
+	res, err := db.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND id <> ? AND revoked_at IS NULL`, micros(at), userID, keepID)
+	if err != nil {
+		return 0, fmt.Errorf("revoke sessions: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}

@@ -1,0 +1,107 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrEmailTaken is returned when a sign-up uses an e-mail already registered.
+var ErrEmailTaken = errors.New("store: e-mail already registered")
+
+// User is an account.
+type User struct {
+	ID                string
+	Email             string
+	PasswordHash      string
+	EmailVerifiedAt   time.Time
+	TwoStepEnabled    bool
+	CreatedAt         time.Time
+	PasswordChangedAt time.Time
+}
+
+const userCols = "id, email, password_hash, email_verified_at, two_step_enabled, created_at, password_changed_at"
+
+func scanUser(row interface{ Scan(...any) error }) (User, error) {
+	var u User
+	var verified sql.NullInt64
+	var twoStep int
+	var created, changed int64
+	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &verified, &twoStep, &created, &changed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, ErrNotFound
+	}
+	if err != nil {
+		return u, err
+	}
+	u.EmailVerifiedAt = nullMicros(verified)
+	u.TwoStepEnabled = twoStep != 0
+	u.CreatedAt, u.PasswordChangedAt = fromMicros(created), fromMicros(changed)
+	return u, nil
+}
+
+// CreateUser inserts u, or returns ErrEmailTaken.
+func (db *DB) CreateUser(ctx context.Context, u User) error {
+	res, err := db.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, 0, ?, ?)
+		ON CONFLICT (email) DO NOTHING`,
+		u.ID, u.Email, u.PasswordHash, optMicros(u.EmailVerifiedAt), micros(u.CreatedAt), micros(u.PasswordChangedAt))
+	if err != nil {
+		return fmt.Errorf("create user: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrEmailTaken
+	}
+	return nil
+}
+
+// UserByEmail finds a user by normalised e-mail.
+func (db *DB) UserByEmail(ctx context.Context, email string) (User, error) {
+	u, err := scanUser(db.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE email = ?`, email))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return u, fmt.Errorf("user by email: %w", err)
+	}
+	return u, err
+}
+
+// UserByID finds a user by id.
+func (db *DB) UserByID(ctx context.Context, id string) (User, error) {
+	u, err := scanUser(db.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return u, fmt.Errorf("user by id: %w", err)
+	}
+	return u, err
+}
+
+// SetPassword stores a new password hash, as a change or reset.
+func (db *DB) SetPassword(ctx context.Context, userID, hash string, at time.Time) error {
+	res, err := db.exec(ctx, `UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?`, hash, micros(at), userID)
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// UpgradePasswordHash replaces a hash made with old parameters, only if the
+// password has not changed since it was read.
+func (db *DB) UpgradePasswordHash(ctx context.Context, userID, oldHash, newHash string) error {
+	_, err := db.exec(ctx, `UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?`, newHash, userID, oldHash)
+	if err != nil {
+		return fmt.Errorf("upgrade password hash: %w", err)
+	}
+	return nil
+}
+
+// MarkEmailVerified records that the user proved they read their mailbox,
+// if the address is still the one the link was sent to.
+func (db *DB) MarkEmailVerified(ctx context.Context, userID, email string, at time.Time) error {
+	_, err := db.exec(ctx, `UPDATE users SET email_verified_at = ? WHERE id = ? AND email = ? AND email_verified_at IS NULL`, micros(at), userID, email)
+	if err != nil {
+		return fmt.Errorf("mark email verified: %w", err)
+	}
+	return nil
+}

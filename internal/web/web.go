@@ -1,0 +1,235 @@
+// Package web serves twostep's server-rendered pages: sign up, sign in,
+// password reset, e-mail verification, the account page with its Security
+// section, and the developer outbox. Pages need no JavaScript. They call
+// the same account flows as the JSON API.
+package web
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"twostep/internal/account"
+	"twostep/internal/api"
+	"twostep/internal/delivery/outbox"
+	"twostep/internal/password"
+	"twostep/internal/ratelimit"
+	"twostep/internal/session"
+	"twostep/internal/store"
+)
+
+//go:embed templates static
+var files embed.FS
+
+// Web serves the pages.
+type Web struct {
+	acct       *account.Service
+	cookies    session.Cookies
+	outbox     *outbox.Outbox
+	trustProxy bool
+	log        *slog.Logger
+	pages      map[string]*template.Template
+	static     http.Handler
+}
+
+// New parses the embedded templates and returns the pages.
+func New(acct *account.Service, cookies session.Cookies, box *outbox.Outbox, log *slog.Logger) (*Web, error) {
+	w := &Web{acct: acct, cookies: cookies, outbox: box, trustProxy: acct.Config().Server.TrustProxy, log: log, pages: map[string]*template.Template{}}
+	for _, name := range []string{"signin", "signup", "forgot", "reset", "verify", "account", "outbox", "error"} {
+		t, err := template.ParseFS(files, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, err
+		}
+		w.pages[name] = t
+	}
+	sub, _ := fs.Sub(files, "static")
+	w.static = http.StripPrefix("/static/", http.FileServerFS(sub))
+	return w, nil
+}
+
+// Routes registers every page on mux: the whole table in one place.
+func (w *Web) Routes(mux *http.ServeMux) {
+	mux.Handle("GET /static/", w.static)
+	mux.HandleFunc("GET /{$}", w.home)
+	mux.HandleFunc("GET /signin", w.signinPage)
+	mux.HandleFunc("POST /signin", w.signin)
+	mux.HandleFunc("GET /signup", w.signupPage)
+	mux.HandleFunc("POST /signup", w.signup)
+	mux.HandleFunc("POST /signout", w.signout)
+	mux.HandleFunc("GET /forgot-password", w.forgotPage)
+	mux.HandleFunc("POST /forgot-password", w.forgot)
+	mux.HandleFunc("GET /reset-password", w.resetPage)
+	mux.HandleFunc("POST /reset-password", w.reset)
+	mux.HandleFunc("GET /verify-email", w.verifyPage)
+	mux.HandleFunc("POST /verify-email", w.verify)
+	mux.HandleFunc("GET /account", w.accountPage)
+	mux.HandleFunc("POST /account/password", w.changePassword)
+	mux.HandleFunc("POST /account/sessions/{id}/revoke", w.revokeSession)
+	mux.HandleFunc("POST /account/sessions/revoke-others", w.revokeOthers)
+	mux.HandleFunc("POST /account/signout-everywhere", w.signoutEverywhere)
+	mux.HandleFunc("POST /account/verify-email/resend", w.resendVerification)
+	if w.outbox != nil {
+		mux.HandleFunc("GET /dev/outbox", w.outboxPage)
+	}
+}
+
+// page is what the layout needs on every page.
+type page struct {
+	Title     string
+	Site      string
+	Email     string // signed-in user, if any
+	Notice    string
+	DevOutbox bool
+}
+
+// field is one labelled input with its error next to it.
+type field struct {
+	Name, Label, Type, Value, Autocomplete, Hint, Error string
+	Required, Autofocus                                 bool
+}
+
+func (w *Web) page(title string, u *store.User) page {
+	p := page{Title: title, Site: w.acct.Config().Server.SiteName, DevOutbox: w.outbox != nil}
+	if u != nil {
+		p.Email = u.Email
+	}
+	return p
+}
+
+// render executes a page into a buffer first, so a template error becomes a
+// clean error page instead of half a page.
+func (w *Web) render(rw http.ResponseWriter, status int, name string, data any) {
+	var buf bytes.Buffer
+	if err := w.pages[name].ExecuteTemplate(&buf, "layout", data); err != nil {
+		w.log.Error("render page", "page", name, "err", err)
+		http.Error(rw, "Something went wrong on our side. Try again.", http.StatusInternalServerError)
+		return
+	}
+	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
+	rw.Header().Set("Cache-Control", "no-store")
+	rw.WriteHeader(status)
+	buf.WriteTo(rw)
+}
+
+type errorData struct {
+	Page                    page
+	Heading, Message, Back  string
+}
+
+// fail shows an error page for errors no form can show next to a field.
+func (w *Web) fail(rw http.ResponseWriter, r *http.Request, err error) {
+	status, msg := w.explain(err)
+	if status >= 500 {
+		w.log.Error("page failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		var l *ratelimit.Limited
+		if errors.As(err, &l) {
+			rw.Header().Set("Retry-After", strconv.Itoa(l.Seconds()))
+		} else {
+			rw.Header().Set("Retry-After", "2")
+		}
+	}
+	w.render(rw, status, "error", errorData{Page: w.page("Something went wrong", nil), Heading: "We couldn't do that", Message: msg, Back: "/"})
+}
+
+// explain gives the status and a message a person can act on.
+func (w *Web) explain(err error) (int, string) {
+	var (
+		weak    *password.WeakError
+		bad     *account.InvalidEmailError
+		limited *ratelimit.Limited
+	)
+	switch {
+	case errors.As(err, &limited):
+		return http.StatusTooManyRequests, "Too many attempts. Try again in " + api.HumanDuration(limited.Seconds()) +
+			" (after " + limited.Until.UTC().Format("15:04:05 UTC") + ")."
+	case errors.Is(err, password.ErrBusy):
+		return http.StatusServiceUnavailable, "We are very busy right now. Try again in a moment."
+	case errors.As(err, &weak):
+		return http.StatusBadRequest, weak.Reason
+	case errors.As(err, &bad):
+		return http.StatusBadRequest, bad.Reason
+	case errors.Is(err, account.ErrInvalidCredentials):
+		return http.StatusUnauthorized, "The e-mail address or password is wrong."
+	case errors.Is(err, account.ErrEmailTaken):
+		return http.StatusConflict, "An account with this e-mail address already exists."
+	case errors.Is(err, account.ErrWrongPassword):
+		return http.StatusForbidden, "Your current password is wrong."
+	case errors.Is(err, account.ErrInvalidToken):
+		return http.StatusBadRequest, "This link is invalid, has expired or was already used."
+	case errors.Is(err, account.ErrSessionNotFound):
+		return http.StatusNotFound, "That session has already ended."
+	case errors.Is(err, account.ErrNoSession):
+		return http.StatusUnauthorized, "Please sign in."
+	}
+	return http.StatusInternalServerError, "Something went wrong on our side. Try again."
+}
+
+func (w *Web) client(r *http.Request) account.Client {
+	return account.Client{IP: session.ClientIP(r, w.trustProxy), UserAgent: r.UserAgent(), BrowserID: w.cookies.Browser(r)}
+}
+
+// current returns the signed-in user, or ok=false.
+func (w *Web) current(r *http.Request) (store.Session, store.User, bool) {
+	sess, u, err := w.acct.Authenticate(r.Context(), w.cookies.Session(r))
+	if err != nil {
+		if !errors.Is(err, account.ErrNoSession) {
+			w.log.Error("authenticate", "err", err)
+		}
+		return sess, u, false
+	}
+	return sess, u, true
+}
+
+// parseForm reads a form of at most 64 KiB with valid UTF-8 values.
+func parseForm(rw http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(rw, r.Body, api.MaxBody)
+	if err := r.ParseForm(); err != nil {
+		return errBadForm
+	}
+	for _, vs := range r.PostForm {
+		for _, v := range vs {
+			if !validText(v) {
+				return errBadForm
+			}
+		}
+	}
+	return nil
+}
+
+var errBadForm = errors.New("web: the form could not be read")
+
+func validText(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
+
+func (w *Web) badForm(rw http.ResponseWriter) {
+	w.render(rw, http.StatusBadRequest, "error", errorData{Page: w.page("Form not accepted", nil), Heading: "We couldn't read that form",
+		Message: "The form was too large or held text that is not valid. Go back and try again.", Back: "/"})
+}
+
+// notices are the messages shown after a redirect, chosen by a fixed key so
+// no text travels in the URL.
+var notices = map[string]string{
+	"password_changed":  "Your password was changed. Your other sessions were signed out.",
+	"password_reset":    "Your password was reset. Sign in with the new one.",
+	"signed_out":        "You are signed out.",
+	"signed_out_all":    "You are signed out everywhere.",
+	"session_ended":     "That session was signed out.",
+	"others_ended":      "All your other sessions were signed out.",
+	"verification_sent": "We sent a new confirmation link.",
+	"welcome":           "Your account is ready. We sent you a link to confirm your e-mail address.",
+}
+
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format("2 Jan 2006, 15:04 UTC")
+}
