@@ -37,7 +37,7 @@ func (db *DB) AddEvent(ctx context.Context, e Event) error {
 // Events lists a user's events, newest first.
 func (db *DB) Events(ctx context.Context, userID string, limit int) ([]Event, error) {
 	rows, err := db.query(ctx, `SELECT id, user_id, kind, outcome, ip, user_agent, detail, created_at FROM events
-		WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`, userID, limit)
+		WHERE user_id = ? ORDER BY created_at DESC, seq DESC LIMIT ?`, userID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}

@@ -261,4 +261,3 @@ func (w *Web) requireUser(rw http.ResponseWriter, r *http.Request) (store.Sessio
 	}
 	return sess, u, ok
 }
-

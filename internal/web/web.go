@@ -119,8 +119,8 @@ func (w *Web) render(rw http.ResponseWriter, status int, name string, data any) 
 }
 
 type errorData struct {
-	Page                    page
-	Heading, Message, Back  string
+	Page                   page
+	Heading, Message, Back string
 }
 
 // fail shows an error page for errors no form can show next to a field.

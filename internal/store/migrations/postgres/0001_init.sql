@@ -37,7 +37,8 @@ CREATE TABLE tokens (
 CREATE INDEX tokens_user ON tokens(user_id, kind);
 
 CREATE TABLE events (
-    id         TEXT PRIMARY KEY,
+    seq        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id         TEXT NOT NULL UNIQUE,
     user_id    TEXT,
     kind       TEXT NOT NULL,
     outcome    TEXT NOT NULL,

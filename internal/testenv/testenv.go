@@ -1,0 +1,161 @@
+// Package testenv starts real twostep servers for tests: on SQLite in a
+// temporary directory, or on PostgreSQL in a fresh schema of the database
+// named by TWOSTEP_TEST_POSTGRES_URL. Under CI=true a missing PostgreSQL is
+// a failure, never a skip.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL for schema set-up
+
+	"twostep/internal/app"
+	"twostep/internal/config"
+)
+
+// Engines are the database engines every integration test runs on.
+var Engines = []string{"sqlite", "postgres"}
+
+// PostgresURL returns the test PostgreSQL URL, skipping the test when there
+// is none outside CI and failing it in CI.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("TWOSTEP_TEST_POSTGRES_URL")
+	if u == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("TWOSTEP_TEST_POSTGRES_URL is not set: CI must test PostgreSQL")
+		}
+		t.Skip("TWOSTEP_TEST_POSTGRES_URL not set; PostgreSQL tests skipped outside CI")
+	}
+	return u
+}
+
+// DatabaseURL returns a database URL for engine that no other test uses:
+// a new SQLite file, or a new PostgreSQL schema dropped after the test.
+func DatabaseURL(t testing.TB, engine string) string {
+	t.Helper()
+	switch engine {
+	case "sqlite":
+		return "sqlite:" + t.TempDir() + "/twostep.db"
+	case "postgres":
+		base := PostgresURL(t)
+		schema := "t_" + randHex(8)
+		admin, err := sql.Open("pgx", base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer admin.Close()
+		if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+			t.Fatalf("create schema: %v", err)
+		}
+		t.Cleanup(func() {
+			db, err := sql.Open("pgx", base)
+			if err == nil {
+				db.Exec("DROP SCHEMA " + schema + " CASCADE")
+				db.Close()
+			}
+		})
+		u, err := url.Parse(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	t.Fatalf("unknown engine %q", engine)
+	return ""
+}
+
+// Config returns settings for tests: cheap password hashing (the cost is
+// argon2's, not what the tests check), the given database, a temp data dir.
+func Config(t testing.TB, dbURL string) config.Config {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Database.URL = dbURL
+	cfg.Server.DataDir = t.TempDir()
+	cfg.Password.MemoryKiB = 1024
+	cfg.Password.Iterations = 1
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// Clock is a settable clock for tests of expiry and windows.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock starts at a fixed, realistic time.
+func NewClock() *Clock { return &Clock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+// Advance moves the clock on.
+func (c *Clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// Server is a running twostep behind httptest.
+type Server struct {
+	*httptest.Server
+	App *app.App
+}
+
+// Start runs twostep with cfg. public_url is set to the test server's URL
+// on "localhost" (a secure context for browsers).
+func Start(t testing.TB, cfg config.Config, o app.Options) *Server {
+	t.Helper()
+	ts := httptest.NewUnstartedServer(nil)
+	base := "http://" + strings.Replace(ts.Listener.Addr().String(), "127.0.0.1", "localhost", 1)
+	cfg.Server.PublicURL = base
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("TWOSTEP_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	a, err := app.Open(context.Background(), cfg, log, o)
+	if err != nil {
+		t.Fatalf("start twostep: %v", err)
+	}
+	ts.Config.Handler = a.Handler
+	ts.Start()
+	t.Cleanup(func() {
+		ts.Close()
+		a.Close()
+	})
+	return &Server{Server: ts, App: a}
+}
+
+// BaseURL is the server's URL on localhost.
+func (s *Server) BaseURL() string { return s.App.Config.Server.PublicURL }
+
+// Client returns an HTTP client with its own cookie jar that does not
+// follow redirects.
+func (s *Server) Client() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every check and test of twostep: formatting, vet, all tests with the
+# race detector on SQLite and PostgreSQL, the browser tests, and a short run
+# of each fuzz target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH"
+export TWOSTEP_TEST_POSTGRES_URL="${TWOSTEP_TEST_POSTGRES_URL:-postgres://root@127.0.0.1:5432/test?sslmode=disable}"
+
+echo "== gofmt"
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then echo "not gofmt-formatted:"; echo "$unformatted"; exit 1; fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test -race"
+go test -race -count=1 -timeout 20m ./...
+
+echo "== fuzz (short runs)"
+fuzztime="${FUZZTIME:-10s}"
+fuzz() { # package target
+  go test -run='^$' -fuzz="^$2\$" -fuzztime="$fuzztime" -fuzzminimizetime=2s "$1"
+}
+fuzz ./internal/password FuzzNormalize
+fuzz ./internal/password FuzzParsePHC
+fuzz ./internal/api FuzzDecodeJSON
+fuzz ./internal/account FuzzNormalizeEmail
+
+echo "== all tests passed"
