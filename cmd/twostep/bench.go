@@ -137,8 +137,8 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "hashing bound: %.1f hashes/s (%d verifies in %.2fs; %.1f ms per hash per goroutine)\n",
-		hb.rate, hb.n, hb.elapsed.Seconds(), ms(hb.perHash))
+	fmt.Fprintf(out, "hashing bound: %.1f hashes/s (%d verifies in %.2fs; %.1f ms per hash per goroutine, %.1f ms CPU per hash; CPU: this process %s, other processes %s, iowait %s)\n",
+		hb.rate, hb.n, hb.elapsed.Seconds(), ms(hb.perHash), ms(hb.cpuPerHash()), percent(hb.cpu.gen), percent(hb.cpu.others), percent(hb.cpu.iowait))
 	// The hashes' memory is garbage now; give it back before the server runs.
 	runtime.GC()
 	debug.FreeOSMemory()
@@ -171,6 +171,7 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) (err error) {
 	fmt.Fprintf(out, "server pid %d on %s, ready in %.2fs; log %s\n", srv.pid, srv.base, srv.readyIn.Seconds(), srv.logPath)
 
 	lg := newLoadGen(srv.base, o.users)
+	lg.pg = dbURL != ""
 	defer lg.tr.CloseIdleConnections()
 
 	// 3. Accounts.
@@ -210,7 +211,7 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) (err error) {
 	logStats := scanServerLog(srv.logPath)
 
 	fmt.Fprintf(out, "\n== results (%s; bound %.1f hashes/s on %d CPUs) ==\n\n", engine, hb.rate, ncpu)
-	printLevels(out, results, hb.rate, ncpu)
+	printLevels(out, results, hb, ncpu)
 	if br != nil {
 		fmt.Fprintln(out)
 		printBurst(out, *br)
@@ -227,7 +228,7 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) (err error) {
 		fmt.Fprintf(out, "server stopped cleanly after SIGTERM\n")
 	}
 
-	warnings := benchWarnings(results, br, logStats, hb.rate, ncpu)
+	warnings := benchWarnings(results, br, logStats, hb, ncpu)
 	if len(warnings) > 0 {
 		fmt.Fprintln(out)
 		for _, w := range warnings {
@@ -244,6 +245,16 @@ type hashBound struct {
 	n       int64
 	elapsed time.Duration
 	perHash time.Duration // mean time of one verify on a busy machine
+	cpu     cpuUse        // of the machine meanwhile (gen: this process)
+}
+
+// cpuPerHash is this process's CPU time per verify while measuring (GC
+// included), or 0 if unknown.
+func (hb hashBound) cpuPerHash() time.Duration {
+	if hb.cpu.genTime <= 0 || hb.n == 0 {
+		return 0
+	}
+	return hb.cpu.genTime / time.Duration(hb.n)
 }
 
 // measureHashRate runs workers goroutines that verify a default-parameter
@@ -259,6 +270,7 @@ func measureHashRate(ctx context.Context, workers int, d time.Duration) (hashBou
 	var n, busy atomic.Int64
 	var failed atomic.Value
 	var wg sync.WaitGroup
+	cw := startCPUWatch(0, false)
 	start := time.Now()
 	deadline := start.Add(d)
 	for range workers {
@@ -277,6 +289,7 @@ func measureHashRate(ctx context.Context, workers int, d time.Duration) (hashBou
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	use := cw.stop()
 	if err := ctx.Err(); err != nil {
 		return hashBound{}, err
 	}
@@ -285,7 +298,7 @@ func measureHashRate(ctx context.Context, workers int, d time.Duration) (hashBou
 	}
 	return hashBound{
 		rate: float64(n.Load()) / elapsed.Seconds(), n: n.Load(), elapsed: elapsed,
-		perHash: time.Duration(busy.Load() / max(n.Load(), 1)),
+		perHash: time.Duration(busy.Load() / max(n.Load(), 1)), cpu: use,
 	}, nil
 }
 
@@ -511,23 +524,122 @@ func procCPU(pid string) time.Duration {
 	return time.Duration(u+s) * (time.Second / 100)
 }
 
-// memSampler records the child's peak VmRSS every 100 ms.
+// postgresCPU sums the CPU time of every process named postgres on this
+// machine (all of PostgreSQL's backends, whoever they serve), or -1.
+func postgresCPU() time.Duration {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return -1
+	}
+	var sum time.Duration
+	for _, e := range ents {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil || !bytes.Contains(b, []byte(" (postgres) ")) {
+			continue
+		}
+		if c := procCPU(e.Name()); c > 0 {
+			sum += c
+		}
+	}
+	return sum
+}
+
+// machineCPU returns the whole machine's busy (including steal), iowait
+// and total CPU ticks from /proc/stat, or ok false where there is none.
+func machineCPU() (busy, iowait, total int64, ok bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, 0, false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0, 0, false
+	}
+	var v [8]int64
+	for i := range v {
+		v[i], _ = strconv.ParseInt(f[i+1], 10, 64)
+	}
+	// user nice system idle iowait irq softirq steal
+	busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
+	return busy, v[4], busy + v[3] + v[4], true
+}
+
+// cpuWatch measures, over a phase, the CPU used by the server, by this
+// process and by everything else on the machine, in percent of all CPUs.
+type cpuWatch struct {
+	pid                 int // 0: no server
+	pg                  bool
+	srv0, self0, pg0    time.Duration
+	busy0, iow0, total0 int64
+	machineOK           bool
+	start               time.Time
+}
+
+type cpuUse struct {
+	srv, gen, pg, others, iowait float64       // percent of the machine; -1: unknown
+	srvTime, genTime             time.Duration // CPU time used; -1: unknown
+}
+
+// startCPUWatch starts measuring; pid is the server's (0: none), and pg
+// counts PostgreSQL's processes apart.
+func startCPUWatch(pid int, pg bool) *cpuWatch {
+	w := &cpuWatch{pid: pid, srv0: -1, pg: pg, start: time.Now()}
+	if w.pg {
+		w.pg0 = postgresCPU()
+	}
+	if pid > 0 {
+		w.srv0 = procCPU(strconv.Itoa(pid))
+	}
+	w.self0 = procCPU("self")
+	w.busy0, w.iow0, w.total0, w.machineOK = machineCPU()
+	return w
+}
+
+func (w *cpuWatch) stop() cpuUse {
+	u := cpuUse{srv: -1, gen: -1, pg: -1, others: -1, iowait: -1, srvTime: -1, genTime: -1}
+	wall := time.Since(w.start).Seconds() * float64(runtime.NumCPU())
+	srv := time.Duration(0)
+	if w.pid > 0 {
+		if c := procCPU(strconv.Itoa(w.pid)); c >= 0 && w.srv0 >= 0 {
+			srv = c - w.srv0
+			u.srv, u.srvTime = 100*srv.Seconds()/wall, srv
+		}
+	}
+	if c := procCPU("self"); c >= 0 && w.self0 >= 0 {
+		u.gen, u.genTime = 100*(c-w.self0).Seconds()/wall, c-w.self0
+	}
+	if w.pg {
+		if c := postgresCPU(); c >= 0 && w.pg0 >= 0 {
+			u.pg = 100 * (c - w.pg0).Seconds() / wall
+		}
+	}
+	if busy, iow, total, ok := machineCPU(); ok && w.machineOK && total > w.total0 && u.gen >= 0 {
+		dt := float64(total - w.total0)
+		u.others = max(0, 100*float64(busy-w.busy0)/dt-u.gen-max(u.srv, 0)-max(u.pg, 0))
+		u.iowait = 100 * float64(iow-w.iow0) / dt
+	}
+	return u
+}
+
+// memSampler records the child's peak VmRSS every 100 ms, and its CPU.
 type memSampler struct {
 	pid    int
 	peak   atomic.Int64 // KiB
 	stopc  chan struct{}
 	done   chan struct{}
 	hwmOK  bool
-	cpu0   time.Duration
-	self0  time.Duration
-	start  time.Time
+	cpu    *cpuWatch
 	failed atomic.Bool
 }
 
-func startSampler(pid int) *memSampler {
+func startSampler(pid int, pg bool) *memSampler {
 	m := &memSampler{pid: pid, stopc: make(chan struct{}), done: make(chan struct{})}
 	m.hwmOK = resetHWM(pid)
-	m.cpu0, m.self0, m.start = procCPU(strconv.Itoa(pid)), procCPU("self"), time.Now()
+	m.cpu = startCPUWatch(pid, pg)
 	m.sample()
 	go func() {
 		defer close(m.done)
@@ -559,31 +671,23 @@ func (m *memSampler) sample() {
 	}
 }
 
-// memStats is what a sampler saw: peaks in KiB (-1: unknown) and CPU use
-// in percent of the whole machine (-1: unknown).
+// memStats is what a sampler saw: peaks in KiB (-1: unknown) and CPU use.
 type memStats struct {
-	peakRSS, hwm   int64
-	hwmPhase       bool // hwm is this phase's own (clear_refs worked)
-	srvCPU, genCPU float64
+	peakRSS, hwm int64
+	hwmPhase     bool // hwm is this phase's own (clear_refs worked)
+	cpu          cpuUse
 }
 
 func (m *memSampler) stop() memStats {
 	m.sample()
 	close(m.stopc)
 	<-m.done
-	st := memStats{peakRSS: m.peak.Load(), hwm: -1, hwmPhase: m.hwmOK, srvCPU: -1, genCPU: -1}
+	st := memStats{peakRSS: m.peak.Load(), hwm: -1, hwmPhase: m.hwmOK, cpu: m.cpu.stop()}
 	if m.failed.Load() && st.peakRSS == 0 {
 		st.peakRSS = -1
 	}
 	if _, hwm, err := procMem(m.pid); err == nil {
 		st.hwm = hwm
-	}
-	wall := time.Since(m.start).Seconds() * float64(runtime.NumCPU())
-	if c := procCPU(strconv.Itoa(m.pid)); c >= 0 && m.cpu0 >= 0 {
-		st.srvCPU = 100 * (c - m.cpu0).Seconds() / wall
-	}
-	if c := procCPU("self"); c >= 0 && m.self0 >= 0 {
-		st.genCPU = 100 * (c - m.self0).Seconds() / wall
 	}
 	return st
 }
@@ -597,6 +701,7 @@ type loadGen struct {
 	tr    *http.Transport
 	c     *http.Client
 	users int
+	pg    bool // the server runs on PostgreSQL (count its CPU apart)
 	// bodies[i] is the JSON body that signs in to account i.
 	bodies [][]byte
 }
@@ -772,7 +877,7 @@ func (lg *loadGen) runLevel(ctx context.Context, pid, c int, d time.Duration) le
 		per[i].lat = make([]time.Duration, 0, capacity)
 	}
 	runtime.GC() // start from a clean heap, outside the measured time
-	smp := startSampler(pid)
+	smp := startSampler(pid, lg.pg)
 	start := time.Now()
 	deadline := start.Add(d)
 	var wg sync.WaitGroup
@@ -835,7 +940,7 @@ func (lg *loadGen) runBurst(ctx context.Context, pid, n int) burstResult {
 	}
 	ready.Wait()
 	runtime.GC()
-	smp := startSampler(pid)
+	smp := startSampler(pid, lg.pg)
 	t0 := time.Now()
 	close(start)
 	wg.Wait()
@@ -922,21 +1027,33 @@ func percent(v float64) string {
 	return fmt.Sprintf("%.0f%%", v)
 }
 
-func printLevels(out io.Writer, rs []levelResult, bound float64, ncpu int) {
+func printLevels(out io.Writer, rs []levelResult, hb hashBound, ncpu int) {
 	if len(rs) == 0 {
 		return
 	}
+	bound := hb.rate
 	fmt.Fprintln(out, "Sign-in load: POST /api/v1/signin without cookies, client i → account i mod users; latency of successful (200 + session cookie) sign-ins")
 	fmt.Fprintln(out, "  % bound: sign-ins/s ÷ hashing bound; % bound(c): ÷ the bound for min(c, CPUs) cores, what c sequential clients could reach")
+	fmt.Fprintln(out, "  CPU columns: share of the whole machine used by the server, this load generator, all postgres processes (n/a on SQLite), other processes (noise), and iowait")
+	fmt.Fprintf(out, "  CPU ms/sign-in: server CPU time per successful sign-in; argon2 share: CPU per bare hash (%.1f ms) ÷ that — unlike %% bound, not skewed by other processes\n", ms(hb.cpuPerHash()))
 	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "clients\tsign-ins\tsign-ins/s\t% bound\t% bound(c)\tp50 ms\tp99 ms\tmax ms\terrors\tpeak RSS MiB\tVmHWM MiB\tserver CPU\tloadgen CPU\t")
+	fmt.Fprintln(tw, "clients\tsign-ins\tsign-ins/s\t% bound\t% bound(c)\tp50 ms\tp99 ms\tmax ms\terrors\tpeak RSS MiB\tVmHWM MiB\tCPU server\tloadgen\tpostgres\tothers\tiowait\tCPU ms/sign-in\targon2 share\t")
 	for _, r := range rs {
 		cb := bound * float64(min(r.conc, ncpu)) / float64(ncpu)
-		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.0f%%\t%.0f%%\t%.1f\t%.1f\t%.1f\t%d\t%s\t%s\t%s\t%s\t\n",
+		perOp, share := "n/a", "n/a"
+		if r.mem.cpu.srvTime >= 0 && r.ok > 0 {
+			op := r.mem.cpu.srvTime / time.Duration(r.ok)
+			perOp = fmt.Sprintf("%.1f", ms(op))
+			if hb.cpuPerHash() > 0 && op > 0 {
+				share = fmt.Sprintf("%.0f%%", 100*float64(hb.cpuPerHash())/float64(op))
+			}
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.0f%%\t%.0f%%\t%.1f\t%.1f\t%.1f\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
 			r.conc, r.ok, r.rate(), 100*r.rate()/bound, 100*r.rate()/cb,
 			ms(pct(r.lat, .50)), ms(pct(r.lat, .99)), ms(pct(r.lat, 1)),
-			r.errors(), mib(r.mem.peakRSS), mib(r.mem.hwm), percent(r.mem.srvCPU), percent(r.mem.genCPU))
+			r.errors(), mib(r.mem.peakRSS), mib(r.mem.hwm),
+			percent(r.mem.cpu.srv), percent(r.mem.cpu.gen), percent(r.mem.cpu.pg), percent(r.mem.cpu.others), percent(r.mem.cpu.iowait), perOp, share)
 	}
 	tw.Flush()
 	fmt.Fprintln(out)
@@ -970,14 +1087,20 @@ func printBurst(out io.Writer, r burstResult) {
 		fmt.Fprintf(tw, "  time to a refusal\t\tp50 %.1f ms, max %.1f ms\n", ms(pct(r.failLat, .5)), ms(pct(r.failLat, 1)))
 	}
 	fmt.Fprintf(tw, "  server memory\t\tpeak VmRSS %s MiB (sampled every 100 ms), VmHWM %s MiB\n", mib(r.mem.peakRSS), mib(r.mem.hwm))
-	fmt.Fprintf(tw, "  CPU\t\tserver %s, load generator %s of the machine\n", percent(r.mem.srvCPU), percent(r.mem.genCPU))
+	fmt.Fprintf(tw, "  CPU\t\tserver %s, load generator %s, postgres %s, other processes %s, iowait %s (of the whole machine)\n",
+		percent(r.mem.cpu.srv), percent(r.mem.cpu.gen), percent(r.mem.cpu.pg), percent(r.mem.cpu.others), percent(r.mem.cpu.iowait))
 	tw.Flush()
 }
 
 // benchWarnings lists what looks wrong.
-func benchWarnings(rs []levelResult, br *burstResult, lg serverLog, bound float64, ncpu int) []string {
+func benchWarnings(rs []levelResult, br *burstResult, lg serverLog, hb hashBound, ncpu int) []string {
 	var w []string
 	const rssLimitKiB = 256 << 10
+	const noisy = 10 // percent of the machine used by other processes
+	bound := hb.rate
+	if hb.cpu.others > noisy {
+		w = append(w, fmt.Sprintf("other processes used %.0f%% of the machine while the hashing bound was measured: the bound is too low", hb.cpu.others))
+	}
 	for _, r := range rs {
 		cb := bound * float64(min(r.conc, ncpu)) / float64(ncpu)
 		if n := r.errors(); n > 0 {
@@ -986,6 +1109,9 @@ func benchWarnings(rs []levelResult, br *burstResult, lg serverLog, bound float6
 		if r.rate() < 0.9*cb {
 			w = append(w, fmt.Sprintf("%d clients: %.1f sign-ins/s is %.0f%% of the bound for %d core(s) (%.1f/s), below 90%%",
 				r.conc, r.rate(), 100*r.rate()/cb, min(r.conc, ncpu), cb))
+		}
+		if r.mem.cpu.others > noisy {
+			w = append(w, fmt.Sprintf("%d clients: other processes used %.0f%% of the machine: figures are disturbed", r.conc, r.mem.cpu.others))
 		}
 		if max(r.mem.peakRSS, r.mem.hwm) > rssLimitKiB {
 			w = append(w, fmt.Sprintf("%d clients: server RSS peaked at %s MiB, above 256 MiB", r.conc, mib(max(r.mem.peakRSS, r.mem.hwm))))

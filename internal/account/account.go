@@ -14,6 +14,7 @@ import (
 	"twostep/internal/delivery"
 	"twostep/internal/password"
 	"twostep/internal/ratelimit"
+	"twostep/internal/secret"
 	"twostep/internal/store"
 )
 
@@ -37,6 +38,9 @@ type Client struct {
 	UserAgent string
 	// BrowserID is the raw value of the browser's twostep cookie, if any.
 	BrowserID string
+	// DeviceTokens are the remembered-device tokens the browser holds, one
+	// per account that trusted it.
+	DeviceTokens []string
 }
 
 // Options wires a Service.
@@ -45,9 +49,12 @@ type Options struct {
 	Hasher  *password.Hasher
 	Limiter *ratelimit.Limiter
 	Sender  delivery.Sender
-	Config  config.Config
-	Now     func() time.Time
-	Log     *slog.Logger
+	Keys    *secret.Keyring
+	// Pepper keys the hashes of recovery codes.
+	Pepper []byte
+	Config config.Config
+	Now    func() time.Time
+	Log    *slog.Logger
 }
 
 // Service runs the account flows.
@@ -57,6 +64,8 @@ type Service struct {
 	policy  password.Policy
 	limiter *ratelimit.Limiter
 	sender  delivery.Sender
+	keys    *secret.Keyring
+	pepper  []byte
 	cfg     config.Config
 	baseURL string
 	now     func() time.Time
@@ -76,7 +85,7 @@ func New(o Options) *Service {
 		o.Log = slog.Default()
 	}
 	return &Service{
-		db: o.DB, hasher: o.Hasher, limiter: o.Limiter, sender: o.Sender, cfg: o.Config,
+		db: o.DB, hasher: o.Hasher, limiter: o.Limiter, sender: o.Sender, cfg: o.Config, keys: o.Keys, pepper: o.Pepper,
 		policy:  password.Policy{MinLen: o.Config.Password.MinLength, MaxLen: o.Config.Password.MaxLength},
 		baseURL: o.Config.BaseURL(), now: o.Now, log: o.Log,
 	}
@@ -128,3 +137,6 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// ratelimitBudget is a budget setting.
+type ratelimitBudget = config.Budget

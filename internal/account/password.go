@@ -31,6 +31,11 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, sess store.Sessi
 	if err != nil {
 		return err
 	}
+	if u.TwoStepEnabled {
+		if err := s.RequireStepUp(ctx, sess, u); err != nil {
+			return err
+		}
+	}
 	normNext, err := s.policy.Check(next, u.Email)
 	if err != nil {
 		return err
@@ -184,6 +189,9 @@ func (s *Service) ResetPassword(ctx context.Context, c Client, token, next strin
 	}
 	n, err := s.db.RevokeSessions(ctx, u.ID, "", now)
 	if err != nil {
+		return err
+	}
+	if _, err := s.db.DeleteDevices(ctx, u.ID); err != nil {
 		return err
 	}
 	// Whoever was guessing the old password starts again from nothing, and

@@ -18,6 +18,12 @@ type Issued struct {
 	Session store.Session
 	// BrowserID is set when the browser needs a (new) browser cookie.
 	BrowserID string
+	// DeviceToken is set when the browser was just remembered: it joins
+	// the browser's device cookie.
+	DeviceToken string
+	// Challenge is set, and Token empty, when the password was right but a
+	// second factor is needed.
+	Challenge *Challenge
 }
 
 // SignUp creates an account, signs it in and sends the verification link.
@@ -49,7 +55,7 @@ func (s *Service) SignUp(ctx context.Context, c Client, email, pw string) (store
 	if err := s.sendVerification(ctx, u); err != nil {
 		s.log.Error("queue verification failed", "err", err)
 	}
-	iss, err := s.startSession(ctx, c, u)
+	iss, err := s.startSession(ctx, c, u, 1, "password")
 	if err != nil {
 		return u, Issued{}, err
 	}
@@ -143,7 +149,11 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 	if rehash {
 		s.upgradeHash(ctx, u, norm)
 	}
-	iss, err := s.startSession(ctx, c, u)
+	if u.TwoStepEnabled {
+		iss, err := s.challenge(ctx, c, u)
+		return u, iss, err
+	}
+	iss, err := s.startSession(ctx, c, u, 1, "password")
 	if err != nil {
 		return store.User{}, Issued{}, err
 	}
@@ -166,14 +176,21 @@ func (s *Service) upgradeHash(ctx context.Context, u store.User, norm string) {
 // startSession issues a fresh session (never reusing one the browser
 // brought, so a planted session id is worthless) and marks the browser as
 // known to this account.
-func (s *Service) startSession(ctx context.Context, c Client, u store.User) (Issued, error) {
+//
+// aal is 1 after a password, 2 after a second factor or a remembered
+// device; stepUpKind ("password", "second_factor" or "") records what was
+// just proved, for the step-up window.
+func (s *Service) startSession(ctx context.Context, c Client, u store.User, aal int, stepUpKind string) (Issued, error) {
 	now := s.now()
 	token := secret.NewToken()
 	sess := store.Session{
-		ID: store.NewID(), TokenHash: secret.Hash(token), UserID: u.ID, AAL: 1,
+		ID: store.NewID(), TokenHash: secret.Hash(token), UserID: u.ID, AAL: aal, StepUpKind: stepUpKind,
 		CreatedAt: now, AuthenticatedAt: now, LastSeenAt: now,
 		ExpiresAt: now.Add(s.cfg.Session.MaxLifetime.D()),
 		IP:        c.IP, UserAgent: truncate(c.UserAgent, 512),
+	}
+	if stepUpKind != "" {
+		sess.StepUpAt = now
 	}
 	if err := s.db.CreateSession(ctx, sess); err != nil {
 		return Issued{}, err

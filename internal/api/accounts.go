@@ -27,6 +27,7 @@ func userOf(u store.User) userJSON {
 func (a *API) issue(w http.ResponseWriter, iss account.Issued) {
 	cfg := a.acct.Config()
 	a.cookies.SetSession(w, iss.Token, cfg.Session.MaxLifetime.D())
+	a.cookies.ClearPending(w)
 	if iss.BrowserID != "" {
 		a.cookies.SetBrowser(w, iss.BrowserID, cfg.Session.KnownBrowserLifetime.D())
 	}
@@ -56,6 +57,14 @@ func (a *API) signin(w http.ResponseWriter, r *http.Request) {
 	_, iss, err := a.acct.SignIn(r.Context(), a.client(r), in.Email, in.Password)
 	if err != nil {
 		a.fail(w, r, err)
+		return
+	}
+	if ch := iss.Challenge; ch != nil {
+		a.cookies.SetPending(w, ch.Token, ch.ExpiresAt.Sub(time.Now()))
+		writeJSON(w, http.StatusOK, map[string]any{
+			"status": "second_factor_required", "methods": challengeMethods(ch.Methods), "default_method_id": ch.DefaultID,
+			"expires_at": ch.ExpiresAt,
+		})
 		return
 	}
 	a.issue(w, iss)
@@ -90,9 +99,14 @@ type methodJSON struct {
 }
 
 func (a *API) me(w http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
+	methods, err := a.acct.Methods(r.Context(), u.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"user":     userOf(u),
-		"two_step": map[string]any{"enabled": u.TwoStepEnabled, "methods": []methodJSON{}},
+		"two_step": map[string]any{"enabled": u.TwoStepEnabled, "methods": methodsJSON(methods), "default_method_id": u.DefaultFactorID},
 		"session":  map[string]any{"id": sess.ID, "aal": sess.AAL, "authenticated_at": sess.AuthenticatedAt},
 	})
 }

@@ -55,6 +55,22 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/sessions/revoke-others", a.authed(a.revokeOthers))
 	mux.HandleFunc("GET /api/v1/events", a.authed(a.events))
 
+	mux.HandleFunc("POST /api/v1/signin/verify", a.signinVerify)
+	mux.HandleFunc("POST /api/v1/signin/send", a.signinSend)
+	mux.HandleFunc("GET /api/v1/factors", a.authed(a.listFactors))
+	mux.HandleFunc("POST /api/v1/factors/totp", a.authed(a.addTOTP))
+	mux.HandleFunc("POST /api/v1/factors/recovery-codes", a.authed(a.recoveryCodes))
+	mux.HandleFunc("POST /api/v1/factors/{id}/confirm", a.authed(a.confirmFactor))
+	mux.HandleFunc("PATCH /api/v1/factors/{id}", a.authed(a.patchFactor))
+	mux.HandleFunc("DELETE /api/v1/factors/{id}", a.authed(a.deleteFactor))
+	mux.HandleFunc("POST /api/v1/two-step/enable", a.authed(a.enableTwoStep))
+	mux.HandleFunc("POST /api/v1/two-step/disable", a.authed(a.disableTwoStep))
+	mux.HandleFunc("POST /api/v1/stepup/send", a.authed(a.stepUpSend))
+	mux.HandleFunc("POST /api/v1/stepup/verify", a.authed(a.stepUpVerify))
+	mux.HandleFunc("GET /api/v1/devices", a.authed(a.devices))
+	mux.HandleFunc("DELETE /api/v1/devices/{id}", a.authed(a.forgetDevice))
+	mux.HandleFunc("DELETE /api/v1/devices", a.authed(a.forgetDevices))
+
 	mux.HandleFunc("POST /api/v1/password", a.authed(a.changePassword))
 	mux.HandleFunc("POST /api/v1/password/reset", a.requestReset)
 	mux.HandleFunc("POST /api/v1/password/reset/confirm", a.confirmReset)
@@ -78,7 +94,7 @@ func MethodNotAllowed(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) client(r *http.Request) account.Client {
-	return account.Client{IP: session.ClientIP(r, a.trustProxy), UserAgent: r.UserAgent(), BrowserID: a.cookies.Browser(r)}
+	return account.Client{IP: session.ClientIP(r, a.trustProxy), UserAgent: r.UserAgent(), BrowserID: a.cookies.Browser(r), DeviceTokens: a.cookies.Devices(r)}
 }
 
 type authedHandler func(w http.ResponseWriter, r *http.Request, sess store.Session, u store.User)

@@ -28,6 +28,10 @@ type Problem struct {
 	Detail      string `json:"detail,omitempty"`
 	RetryAfterS int    `json:"retry_after_s,omitempty"`
 	Field       string `json:"field,omitempty"`
+	// AttemptsLeft is how many codes a pending sign-in still accepts.
+	AttemptsLeft *int `json:"attempts_left,omitempty"`
+	// Methods are the ways to re-verify, with step_up_required.
+	Methods []methodJSON `json:"methods,omitempty"`
 }
 
 // Error satisfies error so a Problem can travel up from decode.
@@ -60,10 +64,58 @@ func (a *API) problemFor(r *http.Request, err error) *Problem {
 		weak    *password.WeakError
 		bad     *account.InvalidEmailError
 		limited *ratelimit.Limited
+		badCode *account.InvalidCodeError
+		stepUp  *account.StepUpRequiredError
 	)
 	switch {
 	case errors.As(err, &p):
 		return p
+	case errors.As(err, &badCode):
+		p := problem(http.StatusUnauthorized, "invalid_code", "Wrong code", "That code is not right. Check it and try again.")
+		if hint := badCode.ClockHint(); hint != "" {
+			p.Detail = hint
+		}
+		if badCode.AttemptsLeft >= 0 {
+			n := badCode.AttemptsLeft
+			p.AttemptsLeft = &n
+			if n == 0 {
+				p.Detail += " That was the last try for this sign-in: enter your password again."
+			}
+		}
+		return p
+	case errors.As(err, &stepUp):
+		p := problem(http.StatusForbidden, "step_up_required", "Confirm it's you", "For your security, confirm it's you first: enter your password, or a code once two-step verification is on.")
+		if len(stepUp.Methods) > 0 {
+			p.Detail = "For your security, confirm it's you with a code from one of your methods first."
+		}
+		p.Methods = methodsJSON(stepUp.Methods)
+		return p
+	case errors.Is(err, account.ErrLastFactor):
+		return problem(http.StatusConflict, "last_factor", "Last method", "This is your last sign-in method. To stop using codes, turn two-step verification off instead.")
+	case errors.Is(err, account.ErrBackupRequired):
+		return problem(http.StatusConflict, "backup_required", "Backup method needed", "Add a backup method (another app or recovery codes) before turning two-step verification on.")
+	case errors.Is(err, account.ErrPrimaryRequired):
+		return problem(http.StatusConflict, "primary_required", "Method needed", "Add and confirm an authenticator app before turning two-step verification on.")
+	case errors.Is(err, account.ErrPolicyRequiresTwoStep):
+		return problem(http.StatusForbidden, "policy_requires_two_step", "Two-step verification required", "This site requires two-step verification; it cannot be turned off.")
+	case errors.Is(err, account.ErrSignInExpired):
+		return problem(http.StatusUnauthorized, "signin_expired", "Sign-in expired", "This sign-in has expired or had too many wrong codes. Enter your e-mail and password again.")
+	case errors.Is(err, account.ErrFactorNotFound):
+		return problem(http.StatusNotFound, "not_found", "No such method", "You have no active method with that id.")
+	case errors.Is(err, account.ErrDeviceNotFound):
+		return problem(http.StatusNotFound, "not_found", "No such browser", "You have no remembered browser with that id.")
+	case errors.Is(err, account.ErrAlreadyConfirmed):
+		return problem(http.StatusConflict, "already_confirmed", "Already confirmed", "This method is already confirmed.")
+	case errors.Is(err, account.ErrInvalidLabel):
+		p := problem(http.StatusBadRequest, "invalid_label", "Label not accepted", "A label is 1 to 64 characters, on one line.")
+		p.Field = "label"
+		return p
+	case errors.Is(err, account.ErrInvalidRole):
+		p := problem(http.StatusBadRequest, "invalid_role", "Role not accepted", "Role must be \"primary\" or \"backup\"; recovery codes are always a backup.")
+		p.Field = "role"
+		return p
+	case errors.Is(err, account.ErrTwoStepOff):
+		return problem(http.StatusBadRequest, "two_step_off", "No methods", "You have no second-factor method; confirm with your password instead.")
 	case errors.As(err, &limited):
 		p := problem(http.StatusTooManyRequests, "rate_limited", "Too many attempts",
 			fmt.Sprintf("Too many attempts. Try again in %s.", humanDuration(limited.Seconds())))

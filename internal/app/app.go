@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"twostep/internal/account"
@@ -63,7 +64,15 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Option
 	if _, err := db.Migrate(ctx); err != nil {
 		return nil, err
 	}
-	_, created, err := secret.LoadOrCreateKey(cfg.Secrets.Key, cfg.Server.DataDir)
+	key, created, err := secret.LoadOrCreateKey(cfg.Secrets.Key, cfg.Server.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := Keyring(key, cfg.Secrets.OldKeys)
+	if err != nil {
+		return nil, err
+	}
+	pepper, err := Pepper(ctx, db, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -93,6 +102,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Option
 
 	acct := account.New(account.Options{
 		DB: db, Hasher: hasher, Limiter: ratelimit.New(db, o.Now), Sender: sender, Config: cfg, Now: o.Now, Log: log,
+		Keys: keys, Pepper: pepper,
 	})
 	cookies := session.NewCookies(cfg.BaseURL())
 	pages, err := web.New(acct, cookies, box, log)
@@ -101,6 +111,79 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Option
 	}
 	h := server.Handler(log, api.New(acct, cookies, box, db, log), pages)
 	return &App{Config: cfg, DB: db, Account: acct, Outbox: box, Handler: h, KeyCreated: created}, nil
+}
+
+// Keyring builds the keyring from the current key and the comma-separated
+// earlier keys.
+func Keyring(current []byte, oldKeys string) (*secret.Keyring, error) {
+	var old [][]byte
+	for _, s := range strings.Split(oldKeys, ",") {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		k, err := secret.ParseKey(s)
+		if err != nil {
+			return nil, fmt.Errorf("config: secrets.old_keys: %w", err)
+		}
+		old = append(old, k)
+	}
+	return secret.NewKeyring(current, old...)
+}
+
+// Pepper returns the server-wide pepper for recovery-code hashes: random,
+// made by the first instance, kept sealed in the database.
+func Pepper(ctx context.Context, db *store.DB, keys *secret.Keyring) ([]byte, error) {
+	sealed, err := db.ServerSecret(ctx, "recovery_pepper", func() string {
+		return keys.Seal([]byte(secret.NewToken()), "server:recovery_pepper")
+	})
+	if err != nil {
+		return nil, err
+	}
+	p, err := keys.Open(sealed, "server:recovery_pepper")
+	if err != nil {
+		return nil, fmt.Errorf("open recovery pepper (is secrets.key the key this database was made with?): %w", err)
+	}
+	return p, nil
+}
+
+// RotateKey re-encrypts every secret under the current key. Secrets sealed
+// under an old key must be openable (list it in secrets.old_keys).
+func RotateKey(ctx context.Context, db *store.DB, keys *secret.Keyring) (int, error) {
+	n := 0
+	all, err := db.AllSealedSecrets(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for id, sealed := range all {
+		if keys.Current(sealed) {
+			continue
+		}
+		pt, err := keys.Open(sealed, "totp:"+id)
+		if err != nil {
+			return n, fmt.Errorf("factor %s: %w", id, err)
+		}
+		if err := db.ReplaceSealedSecret(ctx, id, sealed, keys.Seal(pt, "totp:"+id)); err != nil {
+			return n, err
+		}
+		n++
+	}
+	sealed, err := db.ServerSecret(ctx, "recovery_pepper", func() string {
+		return keys.Seal([]byte(secret.NewToken()), "server:recovery_pepper")
+	})
+	if err != nil {
+		return n, err
+	}
+	if !keys.Current(sealed) {
+		pt, err := keys.Open(sealed, "server:recovery_pepper")
+		if err != nil {
+			return n, fmt.Errorf("recovery pepper: %w", err)
+		}
+		if err := db.ResealServerSecret(ctx, "recovery_pepper", keys.Seal(pt, "server:recovery_pepper")); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // Close waits for queued messages and closes the database.

@@ -49,6 +49,28 @@ type Config struct {
 	Limits   Limits   `yaml:"limits"`
 	Tokens   Tokens   `yaml:"tokens"`
 	Delivery Delivery `yaml:"delivery"`
+	TwoStep  TwoStep  `yaml:"two_step"`
+}
+
+// TwoStep is the second-factor policy and its windows.
+type TwoStep struct {
+	// Backup is "required" (an active backup method before 2SV can be
+	// turned on) or "optional".
+	Backup string `yaml:"backup"`
+	// AllowDisable lets users turn 2SV off themselves.
+	AllowDisable bool `yaml:"allow_disable"`
+	// Issuer names the account in authenticator apps (default: site name).
+	Issuer            string   `yaml:"issuer"`
+	PendingFactorTTL  Duration `yaml:"pending_factor_ttl"`
+	PendingSignInTTL  Duration `yaml:"pending_signin_ttl"`
+	PendingAttempts   int      `yaml:"pending_attempts"`
+	StepUpWindow      Duration `yaml:"step_up_window"`
+	DeviceLifetime    Duration `yaml:"device_lifetime"`
+	DeviceMaxLifetime Duration `yaml:"device_max_lifetime"`
+	TOTPDigits        int      `yaml:"totp_digits"`
+	TOTPPeriod        int      `yaml:"totp_period"`
+	TOTPAlgorithm     string   `yaml:"totp_algorithm"`
+	TOTPSkew          int      `yaml:"totp_skew"`
 }
 
 // Server is the HTTP side.
@@ -75,6 +97,9 @@ type Database struct {
 type Secrets struct {
 	// Key is 32 bytes, base64 or hex. Empty: generated into the data dir.
 	Key string `yaml:"key"`
+	// OldKeys are earlier keys, comma-separated, still accepted for
+	// decryption until `twostep rotate-key` has re-encrypted everything.
+	OldKeys string `yaml:"old_keys"`
 }
 
 // Password holds hashing and policy settings.
@@ -122,6 +147,11 @@ type Limits struct {
 	ResetPerAddress    Budget  `yaml:"reset_per_address"`
 	ResetPerAccount    Budget  `yaml:"reset_per_account"`
 	VerifyPerAccount   Budget  `yaml:"verify_email_per_account"`
+	// Wrong second-factor codes, counted across all of a user's methods,
+	// apart from password failures.
+	CodePerAccount      Budget `yaml:"code_per_account"`
+	CodePerAccountDaily Budget `yaml:"code_per_account_daily"`
+	CodePerAddress      Budget `yaml:"code_per_address"`
 }
 
 // Tokens holds lifetimes of e-mailed tokens.
@@ -171,13 +201,23 @@ func Default() Config {
 			KnownBrowserLifetime: Duration(90 * 24 * time.Hour),
 		},
 		Limits: Limits{
-			PasswordPerAccount: Backoff{Free: 5, Base: Duration(time.Second), Max: Duration(15 * time.Minute), Reset: Duration(12 * time.Hour)},
-			PasswordPerBrowser: Backoff{Free: 10, Base: Duration(time.Second), Max: Duration(5 * time.Minute), Reset: Duration(12 * time.Hour)},
-			PasswordPerAddress: Backoff{Free: 50, Base: Duration(time.Second), Max: Duration(15 * time.Minute), Reset: Duration(time.Hour)},
-			SignupPerAddress:   Budget{Limit: 20, Window: Duration(time.Hour)},
-			ResetPerAddress:    Budget{Limit: 10, Window: Duration(time.Hour)},
-			ResetPerAccount:    Budget{Limit: 5, Window: Duration(time.Hour)},
-			VerifyPerAccount:   Budget{Limit: 5, Window: Duration(time.Hour)},
+			PasswordPerAccount:  Backoff{Free: 5, Base: Duration(time.Second), Max: Duration(15 * time.Minute), Reset: Duration(12 * time.Hour)},
+			PasswordPerBrowser:  Backoff{Free: 10, Base: Duration(time.Second), Max: Duration(5 * time.Minute), Reset: Duration(12 * time.Hour)},
+			PasswordPerAddress:  Backoff{Free: 50, Base: Duration(time.Second), Max: Duration(15 * time.Minute), Reset: Duration(time.Hour)},
+			SignupPerAddress:    Budget{Limit: 20, Window: Duration(time.Hour)},
+			ResetPerAddress:     Budget{Limit: 10, Window: Duration(time.Hour)},
+			ResetPerAccount:     Budget{Limit: 5, Window: Duration(time.Hour)},
+			VerifyPerAccount:    Budget{Limit: 5, Window: Duration(time.Hour)},
+			CodePerAccount:      Budget{Limit: 10, Window: Duration(time.Hour)},
+			CodePerAccountDaily: Budget{Limit: 20, Window: Duration(24 * time.Hour)},
+			CodePerAddress:      Budget{Limit: 50, Window: Duration(time.Hour)},
+		},
+		TwoStep: TwoStep{
+			Backup: "required", AllowDisable: true,
+			PendingFactorTTL: Duration(time.Hour), PendingSignInTTL: Duration(10 * time.Minute), PendingAttempts: 5,
+			StepUpWindow:   Duration(10 * time.Minute),
+			DeviceLifetime: Duration(90 * 24 * time.Hour), DeviceMaxLifetime: Duration(365 * 24 * time.Hour),
+			TOTPDigits: 6, TOTPPeriod: 30, TOTPAlgorithm: "SHA1", TOTPSkew: 1,
 		},
 		Tokens: Tokens{
 			ResetTTL:  Duration(time.Hour),
@@ -376,10 +416,39 @@ func (c *Config) Validate() error {
 		"limits.reset_per_address":        c.Limits.ResetPerAddress,
 		"limits.reset_per_account":        c.Limits.ResetPerAccount,
 		"limits.verify_email_per_account": c.Limits.VerifyPerAccount,
+		"limits.code_per_account":         c.Limits.CodePerAccount,
+		"limits.code_per_account_daily":   c.Limits.CodePerAccountDaily,
+		"limits.code_per_address":         c.Limits.CodePerAddress,
 	} {
 		if b.Limit < 1 || b.Window <= 0 {
 			bad("%s needs limit ≥ 1 and a positive window", name)
 		}
+	}
+	t := c.TwoStep
+	if t.Backup != "required" && t.Backup != "optional" {
+		bad("two_step.backup must be required or optional, not %q", t.Backup)
+	}
+	if t.PendingAttempts < 1 {
+		bad("two_step.pending_attempts must be at least 1")
+	}
+	for name, d := range map[string]Duration{
+		"two_step.pending_factor_ttl": t.PendingFactorTTL, "two_step.pending_signin_ttl": t.PendingSignInTTL,
+		"two_step.step_up_window": t.StepUpWindow, "two_step.device_lifetime": t.DeviceLifetime,
+	} {
+		if d <= 0 {
+			bad("%s must be positive", name)
+		}
+	}
+	if t.DeviceMaxLifetime < t.DeviceLifetime {
+		bad("two_step.device_max_lifetime must be at least two_step.device_lifetime")
+	}
+	if t.TOTPDigits < 6 || t.TOTPDigits > 8 || t.TOTPPeriod < 15 || t.TOTPPeriod > 120 || t.TOTPSkew < 0 || t.TOTPSkew > 3 {
+		bad("two_step.totp_digits must be 6–8, totp_period 15–120 seconds, totp_skew 0–3")
+	}
+	switch t.TOTPAlgorithm {
+	case "SHA1", "SHA256", "SHA512":
+	default:
+		bad("two_step.totp_algorithm must be SHA1, SHA256 or SHA512")
 	}
 	switch c.Delivery.Email {
 	case "outbox":

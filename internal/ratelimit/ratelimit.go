@@ -130,3 +130,34 @@ func (l *Limiter) Reset(ctx context.Context, key string) error {
 	}
 	return nil
 }
+
+// Exhausted returns a *Limited error when key has already spent all of
+// budget b in its current window, without counting anything. Used before
+// checking a code, so that while locked even a correct code is refused.
+func (l *Limiter) Exhausted(ctx context.Context, key string, b config.Budget) error {
+	c, err := l.st.ReadCounter(ctx, key)
+	if err != nil {
+		return fmt.Errorf("ratelimit: %w", err)
+	}
+	now := l.now()
+	until := c.WindowStart.Add(b.Window.D())
+	if c.Count >= int64(b.Limit) && until.After(now) {
+		return &Limited{RetryAfter: until.Sub(now), Until: until}
+	}
+	return nil
+}
+
+// Spend counts one failure against budget b and returns a *Limited error
+// when that failure used the budget up.
+func (l *Limiter) Spend(ctx context.Context, key string, b config.Budget) error {
+	now := l.now()
+	c, err := l.st.CountHit(ctx, key, now, b.Window.D())
+	if err != nil {
+		return fmt.Errorf("ratelimit: %w", err)
+	}
+	if c.Count >= int64(b.Limit) {
+		until := c.WindowStart.Add(b.Window.D())
+		return &Limited{RetryAfter: until.Sub(now), Until: until}
+	}
+	return nil
+}

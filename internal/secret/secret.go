@@ -148,3 +148,45 @@ func WellFormedToken(s string) bool {
 	_, err := base64.RawURLEncoding.DecodeString(s)
 	return err == nil
 }
+
+// Keyring seals with the current key and opens with any key it holds, so
+// secrets sealed under an earlier key stay readable until re-encrypted.
+type Keyring struct {
+	current *Box
+	byID    map[string]*Box
+}
+
+// NewKeyring builds a keyring from the current key and earlier ones.
+func NewKeyring(current []byte, old ...[]byte) (*Keyring, error) {
+	cur, err := NewBox(current)
+	if err != nil {
+		return nil, err
+	}
+	k := &Keyring{current: cur, byID: map[string]*Box{cur.id: cur}}
+	for _, o := range old {
+		b, err := NewBox(o)
+		if err != nil {
+			return nil, err
+		}
+		k.byID[b.id] = b
+	}
+	return k, nil
+}
+
+// Seal encrypts under the current key.
+func (k *Keyring) Seal(plaintext []byte, context string) string { return k.current.Seal(plaintext, context) }
+
+// Open decrypts with whichever key sealed it.
+func (k *Keyring) Open(sealed, context string) ([]byte, error) {
+	id, _, _ := strings.Cut(sealed, ".")
+	b, ok := k.byID[id]
+	if !ok {
+		return nil, ErrWrongKey
+	}
+	return b.Open(sealed, context)
+}
+
+// Current reports whether sealed was made with the current key.
+func (k *Keyring) Current(sealed string) bool {
+	return strings.HasPrefix(sealed, k.current.id+".")
+}

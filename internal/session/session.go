@@ -19,6 +19,8 @@ type Cookies struct {
 	secure  bool
 	session string
 	browser string
+	pending string
+	devices string
 }
 
 // NewCookies decides the cookie attributes from the public base URL.
@@ -27,9 +29,10 @@ func NewCookies(baseURL string) Cookies {
 	if u, err := url.Parse(baseURL); err == nil && u.Scheme == "http" && isLoopback(u.Hostname()) {
 		secure = false
 	}
-	c := Cookies{secure: secure, session: "twostep_session", browser: "twostep_browser"}
+	c := Cookies{secure: secure, session: "twostep_session", browser: "twostep_browser", pending: "twostep_pending", devices: "twostep_devices"}
 	if secure {
 		c.session, c.browser = "__Host-"+c.session, "__Host-"+c.browser
+		c.pending, c.devices = "__Host-"+c.pending, "__Host-"+c.devices
 	}
 	return c
 }
@@ -105,4 +108,47 @@ func ClientIP(r *http.Request, trustProxy bool) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// SetPending stores the token of a sign-in waiting for its second factor.
+func (c Cookies) SetPending(w http.ResponseWriter, token string, maxAge time.Duration) {
+	c.set(w, c.pending, token, maxAge)
+}
+
+// Pending returns the pending sign-in token, or "".
+func (c Cookies) Pending(r *http.Request) string { return value(r, c.pending) }
+
+// ClearPending removes the pending sign-in cookie.
+func (c Cookies) ClearPending(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: c.pending, Value: "", Path: "/", HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+// maxDeviceTokens bounds the device cookie: one token per account that
+// trusted this browser, newest first.
+const maxDeviceTokens = 10
+
+// Devices returns the remembered-device tokens the browser holds.
+func (c Cookies) Devices(r *http.Request) []string {
+	v := value(r, c.devices)
+	if v == "" {
+		return nil
+	}
+	parts := strings.Split(v, ".")
+	if len(parts) > maxDeviceTokens {
+		parts = parts[:maxDeviceTokens]
+	}
+	return parts
+}
+
+// AddDevice adds a device token to the browser's cookie, keeping the
+// tokens other accounts put there: a browser shared by several people
+// keeps each one's trust.
+func (c Cookies) AddDevice(w http.ResponseWriter, r *http.Request, token string, maxAge time.Duration) {
+	tokens := []string{token}
+	for _, t := range c.Devices(r) {
+		if t != token && len(tokens) < maxDeviceTokens {
+			tokens = append(tokens, t)
+		}
+	}
+	c.set(w, c.devices, strings.Join(tokens, "."), maxAge)
 }

@@ -295,46 +295,44 @@ func TestMigrateConcurrent(t *testing.T) {
 }
 
 func migrateConcurrently(t *testing.T, engine, url string) {
-	{
-		const instances = 3
-		dbs := make([]*store.DB, instances)
-		for i := range dbs {
-			dbs[i] = open(t, url)
+	const instances = 3
+	dbs := make([]*store.DB, instances)
+	for i := range dbs {
+		dbs[i] = open(t, url)
+	}
+	applied := make([]int, instances)
+	errs := make([]error, instances)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, db := range dbs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			applied[i], errs[i] = db.Migrate(ctx())
+		}()
+	}
+	close(start)
+	wg.Wait()
+	total := 0
+	for i := range dbs {
+		if errs[i] != nil {
+			t.Errorf("instance %d: Migrate: got error %v, want nil", i, errs[i])
 		}
-		applied := make([]int, instances)
-		errs := make([]error, instances)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i, db := range dbs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				applied[i], errs[i] = db.Migrate(ctx())
-			}()
+		total += applied[i]
+	}
+	if want := migrationCount(t, engine); total != want {
+		t.Errorf("migrations applied in total: got %d (%v), want %d", total, applied, want)
+	}
+	for i, db := range dbs {
+		if n, err := db.Migrate(ctx()); n != 0 || err != nil {
+			t.Errorf("instance %d: Migrate afterwards: got (%d, %v), want (0, nil)", i, n, err)
 		}
-		close(start)
-		wg.Wait()
-		total := 0
-		for i := range dbs {
-			if errs[i] != nil {
-				t.Errorf("instance %d: Migrate: got error %v, want nil", i, errs[i])
-			}
-			total += applied[i]
-		}
-		if want := migrationCount(t, engine); total != want {
-			t.Errorf("migrations applied in total: got %d (%v), want %d", total, applied, want)
-		}
-		for i, db := range dbs {
-			if n, err := db.Migrate(ctx()); n != 0 || err != nil {
-				t.Errorf("instance %d: Migrate afterwards: got (%d, %v), want (0, nil)", i, n, err)
-			}
-		}
-		newUser(t, dbs[0], "u1", "u1@example.com")
-		got, err := dbs[2].UserByID(ctx(), "u1")
-		if err != nil || got.Email != "u1@example.com" {
-			t.Errorf("UserByID through another instance: got (%+v, %v), want u1@example.com", got, err)
-		}
+	}
+	newUser(t, dbs[0], "u1", "u1@example.com")
+	got, err := dbs[2].UserByID(ctx(), "u1")
+	if err != nil || got.Email != "u1@example.com" {
+		t.Errorf("UserByID through another instance: got (%+v, %v), want u1@example.com", got, err)
 	}
 }
 
@@ -725,16 +723,22 @@ func TestEvents(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *store.DB) {
 		u := newUser(t, db, "u-ev", "ev@example.com")
 		var all []store.Event
-		for i, d := range []time.Duration{0, 3 * time.Minute, time.Minute, 2 * time.Minute, 2 * time.Minute} {
-			e := store.Event{ID: fmt.Sprintf("e%d", i), UserID: u.ID, Kind: "signin", Outcome: "failure",
-				IP: "192.0.2.7", UserAgent: "agent", Detail: fmt.Sprintf("detail %d", i), CreatedAt: at(d)}
+		// Added in this order; e-b and e-a share a time, e-a added later.
+		for i, ev := range []struct {
+			id string
+			at time.Duration
+		}{
+			{"e-0", 0}, {"e-3", 3 * time.Minute}, {"e-1", time.Minute}, {"e-b", 2 * time.Minute}, {"e-a", 2 * time.Minute},
+		} {
+			e := store.Event{ID: ev.id, UserID: u.ID, Kind: "signin", Outcome: "failure",
+				IP: "192.0.2.7", UserAgent: "agent", Detail: fmt.Sprintf("detail %d", i), CreatedAt: at(ev.at)}
 			must(t, db.AddEvent(ctx(), e))
 			all = append(all, e)
 		}
 		must(t, db.AddEvent(ctx(), store.Event{ID: "e-anon", Kind: "signin", Outcome: "failure", CreatedAt: at(time.Hour)}))
 		must(t, db.AddEvent(ctx(), store.Event{ID: "e-other", UserID: "u-other", Kind: "signin", Outcome: "success", CreatedAt: at(time.Hour)}))
 
-		// Newest first; equal times by id, descending.
+		// Newest first; of equal times, the one added last first.
 		want := []store.Event{all[1], all[4], all[3], all[2], all[0]}
 		for _, limit := range []int{100, 5, 3, 1} {
 			got, err := db.Events(ctx(), u.ID, limit)

@@ -84,6 +84,9 @@ func (db *DB) PurgeExpired(ctx context.Context, now time.Time) error {
 		`DELETE FROM tokens WHERE expires_at < ?`,
 		`DELETE FROM sessions WHERE expires_at < ?`,
 		`DELETE FROM known_browsers WHERE expires_at < ?`,
+		`DELETE FROM pending_signins WHERE expires_at < ?`,
+		`DELETE FROM devices WHERE expires_at < ?`,
+		`DELETE FROM factors WHERE status = 'pending' AND expires_at < ?`,
 	} {
 		if _, err := db.exec(ctx, q, n); err != nil {
 			return fmt.Errorf("purge: %w", err)

@@ -22,15 +22,20 @@ type Session struct {
 	IP              string
 	UserAgent       string
 	RevokedAt       time.Time
+	// StepUpAt is when the session last proved its user again (a password
+	// or a second factor, as StepUpKind says), for sensitive actions.
+	StepUpAt   time.Time
+	StepUpKind string
 }
 
-const sessionCols = "id, token_hash, user_id, aal, created_at, authenticated_at, last_seen_at, expires_at, ip, user_agent, revoked_at"
+const sessionCols = "id, token_hash, user_id, aal, created_at, authenticated_at, last_seen_at, expires_at, ip, user_agent, revoked_at, stepup_at, stepup_kind"
 
 func scanSession(row interface{ Scan(...any) error }) (Session, error) {
 	var s Session
 	var created, authn, seen, expires int64
 	var revoked sql.NullInt64
-	err := row.Scan(&s.ID, &s.TokenHash, &s.UserID, &s.AAL, &created, &authn, &seen, &expires, &s.IP, &s.UserAgent, &revoked)
+	var stepup int64
+	err := row.Scan(&s.ID, &s.TokenHash, &s.UserID, &s.AAL, &created, &authn, &seen, &expires, &s.IP, &s.UserAgent, &revoked, &stepup, &s.StepUpKind)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, ErrNotFound
 	}
@@ -39,13 +44,15 @@ func scanSession(row interface{ Scan(...any) error }) (Session, error) {
 	}
 	s.CreatedAt, s.AuthenticatedAt, s.LastSeenAt, s.ExpiresAt = fromMicros(created), fromMicros(authn), fromMicros(seen), fromMicros(expires)
 	s.RevokedAt = nullMicros(revoked)
+	s.StepUpAt = fromMicros(stepup)
 	return s, nil
 }
 
 // CreateSession inserts a new session.
 func (db *DB) CreateSession(ctx context.Context, s Session) error {
-	_, err := db.exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
-		s.ID, s.TokenHash, s.UserID, s.AAL, micros(s.CreatedAt), micros(s.AuthenticatedAt), micros(s.LastSeenAt), micros(s.ExpiresAt), s.IP, s.UserAgent)
+	_, err := db.exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+		s.ID, s.TokenHash, s.UserID, s.AAL, micros(s.CreatedAt), micros(s.AuthenticatedAt), micros(s.LastSeenAt), micros(s.ExpiresAt), s.IP, s.UserAgent,
+		micros(s.StepUpAt), s.StepUpKind)
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}

@@ -18,18 +18,19 @@ type User struct {
 	PasswordHash      string
 	EmailVerifiedAt   time.Time
 	TwoStepEnabled    bool
+	DefaultFactorID   string
 	CreatedAt         time.Time
 	PasswordChangedAt time.Time
 }
 
-const userCols = "id, email, password_hash, email_verified_at, two_step_enabled, created_at, password_changed_at"
+const userCols = "id, email, password_hash, email_verified_at, two_step_enabled, created_at, password_changed_at, default_factor_id"
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var verified sql.NullInt64
 	var twoStep int
 	var created, changed int64
-	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &verified, &twoStep, &created, &changed)
+	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &verified, &twoStep, &created, &changed, &u.DefaultFactorID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, ErrNotFound
 	}
@@ -44,7 +45,7 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 
 // CreateUser inserts u, or returns ErrEmailTaken.
 func (db *DB) CreateUser(ctx context.Context, u User) error {
-	res, err := db.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, 0, ?, ?)
+	res, err := db.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, 0, ?, ?, '')
 		ON CONFLICT (email) DO NOTHING`,
 		u.ID, u.Email, u.PasswordHash, optMicros(u.EmailVerifiedAt), micros(u.CreatedAt), micros(u.PasswordChangedAt))
 	if err != nil {

@@ -224,7 +224,7 @@ var notices = map[string]string{
 	"session_ended":     "That session was signed out.",
 	"others_ended":      "All your other sessions were signed out.",
 	"verification_sent": "We sent a new confirmation link.",
-	"welcome":           "Your account is ready. We sent you a link to confirm your e-mail address.",
+	"welcome":           "Your account is ready.",
 }
 
 func when(t time.Time) string {

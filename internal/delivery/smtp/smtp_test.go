@@ -149,6 +149,9 @@ func (r relay) start(t *testing.T) (*backend, int) {
 	}()
 	t.Cleanup(func() {
 		_ = srv.Close()
+		// Server.Close misses a listener that Serve has not registered yet;
+		// closing it here ends Serve either way.
+		_ = ln.Close()
 		<-done
 	})
 	return be, ln.Addr().(*net.TCPAddr).Port

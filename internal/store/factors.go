@@ -1,0 +1,277 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Factor is a second-factor method of a user: an authenticator app or a
+// set of recovery codes. Secret is sealed (package secret); it is never
+// stored in the clear.
+type Factor struct {
+	ID          string
+	UserID      string
+	Kind        string // totp, recovery_code
+	Label       string
+	Role        string // primary, backup
+	Status      string // pending, active
+	Secret      string
+	LastStep    int64
+	DriftSteps  int64
+	CreatedAt   time.Time
+	ConfirmedAt time.Time
+	LastUsedAt  time.Time
+	ExpiresAt   time.Time // pending factors only
+}
+
+const factorCols = "id, user_id, kind, label, role, status, secret, last_step, drift_steps, created_at, confirmed_at, last_used_at, expires_at"
+
+func scanFactor(row interface{ Scan(...any) error }) (Factor, error) {
+	var f Factor
+	var created, expires int64
+	var confirmed, used sql.NullInt64
+	err := row.Scan(&f.ID, &f.UserID, &f.Kind, &f.Label, &f.Role, &f.Status, &f.Secret, &f.LastStep, &f.DriftSteps, &created, &confirmed, &used, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return f, ErrNotFound
+	}
+	if err != nil {
+		return f, err
+	}
+	f.CreatedAt, f.ExpiresAt = fromMicros(created), fromMicros(expires)
+	f.ConfirmedAt, f.LastUsedAt = nullMicros(confirmed), nullMicros(used)
+	return f, nil
+}
+
+// CreateFactor inserts a factor.
+func (db *DB) CreateFactor(ctx context.Context, f Factor) error {
+	_, err := db.exec(ctx, `INSERT INTO factors (`+factorCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		f.ID, f.UserID, f.Kind, f.Label, f.Role, f.Status, f.Secret, f.LastStep, f.DriftSteps,
+		micros(f.CreatedAt), optMicros(f.ConfirmedAt), optMicros(f.LastUsedAt), micros(f.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("create factor: %w", err)
+	}
+	return nil
+}
+
+// Factors lists the user's active factors and pending ones not yet
+// expired, oldest first.
+func (db *DB) Factors(ctx context.Context, userID string, now time.Time) ([]Factor, error) {
+	rows, err := db.query(ctx, `SELECT `+factorCols+` FROM factors
+		WHERE user_id = ? AND (status = 'active' OR expires_at > ?) ORDER BY created_at, id`, userID, micros(now))
+	if err != nil {
+		return nil, fmt.Errorf("list factors: %w", err)
+	}
+	defer rows.Close()
+	var out []Factor
+	for rows.Next() {
+		f, err := scanFactor(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list factors: %w", err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// FactorByID finds one of the user's factors (active, or pending and not
+// expired).
+func (db *DB) FactorByID(ctx context.Context, userID, id string, now time.Time) (Factor, error) {
+	f, err := scanFactor(db.queryRow(ctx, `SELECT `+factorCols+` FROM factors
+		WHERE id = ? AND user_id = ? AND (status = 'active' OR expires_at > ?)`, id, userID, micros(now)))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return f, fmt.Errorf("factor by id: %w", err)
+	}
+	return f, err
+}
+
+// ActivateFactor turns a pending factor active, recording the step of the
+// code that confirmed it so that code cannot be used again.
+func (db *DB) ActivateFactor(ctx context.Context, userID, id string, step, drift int64, now time.Time) error {
+	res, err := db.exec(ctx, `UPDATE factors SET status = 'active', confirmed_at = ?, last_step = ?, drift_steps = ?, expires_at = 0
+		WHERE id = ? AND user_id = ? AND status = 'pending' AND expires_at > ?`, micros(now), step, drift, id, userID, micros(now))
+	if err != nil {
+		return fmt.Errorf("activate factor: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// AcceptStep records that a code of the given time step was accepted for
+// the factor — only if no code of that step or a later one was accepted
+// before. It is the replay guard: one conditional UPDATE, so two instances
+// cannot both accept the same code. It reports whether the step was new.
+func (db *DB) AcceptStep(ctx context.Context, factorID string, step, drift int64, now time.Time) (bool, error) {
+	res, err := db.exec(ctx, `UPDATE factors SET last_step = ?, drift_steps = ?, last_used_at = ?
+		WHERE id = ? AND status = 'active' AND last_step < ?`, step, drift, micros(now), factorID, step)
+	if err != nil {
+		return false, fmt.Errorf("accept step: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// UpdateFactor changes a factor's label and role.
+func (db *DB) UpdateFactor(ctx context.Context, userID, id, label, role string) error {
+	res, err := db.exec(ctx, `UPDATE factors SET label = ?, role = ? WHERE id = ? AND user_id = ?`, label, role, id, userID)
+	if err != nil {
+		return fmt.Errorf("update factor: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// DeleteFactor removes one factor (and its recovery codes).
+func (db *DB) DeleteFactor(ctx context.Context, userID, id string) error {
+	res, err := db.exec(ctx, `DELETE FROM factors WHERE id = ? AND user_id = ?`, id, userID)
+	if err != nil {
+		return fmt.Errorf("delete factor: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// SetTwoStep turns two-step verification on or off for the user and sets
+// the default method. Turning it off deletes every factor and device in
+// the same transaction.
+func (db *DB) SetTwoStep(ctx context.Context, userID string, enabled bool, defaultFactorID string) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("set two-step: %w", err)
+	}
+	defer tx.Rollback()
+	on := 0
+	if enabled {
+		on = 1
+	}
+	if _, err := tx.ExecContext(ctx, db.q(`UPDATE users SET two_step_enabled = ?, default_factor_id = ? WHERE id = ?`), on, defaultFactorID, userID); err != nil {
+		return fmt.Errorf("set two-step: %w", err)
+	}
+	if !enabled {
+		for _, q := range []string{`DELETE FROM factors WHERE user_id = ?`, `DELETE FROM devices WHERE user_id = ?`} {
+			if _, err := tx.ExecContext(ctx, db.q(q), userID); err != nil {
+				return fmt.Errorf("set two-step: %w", err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("set two-step: %w", err)
+	}
+	return nil
+}
+
+// SetDefaultFactor chooses the method the sign-in challenge asks for first.
+func (db *DB) SetDefaultFactor(ctx context.Context, userID, factorID string) error {
+	if _, err := db.exec(ctx, `UPDATE users SET default_factor_id = ? WHERE id = ?`, factorID, userID); err != nil {
+		return fmt.Errorf("set default factor: %w", err)
+	}
+	return nil
+}
+
+// ReplaceRecoveryCodes installs a new set of recovery codes as factor f,
+// deleting any earlier set, in one transaction.
+func (db *DB) ReplaceRecoveryCodes(ctx context.Context, f Factor, hashes []string) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("replace recovery codes: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM factors WHERE user_id = ? AND kind = 'recovery_code'`), f.UserID); err != nil {
+		return fmt.Errorf("replace recovery codes: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO factors (`+factorCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		f.ID, f.UserID, f.Kind, f.Label, f.Role, f.Status, f.Secret, f.LastStep, f.DriftSteps,
+		micros(f.CreatedAt), optMicros(f.ConfirmedAt), optMicros(f.LastUsedAt), micros(f.ExpiresAt)); err != nil {
+		return fmt.Errorf("replace recovery codes: %w", err)
+	}
+	for _, h := range hashes {
+		if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO recovery_codes (factor_id, user_id, code_hash) VALUES (?, ?, ?)`), f.ID, f.UserID, h); err != nil {
+			return fmt.Errorf("replace recovery codes: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("replace recovery codes: %w", err)
+	}
+	return nil
+}
+
+// ConsumeRecoveryCode uses one recovery code, once: a conditional UPDATE,
+// so the same code cannot sign in twice even from two instances at once.
+func (db *DB) ConsumeRecoveryCode(ctx context.Context, factorID, hash string, now time.Time) (bool, error) {
+	res, err := db.exec(ctx, `UPDATE recovery_codes SET used_at = ? WHERE factor_id = ? AND code_hash = ? AND used_at IS NULL`, micros(now), factorID, hash)
+	if err != nil {
+		return false, fmt.Errorf("consume recovery code: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	if n == 1 {
+		db.exec(ctx, `UPDATE factors SET last_used_at = ? WHERE id = ?`, micros(now), factorID)
+	}
+	return n == 1, nil
+}
+
+// RecoveryCodesLeft counts the unused codes of a set.
+func (db *DB) RecoveryCodesLeft(ctx context.Context, factorID string) (int, error) {
+	var n int
+	if err := db.queryRow(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE factor_id = ? AND used_at IS NULL`, factorID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count recovery codes: %w", err)
+	}
+	return n, nil
+}
+
+// AllSealedSecrets lists every factor with a sealed secret, for key
+// rotation.
+func (db *DB) AllSealedSecrets(ctx context.Context) (map[string]string, error) {
+	rows, err := db.query(ctx, `SELECT id, secret FROM factors WHERE secret <> ''`)
+	if err != nil {
+		return nil, fmt.Errorf("list secrets: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, s string
+		if err := rows.Scan(&id, &s); err != nil {
+			return nil, err
+		}
+		out[id] = s
+	}
+	return out, rows.Err()
+}
+
+// ReplaceSealedSecret swaps a factor's sealed secret if it is unchanged.
+func (db *DB) ReplaceSealedSecret(ctx context.Context, id, old, sealed string) error {
+	_, err := db.exec(ctx, `UPDATE factors SET secret = ? WHERE id = ? AND secret = ?`, sealed, id, old)
+	if err != nil {
+		return fmt.Errorf("replace secret: %w", err)
+	}
+	return nil
+}
+
+// ServerSecret returns the sealed server secret called name, creating it
+// with create() when no instance has yet: the first writer wins, and every
+// instance reads the same value.
+func (db *DB) ServerSecret(ctx context.Context, name string, create func() string) (string, error) {
+	if _, err := db.exec(ctx, `INSERT INTO server_secrets (name, sealed) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, create()); err != nil {
+		return "", fmt.Errorf("server secret: %w", err)
+	}
+	var sealed string
+	if err := db.w.QueryRowContext(ctx, db.q(`SELECT sealed FROM server_secrets WHERE name = ?`), name).Scan(&sealed); err != nil {
+		return "", fmt.Errorf("server secret: %w", err)
+	}
+	return sealed, nil
+}
+
+// ResealServerSecret replaces a server secret's ciphertext (key rotation).
+func (db *DB) ResealServerSecret(ctx context.Context, name, sealed string) error {
+	if _, err := db.exec(ctx, `UPDATE server_secrets SET sealed = ? WHERE name = ?`, sealed, name); err != nil {
+		return fmt.Errorf("reseal server secret: %w", err)
+	}
+	return nil
+}
