@@ -81,6 +81,9 @@ func bench(args []string, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -139,6 +142,10 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) (err error) {
 	}
 	fmt.Fprintf(out, "hashing bound: %.1f hashes/s (%d verifies in %.2fs; %.1f ms per hash per goroutine, %.1f ms CPU per hash; CPU: this process %s, other processes %s, iowait %s)\n",
 		hb.rate, hb.n, hb.elapsed.Seconds(), ms(hb.perHash), ms(hb.cpuPerHash()), percent(hb.cpu.gen), percent(hb.cpu.others), percent(hb.cpu.iowait))
+	if c := hb.cpuPerHash(); c > 0 {
+		fmt.Fprintf(out, "CPU-time bound: %.1f hashes/s (%d CPUs ÷ %.1f ms CPU per hash: the bound on this machine if nothing else ran)\n",
+			float64(ncpu)/c.Seconds(), ncpu, ms(c))
+	}
 	// The hashes' memory is garbage now; give it back before the server runs.
 	runtime.GC()
 	debug.FreeOSMemory()
@@ -268,7 +275,7 @@ func measureHashRate(ctx context.Context, workers int, d time.Duration) (hashBou
 		return hashBound{}, err
 	}
 	var n, busy atomic.Int64
-	var failed atomic.Value
+	var failed atomic.Pointer[error]
 	var wg sync.WaitGroup
 	cw := startCPUWatch(0, false)
 	start := time.Now()
@@ -279,7 +286,8 @@ func measureHashRate(ctx context.Context, workers int, d time.Duration) (hashBou
 				t := time.Now()
 				ok, _, err := h.Verify(ctx, pw, enc)
 				if err != nil || !ok {
-					failed.CompareAndSwap(nil, fmt.Errorf("verify = %v, %v", ok, err))
+					e := fmt.Errorf("verify = %v, %v", ok, err)
+					failed.CompareAndSwap(nil, &e)
 					return
 				}
 				busy.Add(int64(time.Since(t)))
@@ -293,8 +301,8 @@ func measureHashRate(ctx context.Context, workers int, d time.Duration) (hashBou
 	if err := ctx.Err(); err != nil {
 		return hashBound{}, err
 	}
-	if err, _ := failed.Load().(error); err != nil {
-		return hashBound{}, fmt.Errorf("bench: argon2id baseline: %w", err)
+	if e := failed.Load(); e != nil {
+		return hashBound{}, fmt.Errorf("bench: argon2id baseline: %w", *e)
 	}
 	return hashBound{
 		rate: float64(n.Load()) / elapsed.Seconds(), n: n.Load(), elapsed: elapsed,

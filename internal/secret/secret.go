@@ -174,7 +174,9 @@ func NewKeyring(current []byte, old ...[]byte) (*Keyring, error) {
 }
 
 // Seal encrypts under the current key.
-func (k *Keyring) Seal(plaintext []byte, context string) string { return k.current.Seal(plaintext, context) }
+func (k *Keyring) Seal(plaintext []byte, context string) string {
+	return k.current.Seal(plaintext, context)
+}
 
 // Open decrypts with whichever key sealed it.
 func (k *Keyring) Open(sealed, context string) ([]byte, error) {

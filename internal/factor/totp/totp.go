@@ -110,10 +110,13 @@ func EncodeSecret(b []byte) string {
 // with spaces, in lower case, with or without '=' padding.
 func DecodeSecret(s string) ([]byte, error) {
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) {
+		switch {
+		case unicode.IsSpace(r):
 			return -1
+		case r >= 'a' && r <= 'z': // ASCII only: unicode.ToUpper('ı') is 'I'
+			return r - 'a' + 'A'
 		}
-		return unicode.ToUpper(r)
+		return r
 	}, s)
 	s = strings.TrimRight(s, "=")
 	if s == "" {
@@ -159,19 +162,23 @@ func HOTP(key []byte, counter uint64, digits int, alg Algorithm) string {
 		return ""
 	}
 	var buf [9]byte
-	var sum [sha512.Size]byte
-	return string(hotp(hmac.New(newHash, key), sum[:0], counter, buf[:digits]))
+	return string(hotp(hmac.New(newHash, key), new(scratch), counter, buf[:digits]))
 }
 
-// hotp writes the len(dst)-digit code into dst and returns it; sum is
-// scratch space for the HMAC. The mac is reset first, so one mac (and no
-// allocation) serves every step Verify tries.
-func hotp(mac hash.Hash, sum []byte, counter uint64, dst []byte) []byte {
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], counter)
+// scratch is hotp's working memory. It escapes to the heap through the
+// hash.Hash interface, so Verify allocates one and reuses it for every step.
+type scratch struct {
+	msg [8]byte
+	sum [sha512.Size]byte
+}
+
+// hotp writes the len(dst)-digit code into dst and returns it. The mac is
+// reset first, so one mac serves every step Verify tries.
+func hotp(mac hash.Hash, sc *scratch, counter uint64, dst []byte) []byte {
+	binary.BigEndian.PutUint64(sc.msg[:], counter)
 	mac.Reset()
-	mac.Write(msg[:])
-	sum = mac.Sum(sum[:0])
+	mac.Write(sc.msg[:])
+	sum := mac.Sum(sc.sum[:0])
 	off := sum[len(sum)-1] & 0x0f
 	v := binary.BigEndian.Uint32(sum[off:]) & 0x7fffffff
 	for i := len(dst) - 1; i >= 0; i-- {

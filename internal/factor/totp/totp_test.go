@@ -146,7 +146,7 @@ func TestSecrets(t *testing.T) {
 	if got, err := DecodeSecret("MFRA=="); err != nil || string(got) != "ab" {
 		t.Errorf("DecodeSecret(MFRA==) = %q, %v; want ab", got, err)
 	}
-	for _, in := range []string{"", "   ", "====", "GEZD1", "GEZ!", "A", "GE=ZD"} {
+	for _, in := range []string{"", "   ", "====", "GEZD1", "GEZ!", "A", "GE=ZD", "ıY"} {
 		if got, err := DecodeSecret(in); err == nil {
 			t.Errorf("DecodeSecret(%q) = %x, want error", in, got)
 		} else if !strings.HasPrefix(err.Error(), "totp: ") {

@@ -2,7 +2,6 @@ package totp
 
 import (
 	"crypto/hmac"
-	"crypto/sha512"
 	"crypto/subtle"
 	"time"
 )
@@ -40,8 +39,9 @@ const MaxDriftSteps = 10
 // several match, a step that can be accepted wins over a replayed one, which
 // wins over a clock-off one; within each, the step closest to now wins, and
 // the earlier of two equally close steps (accepting the later one would
-// burn the next code the user will see). A code that only matches an
-// already-used step outside the window is a plain refusal.
+// burn the next code the user will see). A clock-off match is reported even for a step
+// already used: it is refused either way, and a phone that runs behind
+// only ever shows codes of steps older than the last accepted one.
 // Invalid params or a malformed code are a plain refusal too.
 func Verify(key []byte, code string, t time.Time, p Params, lastStep int64) Result {
 	if p.Validate() != nil {
@@ -54,12 +54,12 @@ func Verify(key []byte, code string, t time.Time, p Params, lastStep int64) Resu
 	want := []byte(norm)
 	now := Step(t, p)
 	mac := hmac.New(p.Algorithm.newHash(), key)
-	var sum [sha512.Size]byte
+	sc := new(scratch)
 	var buf [9]byte
 
-	var accept, replay, clockOff int64 // the distance d of the first match, or noMatch
-	const noMatch = MaxDriftSteps + 1
-	accept, replay, clockOff = noMatch, noMatch, noMatch
+	// The distance from now of the first match of each kind, or noMatch.
+	const noMatch int64 = MaxDriftSteps + 1
+	accept, replay, clockOff := noMatch, noMatch, noMatch
 	// Distances in order of preference: 0, -1, +1, -2, +2, …
 	for i := 0; i <= 2*MaxDriftSteps; i++ {
 		d := int64((i + 1) / 2)
@@ -70,7 +70,7 @@ func Verify(key []byte, code string, t time.Time, p Params, lastStep int64) Resu
 		if s < 0 {
 			continue
 		}
-		got := hotp(mac, sum[:0], uint64(s), buf[:p.Digits])
+		got := hotp(mac, sc, uint64(s), buf[:p.Digits])
 		if subtle.ConstantTimeCompare(got, want) != 1 {
 			continue
 		}
@@ -81,7 +81,7 @@ func Verify(key []byte, code string, t time.Time, p Params, lastStep int64) Resu
 			accept = d
 		case inWindow && !fresh && replay == noMatch:
 			replay = d
-		case !inWindow && fresh && clockOff == noMatch:
+		case !inWindow && clockOff == noMatch:
 			clockOff = d
 		}
 	}

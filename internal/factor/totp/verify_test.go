@@ -50,7 +50,7 @@ func TestVerify(t *testing.T) {
 		{"replay of an earlier step", codeAt(-1, p), p, now, Result{Replay: true, Step: now - 1, Offset: -30 * time.Second}},
 		{"step before a later accepted one", codeAt(0, p), p, now + 1, Result{Replay: true, Step: now}},
 		{"later step after an accepted one", codeAt(1, p), p, now, Result{OK: true, Step: now + 1, Offset: 30 * time.Second}},
-		{"old code outside the window", codeAt(-5, p), p, now, Result{}},
+		{"old code outside the window: clock behind, even after a later sign-in", codeAt(-5, p), p, now, Result{ClockOff: true, Step: now - 5, Offset: -150 * time.Second}},
 		{"wrong code", wrong, p, 0, Result{}},
 		{"code with a space", withSpace, p, 0, Result{OK: true, Step: now}},
 		{"code with a dash", withDash, p, 0, Result{OK: true, Step: now}},
