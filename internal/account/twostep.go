@@ -35,6 +35,7 @@ var (
 	ErrInvalidLabel          = errors.New("account: a label is 1 to 64 characters of text")
 	ErrInvalidRole           = errors.New("account: role must be primary or backup")
 	ErrTwoStepOff            = errors.New("account: two-step verification is off")
+	ErrAlreadyEnabled        = errors.New("account: two-step verification is already on")
 )
 
 // InvalidCodeError is a wrong second-factor code. AttemptsLeft is set at
@@ -220,6 +221,11 @@ func (s *Service) ConfirmFactor(ctx context.Context, c Client, sess store.Sessio
 		return f, err
 	}
 	f.Status, f.ConfirmedAt, f.LastStep = "active", now, res.Step
+	// A code from the app was just verified: this session holds it. (When
+	// 2SV is on, adding the app needed a fresh step-up already.)
+	if err := s.db.MarkStepUp(ctx, sess.ID, "second_factor", sess.AAL, now); err != nil {
+		return f, err
+	}
 	if u.DefaultFactorID == "" && f.Role == RolePrimary {
 		s.db.SetDefaultFactor(ctx, u.ID, f.ID)
 	}
@@ -284,6 +290,30 @@ func (s *Service) UpdateFactor(ctx context.Context, c Client, sess store.Session
 		}
 		if f.Kind == KindRecovery && *role == RolePrimary {
 			return f, ErrInvalidRole
+		}
+		if *role == RoleBackup && f.Role == RolePrimary && f.Status == "active" {
+			// Demoting the default hands its place to another method that
+			// can sign in; with none, there is nothing to demote it for.
+			methods, err := s.Methods(ctx, u.ID)
+			if err != nil {
+				return f, err
+			}
+			next := ""
+			for _, m := range methods {
+				if m.ID != f.ID && m.Kind != KindRecovery {
+					next = m.ID
+					break
+				}
+			}
+			if next == "" {
+				return f, ErrInvalidRole
+			}
+			if err := s.db.UpdateFactor(ctx, u.ID, next, labelOf(methods, next), RolePrimary); err != nil {
+				return f, err
+			}
+			if err := s.db.SetDefaultFactor(ctx, u.ID, next); err != nil {
+				return f, err
+			}
 		}
 		f.Role = *role
 	}
@@ -410,6 +440,9 @@ func (s *Service) Policy(ctx context.Context, userID string) (PolicyStatus, erro
 // EnableTwoStep turns 2SV on, in one step, once the policy is met. The
 // browser can be remembered at the same time (the wizard's checkbox).
 func (s *Service) EnableTwoStep(ctx context.Context, c Client, sess store.Session, u store.User) error {
+	if u.TwoStepEnabled {
+		return ErrAlreadyEnabled
+	}
 	p, err := s.Policy(ctx, u.ID)
 	if err != nil {
 		return err
@@ -429,10 +462,6 @@ func (s *Service) EnableTwoStep(ctx context.Context, c Client, sess store.Sessio
 		def = methods[0].ID
 	}
 	if err := s.db.SetTwoStep(ctx, u.ID, true, def); err != nil {
-		return err
-	}
-	// Setting it up proved possession of the primary method.
-	if err := s.db.MarkStepUp(ctx, sess.ID, "second_factor", 2, s.now()); err != nil {
 		return err
 	}
 	s.record(ctx, c, u.ID, "two_step_enabled", "success", "")
@@ -561,4 +590,37 @@ func (s *Service) checkCode(ctx context.Context, c Client, u store.User, f store
 		return &InvalidCodeError{AttemptsLeft: -1}
 	}
 	return ErrFactorNotFound
+}
+
+// PendingTOTP shows a pending authenticator app again (the wizard page is
+// reloaded, or a code was wrong).
+func (s *Service) PendingTOTP(ctx context.Context, u store.User, id string) (TOTPEnrollment, error) {
+	f, err := s.db.FactorByID(ctx, u.ID, id, s.now())
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (f.Status != "pending" || f.Kind != KindTOTP)) {
+		return TOTPEnrollment{}, ErrFactorNotFound
+	}
+	if err != nil {
+		return TOTPEnrollment{}, err
+	}
+	key, err := s.keys.Open(f.Secret, "totp:"+f.ID)
+	if err != nil {
+		return TOTPEnrollment{}, fmt.Errorf("open totp secret: %w", err)
+	}
+	issuer := s.cfg.TwoStep.Issuer
+	if issuer == "" {
+		issuer = s.cfg.Server.SiteName
+	}
+	secret := totp.EncodeSecret(key)
+	uri := totp.URI(issuer, u.Email, key, s.totpParams())
+	qr, err := totp.QRDataURI(uri)
+	if err != nil {
+		return TOTPEnrollment{}, err
+	}
+	return TOTPEnrollment{Factor: f, Secret: secret, GroupedKey: totp.GroupKey(secret), URI: uri, QR: qr}, nil
+}
+
+// RememberThisBrowser trusts the asking browser for the user (the last
+// step of the wizard offers it).
+func (s *Service) RememberThisBrowser(ctx context.Context, c Client, u store.User) (string, error) {
+	return s.rememberDevice(ctx, c, u)
 }

@@ -114,6 +114,8 @@ func (a *API) problemFor(r *http.Request, err error) *Problem {
 		p := problem(http.StatusBadRequest, "invalid_role", "Role not accepted", "Role must be \"primary\" or \"backup\"; recovery codes are always a backup.")
 		p.Field = "role"
 		return p
+	case errors.Is(err, account.ErrAlreadyEnabled):
+		return problem(http.StatusConflict, "already_enabled", "Already on", "Two-step verification is already on.")
 	case errors.Is(err, account.ErrTwoStepOff):
 		return problem(http.StatusBadRequest, "two_step_off", "No methods", "You have no second-factor method; confirm with your password instead.")
 	case errors.As(err, &limited):

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -49,6 +50,9 @@ func (a *API) signinVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	_, iss, err := a.acct.VerifySignIn(r.Context(), a.client(r), a.cookies.Pending(r), in.MethodID, in.Code, in.RememberDevice)
 	if err != nil {
+		if errors.Is(err, account.ErrSignInExpired) {
+			a.cookies.ClearPending(w)
+		}
 		a.fail(w, r, err)
 		return
 	}
@@ -127,6 +131,11 @@ func (a *API) stepUpVerify(w http.ResponseWriter, r *http.Request, sess store.Se
 	switch {
 	case in.Password != nil && in.MethodID == "":
 		err = a.acct.StepUpPassword(r.Context(), a.client(r), sess, u, *in.Password)
+		if errors.Is(err, account.ErrWrongPassword) {
+			p := a.problemFor(r, err)
+			p.Field = "password"
+			err = p
+		}
 	case in.MethodID != "" && in.Password == nil:
 		err = a.acct.StepUpCode(r.Context(), a.client(r), sess, u, in.MethodID, in.Code)
 	default:

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"twostep/internal/account"
 	"twostep/internal/password"
@@ -49,6 +50,11 @@ func (w *Web) signin(rw http.ResponseWriter, r *http.Request) {
 	}
 	email := r.PostFormValue("email")
 	_, iss, err := w.acct.SignIn(r.Context(), w.client(r), email, r.PostFormValue("password"))
+	if err == nil && iss.Challenge != nil {
+		w.cookies.SetPending(rw, iss.Challenge.Token, time.Until(iss.Challenge.ExpiresAt))
+		http.Redirect(rw, r, "/signin/verify", http.StatusSeeOther)
+		return
+	}
 	if err != nil {
 		status, msg := w.explain(err)
 		if status >= 500 {

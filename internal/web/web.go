@@ -42,7 +42,7 @@ type Web struct {
 // New parses the embedded templates and returns the pages.
 func New(acct *account.Service, cookies session.Cookies, box *outbox.Outbox, log *slog.Logger) (*Web, error) {
 	w := &Web{acct: acct, cookies: cookies, outbox: box, trustProxy: acct.Config().Server.TrustProxy, log: log, pages: map[string]*template.Template{}}
-	for _, name := range []string{"signin", "signup", "forgot", "reset", "verify", "account", "outbox", "error"} {
+	for _, name := range []string{"signin", "signup", "forgot", "reset", "verify", "account", "outbox", "error", "challenge", "confirm", "setup", "codes", "twostep"} {
 		t, err := template.ParseFS(files, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -75,6 +75,23 @@ func (w *Web) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/sessions/revoke-others", w.revokeOthers)
 	mux.HandleFunc("POST /account/signout-everywhere", w.signoutEverywhere)
 	mux.HandleFunc("POST /account/verify-email/resend", w.resendVerification)
+	mux.HandleFunc("GET /signin/verify", w.challengePage)
+	mux.HandleFunc("POST /signin/verify", w.challenge)
+	mux.HandleFunc("GET /account/confirm", w.confirmPage)
+	mux.HandleFunc("POST /account/confirm", w.confirm)
+	mux.HandleFunc("GET /account/two-step", w.twoStepPage)
+	mux.HandleFunc("GET /account/two-step/setup", w.setupPage)
+	mux.HandleFunc("POST /account/two-step/setup/app", w.setupApp)
+	mux.HandleFunc("POST /account/two-step/setup/confirm", w.setupConfirm)
+	mux.HandleFunc("POST /account/two-step/setup/recovery", w.recoveryCodes)
+	mux.HandleFunc("POST /account/two-step/recovery", w.recoveryCodes)
+	mux.HandleFunc("POST /account/two-step/enable", w.enable)
+	mux.HandleFunc("POST /account/two-step/disable", w.disable)
+	mux.HandleFunc("POST /account/two-step/methods/{id}/rename", w.renameMethod)
+	mux.HandleFunc("POST /account/two-step/methods/{id}/default", w.defaultMethod)
+	mux.HandleFunc("POST /account/two-step/methods/{id}/remove", w.removeMethod)
+	mux.HandleFunc("POST /account/devices/{id}/forget", w.forgetDevice)
+	mux.HandleFunc("POST /account/devices/forget-all", w.forgetDevices)
 	if w.outbox != nil {
 		mux.HandleFunc("GET /dev/outbox", w.outboxPage)
 	}
@@ -146,6 +163,7 @@ func (w *Web) explain(err error) (int, string) {
 		weak    *password.WeakError
 		bad     *account.InvalidEmailError
 		limited *ratelimit.Limited
+		badCode *account.InvalidCodeError
 	)
 	switch {
 	case errors.As(err, &limited):
@@ -169,12 +187,35 @@ func (w *Web) explain(err error) (int, string) {
 		return http.StatusNotFound, "That session has already ended."
 	case errors.Is(err, account.ErrNoSession):
 		return http.StatusUnauthorized, "Please sign in."
+	case errors.As(err, &badCode):
+		if h := badCode.ClockHint(); h != "" {
+			return http.StatusUnauthorized, h
+		}
+		msg := "That code is not right. Check it and try again."
+		if badCode.AttemptsLeft > 0 {
+			msg += " " + strconv.Itoa(badCode.AttemptsLeft) + " tries left."
+		}
+		return http.StatusUnauthorized, msg
+	case errors.Is(err, account.ErrLastFactor):
+		return http.StatusConflict, "This is your last sign-in method. To stop using codes, turn two-step verification off instead."
+	case errors.Is(err, account.ErrBackupRequired):
+		return http.StatusConflict, "Add a backup first: recovery codes or a second app."
+	case errors.Is(err, account.ErrPrimaryRequired):
+		return http.StatusConflict, "Set up your authenticator app first."
+	case errors.Is(err, account.ErrPolicyRequiresTwoStep):
+		return http.StatusForbidden, "This site requires two-step verification."
+	case errors.Is(err, account.ErrFactorNotFound), errors.Is(err, account.ErrDeviceNotFound):
+		return http.StatusNotFound, "That method or browser is no longer there."
+	case errors.Is(err, account.ErrInvalidLabel):
+		return http.StatusBadRequest, "A name is 1 to 64 characters."
+	case errors.Is(err, account.ErrInvalidRole), errors.Is(err, account.ErrAlreadyConfirmed), errors.Is(err, account.ErrTwoStepOff), errors.Is(err, account.ErrAlreadyEnabled):
+		return http.StatusBadRequest, "That change is not possible."
 	}
 	return http.StatusInternalServerError, "Something went wrong on our side. Try again."
 }
 
 func (w *Web) client(r *http.Request) account.Client {
-	return account.Client{IP: session.ClientIP(r, w.trustProxy), UserAgent: r.UserAgent(), BrowserID: w.cookies.Browser(r)}
+	return account.Client{IP: session.ClientIP(r, w.trustProxy), UserAgent: r.UserAgent(), BrowserID: w.cookies.Browser(r), DeviceTokens: w.cookies.Devices(r)}
 }
 
 // current returns the signed-in user, or ok=false.
@@ -225,6 +266,16 @@ var notices = map[string]string{
 	"others_ended":      "All your other sessions were signed out.",
 	"verification_sent": "We sent a new confirmation link.",
 	"welcome":           "Your account is ready.",
+	"signin_expired":    "Your sign-in expired. Enter your e-mail and password again.",
+	"too_many_codes":    "Too many wrong codes for that sign-in. Enter your e-mail and password again.",
+	"two_step_on":       "Two-step verification is on.",
+	"two_step_off":      "Two-step verification is off. All methods and remembered browsers were removed.",
+	"method_added":      "The method was added.",
+	"method_renamed":    "The method was renamed.",
+	"method_default":    "The default method was changed.",
+	"method_removed":    "The method was removed.",
+	"device_forgotten":  "That browser will ask for a code next time.",
+	"devices_forgotten": "Every browser will ask for a code next time.",
 }
 
 func when(t time.Time) string {
