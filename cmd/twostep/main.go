@@ -3,6 +3,7 @@
 //
 //	twostep serve   [--addr HOST:PORT] [--data-dir DIR] [--config FILE]
 //	twostep migrate [--data-dir DIR] [--config FILE]
+//	twostep rotate-key [--config FILE]   re-encrypt secrets under secrets.key
 //	twostep bench   [flags]   measure sign-in throughput, latency and memory
 //	twostep version
 package main
@@ -24,6 +25,7 @@ import (
 
 	"twostep/internal/app"
 	"twostep/internal/config"
+	"twostep/internal/secret"
 	"twostep/internal/store"
 )
 
@@ -39,7 +41,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: twostep serve|migrate|bench|version (twostep serve --help for flags)")
+		return errors.New("usage: twostep serve|migrate|rotate-key|bench|version (twostep serve --help for flags)")
 	}
 	switch args[0] {
 	case "serve":
@@ -48,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return migrate(args[1:], stdout, stderr)
 	case "bench":
 		return bench(args[1:], stdout, stderr)
+	case "rotate-key":
+		return rotateKey(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "twostep", version)
 		return nil
@@ -162,5 +166,37 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "applied %d migration(s); the schema is up to date\n", n)
+	return nil
+}
+
+// rotateKey re-encrypts every secret under the current secrets.key; the
+// earlier key must be listed in secrets.old_keys while this runs.
+func rotateKey(args []string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig("rotate-key", args, stderr)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	db, err := store.Open(ctx, cfg.Database.URL, cfg.Server.DataDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	key, _, err := secret.LoadOrCreateKey(cfg.Secrets.Key, cfg.Server.DataDir)
+	if err != nil {
+		return err
+	}
+	keys, err := app.Keyring(key, cfg.Secrets.OldKeys)
+	if err != nil {
+		return err
+	}
+	n, err := app.RotateKey(ctx, db, keys)
+	if err != nil {
+		return fmt.Errorf("rotate-key: %w (re-encrypted %d before the error)", err, n)
+	}
+	fmt.Fprintf(stdout, "re-encrypted %d secret(s) under key %s; secrets.old_keys can now be emptied\n", n, keys.KeyID())
 	return nil
 }

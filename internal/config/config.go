@@ -269,7 +269,8 @@ func EnvNames() []string {
 func applyEnv(c *Config, env []string) error {
 	vars := map[string]string{}
 	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "TWOSTEP_") {
+		// TWOSTEP_CONFIG names the file; TWOSTEP_TEST_* belong to the tests.
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "TWOSTEP_") && k != "TWOSTEP_CONFIG" && !strings.HasPrefix(k, "TWOSTEP_TEST_") {
 			vars[k] = v
 		}
 	}

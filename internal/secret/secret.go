@@ -188,6 +188,9 @@ func (k *Keyring) Open(sealed, context string) ([]byte, error) {
 	return b.Open(sealed, context)
 }
 
+// KeyID names the current key.
+func (k *Keyring) KeyID() string { return k.current.id }
+
 // Current reports whether sealed was made with the current key.
 func (k *Keyring) Current(sealed string) bool {
 	return strings.HasPrefix(sealed, k.current.id+".")

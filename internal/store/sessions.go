@@ -115,7 +115,7 @@ func (db *DB) RevokeSession(ctx context.Context, userID, id string, at time.Time
 // RevokeSessions ends every live session of the user except keepID (which
 // may be empty) and returns how many ended.
 func (db *DB) RevokeSessions(ctx context.Context, userID, keepID string, at time.Time) (int64, error) {
-	res, err := db.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND id <> ? AND revoked_at IS NULL`, micros(at), userID, keepID)
+	res, err := db.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND id <> ? AND revoked_at IS NULL AND expires_at > ?`, micros(at), userID, keepID, micros(at))
 	if err != nil {
 		return 0, fmt.Errorf("revoke sessions: %w", err)
 	}

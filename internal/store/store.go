@@ -187,20 +187,25 @@ func (db *DB) Migrate(ctx context.Context) (applied int, err error) {
 		if err != nil {
 			return applied, fmt.Errorf("migrate: bad file name %s", e.Name())
 		}
-		var n int
-		if err := conn.QueryRowContext(ctx, db.q("SELECT COUNT(*) FROM schema_migrations WHERE version = ?"), version).Scan(&n); err != nil {
-			return applied, fmt.Errorf("migrate: %w", err)
-		}
-		if n > 0 {
-			continue
-		}
 		body, err := fs.ReadFile(migrations, dir+"/"+e.Name())
 		if err != nil {
 			return applied, fmt.Errorf("migrate: %w", err)
 		}
+		// The check runs inside the transaction: on SQLite BEGIN IMMEDIATE
+		// takes the write lock, so two processes migrating one file cannot
+		// both decide to apply the same version.
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return applied, fmt.Errorf("migrate: %w", err)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, db.q("SELECT COUNT(*) FROM schema_migrations WHERE version = ?"), version).Scan(&n); err != nil {
+			tx.Rollback()
+			return applied, fmt.Errorf("migrate: %w", err)
+		}
+		if n > 0 {
+			tx.Rollback()
+			continue
 		}
 		for _, stmt := range splitSQL(string(body)) {
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {

@@ -16,8 +16,11 @@ type sessionRow struct {
 
 type eventRow struct {
 	What, Outcome, When, IP, Browser string
-	Failed                           bool
+	Failed, Note                     bool
 }
+
+// failedOutcomes are shown as failures in the activity list.
+var failedOutcomes = map[string]bool{"failure": true, "throttled": true, "locked": true, "lockout": true, "unknown_email": true}
 
 type accountData struct {
 	Page         page
@@ -25,6 +28,7 @@ type accountData struct {
 	User         struct{ Email string }
 	Since        string
 	Verified     bool
+	TwoStep      bool
 	Sessions     []sessionRow
 	Events       []eventRow
 	CurrentField field
@@ -37,7 +41,12 @@ var eventNames = map[string]string{
 	"signout_everywhere": "Signed out everywhere", "sessions_revoked": "Other sessions signed out",
 	"session_revoked": "A session was signed out", "password_change": "Password change",
 	"password_reset_request": "Password reset requested", "password_reset": "Password reset",
-	"email_verified": "E-mail address confirmed",
+	"email_verified":   "E-mail address confirmed",
+	"two_step_enabled": "Two-step verification turned on", "two_step_disabled": "Two-step verification turned off",
+	"factor_added": "Method added", "factor_removed": "Method removed", "factor_changed": "Method changed",
+	"recovery_codes": "New recovery codes", "recovery_code_used": "Recovery code used",
+	"second_factor": "Second-step code", "step_up": "Identity confirmed",
+	"device_remembered": "Browser remembered", "device_forgotten": "Browser forgotten",
 }
 
 func (w *Web) accountPage(rw http.ResponseWriter, r *http.Request) {
@@ -61,7 +70,7 @@ func (w *Web) showAccount(rw http.ResponseWriter, r *http.Request, status int, f
 		w.fail(rw, r, err)
 		return
 	}
-	d := accountData{Page: w.page("Your account", &u), FormError: formError, Since: when(u.CreatedAt), Verified: !u.EmailVerifiedAt.IsZero()}
+	d := accountData{Page: w.page("Your account", &u), FormError: formError, Since: when(u.CreatedAt), Verified: !u.EmailVerifiedAt.IsZero(), TwoStep: u.TwoStepEnabled}
 	d.Page.Notice = notices[r.URL.Query().Get("notice")]
 	d.User.Email = u.Email
 	for _, s := range sessions {
@@ -74,7 +83,7 @@ func (w *Web) showAccount(rw http.ResponseWriter, r *http.Request, status int, f
 			name = e.Kind
 		}
 		d.Events = append(d.Events, eventRow{What: name, Outcome: strings.ReplaceAll(e.Outcome, "_", " "), When: when(e.CreatedAt),
-			IP: e.IP, Browser: describeAgent(e.UserAgent), Failed: e.Outcome != "success"})
+			IP: e.IP, Browser: describeAgent(e.UserAgent), Failed: failedOutcomes[e.Outcome], Note: e.Outcome != "success" && !failedOutcomes[e.Outcome]})
 	}
 	d.CurrentField = field{Name: "current_password", Label: "Current password", Type: "password", Autocomplete: "current-password", Required: true}
 	d.NewField = newPasswordField("new_password", "New password", "", "")
@@ -100,7 +109,10 @@ func (w *Web) changePassword(rw http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		status, msg := w.explain(err)
 		var weak *password.WeakError
+		var su *account.StepUpRequiredError
 		switch {
+		case errors.As(err, &su):
+			w.stepUp(rw, r, "/account")
 		case errors.Is(err, account.ErrWrongPassword):
 			w.showAccount(rw, r, status, "", field{Error: msg}, field{})
 		case errors.As(err, &weak):
