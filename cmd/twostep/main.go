@@ -33,7 +33,7 @@ import (
 var version = "dev"
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "twostep:", err)
 		os.Exit(1)
 	}
@@ -56,7 +56,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "twostep", version)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q: use serve, migrate, bench or version", args[0])
+	return fmt.Errorf("unknown command %q: use serve, migrate, rotate-key, bench or version", args[0])
 }
 
 // loadConfig parses the common flags, reads the config file and the

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestMain lets the tests run this binary's main as a child process.
+func TestMain(m *testing.M) {
+	if os.Getenv("TWOSTEP_TEST_RUN_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestServeShutsDownGracefully starts `twostep serve`, sends SIGTERM while
+// a slow sign-in is in flight, and checks the request still gets its
+// answer and the process exits cleanly.
+func TestServeShutsDownGracefully(t *testing.T) {
+	addr := freeAddr(t)
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "serve", "--addr", addr, "--data-dir", dir)
+	// Expensive hashing so the sign-in is still running when SIGTERM comes.
+	cmd.Env = append(os.Environ(), "TWOSTEP_TEST_RUN_MAIN=1", "TWOSTEP_PASSWORD_MEMORY_KIB=262144", "TWOSTEP_PASSWORD_ITERATIONS=4")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	base := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready: %s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(stdout.String(), "Open http://"+addr) {
+		t.Fatalf("stdout = %q, want the URL to open", stdout.String())
+	}
+	if _, err := os.Stat(dir + "/secret.key"); err != nil {
+		t.Fatalf("no generated key: %v", err)
+	}
+	if fi, _ := os.Stat(dir + "/secret.key"); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key mode = %v, want 0600", fi.Mode().Perm())
+	}
+
+	done := make(chan string)
+	go func() {
+		resp, err := http.Post(base+"/api/v1/signin", "application/json", strings.NewReader(`{"email":"a@example.com","password":"something long"}`))
+		if err != nil {
+			done <- "error: " + err.Error()
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- fmt.Sprintf("%d %s", resp.StatusCode, body)
+	}()
+	time.Sleep(100 * time.Millisecond) // the hash is now running
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	got := <-done
+	if !strings.HasPrefix(got, "401 ") || !strings.Contains(got, "invalid_credentials") {
+		t.Fatalf("in-flight sign-in got %q, want its 401 answer", got)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "stopped") {
+		t.Fatalf("no clean stop in log:\n%s", stderr.String())
+	}
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := run([]string{"version"}, &out, &errb); err != nil || !strings.HasPrefix(out.String(), "twostep ") {
+		t.Fatalf("version: %q, %v", out.String(), err)
+	}
+	if err := run([]string{"frobnicate"}, &out, &errb); err == nil || !strings.Contains(err.Error(), "unknown command") {
+		t.Fatalf("unknown command: %v", err)
+	}
+	if err := run(nil, &out, &errb); err == nil {
+		t.Fatal("no command: want usage error")
+	}
+}
+
+func TestMigrateCommand(t *testing.T) {
+	var out, errb bytes.Buffer
+	dir := t.TempDir()
+	if err := run([]string{"migrate", "--data-dir", dir}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "applied 2 migration") {
+		t.Fatalf("first migrate: %q", out.String())
+	}
+	out.Reset()
+	if err := run([]string{"migrate", "--data-dir", dir}, &out, &errb); err != nil || !strings.Contains(out.String(), "applied 0 migration") {
+		t.Fatalf("second migrate: %q, %v", out.String(), err)
+	}
+}
+
+func TestBadConfigIsRefusedClearly(t *testing.T) {
+	var out, errb bytes.Buffer
+	t.Setenv("TWOSTEP_SESSION_IDLE_TIMEOUT", "soon")
+	err := run([]string{"migrate", "--data-dir", t.TempDir()}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "TWOSTEP_SESSION_IDLE_TIMEOUT") {
+		t.Fatalf("err = %v, want it to name TWOSTEP_SESSION_IDLE_TIMEOUT", err)
+	}
+}
