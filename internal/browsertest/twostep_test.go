@@ -426,7 +426,10 @@ func TestTwoStepWizard(t *testing.T) {
 		b.fatal("the code field is labelled %q, want \"Recovery code\"", got)
 	}
 	// The app is one of the other ways now.
-	b.expectText("Use Authenticator app")
+	others, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('main details.another a')].map(a => a.textContent.trim())`))
+	if err != nil || len(others) != 1 || others[0] != "Use Authenticator app" {
+		b.fatal("the other ways are %q (err %v), want only \"Use Authenticator app\"", others, err)
+	}
 	b.fill("code", codes[3])
 	b.click("tick remember", `//input[@id="remember"]`)
 	if !b.checked("remember") {

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"twostep/internal/account"
 	"twostep/internal/store"
@@ -517,15 +516,34 @@ func (w *Web) defaultMethod(rw http.ResponseWriter, r *http.Request) {
 }
 
 func (w *Web) removeMethod(rw http.ResponseWriter, r *http.Request) {
-	notice := "method_removed"
-	w.manage(rw, r, "method_removed", func(sess store.Session, u store.User) error {
-		warn, err := w.acct.RemoveFactor(r.Context(), w.client(r), sess, u, r.PathValue("id"))
-		if warn {
-			notice = "method_removed_no_backup"
+	sess, u, ok := w.requireUser(rw, r)
+	if !ok {
+		return
+	}
+	if err := parseForm(rw, r); err != nil {
+		w.badForm(rw)
+		return
+	}
+	warn, err := w.acct.RemoveFactor(r.Context(), w.client(r), sess, u, r.PathValue("id"))
+	if err != nil {
+		var su *account.StepUpRequiredError
+		if errors.As(err, &su) {
+			w.stepUp(rw, r, "/account/two-step")
+			return
 		}
-		return err
-	})
-	_ = notice
+		status, msg := w.explain(err)
+		if status >= 500 {
+			w.fail(rw, r, err)
+			return
+		}
+		w.showTwoStep(rw, r, status, msg)
+		return
+	}
+	notice := "method_removed"
+	if warn {
+		notice = "method_removed_no_backup"
+	}
+	http.Redirect(rw, r, "/account/two-step?notice="+notice, http.StatusSeeOther)
 }
 
 func (w *Web) disable(rw http.ResponseWriter, r *http.Request) {
@@ -545,5 +563,3 @@ func (w *Web) forgetDevices(rw http.ResponseWriter, r *http.Request) {
 		return w.acct.ForgetDevices(r.Context(), w.client(r), sess, u)
 	})
 }
-
-var _ = time.Second
