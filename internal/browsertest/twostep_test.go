@@ -312,11 +312,11 @@ func TestTwoStepWizard(t *testing.T) {
 	}
 	b.expectProgress("Step 1 of 3")
 	b.expectHeading("Add your authenticator app")
+	b.screenshot("wizard-step1-desktop.png") // before the checks, to show what failed
 	secret := b.wizardQR()
 	if got := b.labelOf("code"); got != "6-digit code from the app" {
 		b.fatal("the code field is labelled %q", got)
 	}
-	b.screenshot("wizard-step1-desktop.png")
 
 	// A wrong code: the error shows under the code field, the QR stays.
 	b.fill("code", wrongCode(t, secret))
@@ -522,8 +522,8 @@ func TestChallengeMobile(t *testing.T) {
 	b.expectHeading("Two-step verification")
 	b.expectStyled()
 	b.expectText("Signing in as "+email, "Don't ask again on this browser", "Try another way")
+	b.screenshot("challenge-mobile.png") // before the checks, to show what failed
 	b.noHorizontalScroll("/signin/verify")
-	b.screenshot("challenge-mobile.png")
 
 	// A wrong code: the error shows, with the tries left.
 	b.fill("code", wrongCode(t, secret))
@@ -534,8 +534,8 @@ func TestChallengeMobile(t *testing.T) {
 		b.fatal("the wrong code's error says %q, want the tries left", msg)
 	}
 	t.Logf("wrong code at the challenge: %q", msg)
-	b.noHorizontalScroll("/signin/verify with an error")
 	b.screenshot("challenge-mobile-error.png")
+	b.noHorizontalScroll("/signin/verify with an error")
 
 	// A second account's wizard, step 1 with the QR code, on the phone.
 	other := uniqueEmail("dorothy.vaughan-numerical-analysis")
@@ -544,7 +544,7 @@ func TestChallengeMobile(t *testing.T) {
 	b.expectProgress("Step 1 of 3")
 	b.submit("set up an app", `//main//form//button[normalize-space()="Set up an authenticator app"]`, 200)
 	b.expectHeading("Add your authenticator app")
+	b.screenshot("wizard-mobile.png")
 	b.wizardQR()
 	b.noHorizontalScroll("/account/two-step/setup step 1")
-	b.screenshot("wizard-mobile.png")
 }

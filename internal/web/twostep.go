@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -31,9 +32,9 @@ func promptFor(f store.Factor) string {
 }
 
 func codeField(f store.Factor, err string) field {
-	fd := field{Name: "code", Label: "Code", Type: "text", Autocomplete: "one-time-code", Required: true, Autofocus: true, Error: err}
+	fd := field{Name: "code", Label: "Code", Type: "text", Autocomplete: "one-time-code", Required: true, Autofocus: true, Error: err, Inputmode: "numeric"}
 	if f.Kind == account.KindRecovery {
-		fd.Label, fd.Hint = "Recovery code", "Like abcd-efgh."
+		fd.Label, fd.Hint, fd.Inputmode = "Recovery code", "Like abcd-efgh.", ""
 	}
 	return fd
 }
@@ -215,10 +216,13 @@ func (w *Web) confirm(rw http.ResponseWriter, r *http.Request) {
 }
 
 type setupData struct {
-	Page                                   page
-	FormError                              string
-	Step                                   int
-	Enrollment                             *account.TOTPEnrollment
+	Page       page
+	FormError  string
+	Step       int
+	Enrollment *account.TOTPEnrollment
+	// QR is the server-made data: URI of the QR code; html/template would
+	// otherwise replace a data: URI in src with #ZgotmplZ.
+	QR                                     template.URL
 	CodeField                              field
 	BackupRequired, HasBackup, HasRecovery bool
 	BackupName                             string
@@ -266,7 +270,8 @@ func (w *Web) renderSetup(rw http.ResponseWriter, r *http.Request, status int, u
 			d.FormError = "That set-up has expired. Start again."
 		} else {
 			d.Enrollment = &e
-			d.CodeField = field{Name: "code", Label: "6-digit code from the app", Type: "text", Autocomplete: "one-time-code", Required: true, Autofocus: true, Error: errMsg}
+			d.QR = template.URL(e.QR)
+			d.CodeField = field{Name: "code", Label: "6-digit code from the app", Type: "text", Autocomplete: "one-time-code", Required: true, Autofocus: true, Error: errMsg, Inputmode: "numeric"}
 			d.FormError = ""
 		}
 	}
@@ -444,7 +449,11 @@ func (w *Web) showTwoStep(rw http.ResponseWriter, r *http.Request, status int, f
 	}
 	hasBackup := false
 	for _, m := range methods {
-		row := methodRow{ID: m.ID, Label: m.Label, KindText: kindText(m.Kind), Role: m.Role, Added: when(m.CreatedAt), LastUsed: when(m.LastUsedAt),
+		role := "Main method"
+		if m.Role == account.RoleBackup {
+			role = "Backup"
+		}
+		row := methodRow{ID: m.ID, Label: m.Label, KindText: kindText(m.Kind), Role: role, Added: when(m.CreatedAt), LastUsed: when(m.LastUsedAt),
 			Default: m.ID == u.DefaultFactorID, CanRename: m.Kind != account.KindRecovery, CanDefault: m.Kind != account.KindRecovery, IsRecovery: m.Kind == account.KindRecovery}
 		if m.Role == account.RoleBackup {
 			hasBackup = true

@@ -109,6 +109,7 @@ type page struct {
 // field is one labelled input with its error next to it.
 type field struct {
 	Name, Label, Type, Value, Autocomplete, Hint, Error string
+	Inputmode                                           string
 	Required, Autofocus                                 bool
 }
 
