@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,6 +23,20 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+// syncBuffer is a bytes.Buffer the child's output copier and the test can
+// use at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -42,7 +57,7 @@ func TestServeShutsDownGracefully(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "serve", "--addr", addr, "--data-dir", dir)
 	// Expensive hashing so the sign-in is still running when SIGTERM comes.
 	cmd.Env = append(os.Environ(), "TWOSTEP_TEST_RUN_MAIN=1", "TWOSTEP_PASSWORD_MEMORY_KIB=262144", "TWOSTEP_PASSWORD_ITERATIONS=4")
-	var stdout, stderr bytes.Buffer
+	var stdout, stderr syncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
