@@ -6,6 +6,7 @@ package delivery
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 )
 
@@ -48,3 +49,58 @@ type Sent struct {
 	Code    string    `json:"code"`
 	SentAt  time.Time `json:"sent_at"`
 }
+
+// Error is a provider's failure. Temporary errors (network, timeouts,
+// HTTP 5xx, 429) may succeed on a retry or another provider; the others
+// (bad number, bad credentials: HTTP 4xx) will not.
+type Error struct {
+	Provider  string
+	Status    int // HTTP status, 0 for network errors
+	Temporary bool
+	Err       error
+}
+
+func (e *Error) Error() string {
+	if e.Status != 0 {
+		return "delivery: " + e.Provider + ": HTTP " + itoa(e.Status) + ": " + e.Err.Error()
+	}
+	return "delivery: " + e.Provider + ": " + e.Err.Error()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// IsTemporary reports whether err is worth retrying: a *Error marked
+// Temporary, or any error that is not a *Error (network trouble).
+func IsTemporary(err error) bool {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Temporary
+	}
+	return err != nil
+}
+
+// Attempt is one try of one provider, recorded without the message body
+// or code.
+type Attempt struct {
+	Provider   string
+	Channel    Channel
+	To         string // as given; the recorder masks or hashes it
+	ProviderID string // e.g. Twilio's message SID, for status callbacks
+	OK         bool
+	Error      string
+	Duration   time.Duration
+	At         time.Time
+}
+
+// Receipt is what a provider reports for a message it accepted.
+type Receipt struct {
+	ProviderID string
+}
+
+// Tracker is implemented by providers that return an id for the accepted
+// message (so status callbacks can be matched to it).
+type Tracker interface {
+	SendTracked(ctx context.Context, m Message) (Receipt, error)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
