@@ -134,7 +134,7 @@ func TestMigrateCommand(t *testing.T) {
 	if err := run([]string{"migrate", "--data-dir", dir}, &out, &errb); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "applied 2 migration") {
+	if !strings.HasPrefix(out.String(), "applied ") || strings.HasPrefix(out.String(), "applied 0 ") {
 		t.Fatalf("first migrate: %q", out.String())
 	}
 	out.Reset()

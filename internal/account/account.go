@@ -49,7 +49,10 @@ type Options struct {
 	Hasher  *password.Hasher
 	Limiter *ratelimit.Limiter
 	Sender  delivery.Sender
-	Keys    *secret.Keyring
+	// CodeSenders deliver codes per channel (sms, voice, email); a channel
+	// without one cannot be used for codes.
+	CodeSenders map[delivery.Channel]delivery.Sender
+	Keys        *secret.Keyring
 	// Pepper keys the hashes of recovery codes.
 	Pepper []byte
 	Config config.Config
@@ -64,6 +67,7 @@ type Service struct {
 	policy  password.Policy
 	limiter *ratelimit.Limiter
 	sender  delivery.Sender
+	senders map[delivery.Channel]delivery.Sender
 	keys    *secret.Keyring
 	pepper  []byte
 	cfg     config.Config
@@ -85,7 +89,7 @@ func New(o Options) *Service {
 		o.Log = slog.Default()
 	}
 	return &Service{
-		db: o.DB, hasher: o.Hasher, limiter: o.Limiter, sender: o.Sender, cfg: o.Config, keys: o.Keys, pepper: o.Pepper,
+		db: o.DB, hasher: o.Hasher, limiter: o.Limiter, sender: o.Sender, cfg: o.Config, keys: o.Keys, pepper: o.Pepper, senders: o.CodeSenders,
 		policy:  password.Policy{MinLen: o.Config.Password.MinLength, MaxLen: o.Config.Password.MaxLength},
 		baseURL: o.Config.BaseURL(), now: o.Now, log: o.Log,
 	}

@@ -193,6 +193,9 @@ func (s *Service) ConfirmFactor(ctx context.Context, c Client, sess store.Sessio
 	if f.Status == "active" {
 		return f, ErrAlreadyConfirmed
 	}
+	if Sendable(f.Kind) {
+		return s.confirmSent(ctx, c, sess, u, f, code)
+	}
 	if f.Kind != KindTOTP {
 		return f, ErrFactorNotFound
 	}
@@ -574,6 +577,16 @@ func (s *Service) checkCode(ctx context.Context, c Client, u store.User, f store
 			e.ClockOffset = res.Offset
 		}
 		return e
+	case KindSMS, KindVoice, KindEmail:
+		ok, err := s.checkSentCode(ctx, f, code)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		s.codeFailed(ctx, c, u.ID, f.Label)
+		return &InvalidCodeError{AttemptsLeft: -1}
 	case KindRecovery:
 		if n, ok := recovery.Normalize(code); ok {
 			used, err := s.db.ConsumeRecoveryCode(ctx, f.ID, recovery.Hash(s.pepper, u.ID, n), now)
@@ -623,4 +636,31 @@ func (s *Service) PendingTOTP(ctx context.Context, u store.User, id string) (TOT
 // step of the wizard offers it).
 func (s *Service) RememberThisBrowser(ctx context.Context, c Client, u store.User) (string, error) {
 	return s.rememberDevice(ctx, c, u)
+}
+
+// confirmSent activates a pending phone or e-mail method with the code
+// sent to it.
+func (s *Service) confirmSent(ctx context.Context, c Client, sess store.Session, u store.User, f store.Factor, code string) (store.Factor, error) {
+	if err := s.checkCode(ctx, c, u, f, code); err != nil {
+		return f, err
+	}
+	now := s.now()
+	if err := s.db.ActivateFactor(ctx, u.ID, f.ID, 0, 0, now); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return f, ErrFactorNotFound
+		}
+		return f, err
+	}
+	f.Status, f.ConfirmedAt = "active", now
+	if err := s.db.MarkStepUp(ctx, sess.ID, "second_factor", sess.AAL, now); err != nil {
+		return f, err
+	}
+	if u.DefaultFactorID == "" && f.Role == RolePrimary {
+		s.db.SetDefaultFactor(ctx, u.ID, f.ID)
+	}
+	s.record(ctx, c, u.ID, "factor_added", "success", f.Label)
+	if u.TwoStepEnabled {
+		s.notify(u, "A sign-in method was added", f.Label+" was added to the two-step verification of "+u.Email+".")
+	}
+	return f, nil
 }

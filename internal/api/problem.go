@@ -13,6 +13,7 @@ import (
 
 	"twostep/internal/account"
 	"twostep/internal/password"
+	"twostep/internal/phone"
 	"twostep/internal/ratelimit"
 )
 
@@ -66,6 +67,8 @@ func (a *API) problemFor(r *http.Request, err error) *Problem {
 		limited *ratelimit.Limited
 		badCode *account.InvalidCodeError
 		stepUp  *account.StepUpRequiredError
+		badNum  *phone.InvalidError
+		noSend  *account.DeliveryFailedError
 	)
 	switch {
 	case errors.As(err, &p):
@@ -114,13 +117,35 @@ func (a *API) problemFor(r *http.Request, err error) *Problem {
 		p := problem(http.StatusBadRequest, "invalid_role", "Role not accepted", "Role must be \"primary\" or \"backup\"; recovery codes are always a backup.")
 		p.Field = "role"
 		return p
+	case errors.As(err, &badNum):
+		p := problem(http.StatusBadRequest, "invalid_phone", "Phone number not accepted", badNum.Reason)
+		p.Field = "phone"
+		return p
+	case errors.Is(err, account.ErrCountryNotServed):
+		p := problem(http.StatusBadRequest, "invalid_phone", "Country not served", "Codes can't be sent to numbers in that country here. Use an authenticator app instead.")
+		p.Field = "phone"
+		return p
+	case errors.As(err, &noSend):
+		p := problem(http.StatusServiceUnavailable, "delivery_failed", "We couldn't send the code", "We couldn't send the code: our text and call providers are not answering. Try again in a minute, or use another way to sign in.")
+		p.Methods = methodsJSON(noSend.Others)
+		p.RetryAfterS = 60
+		return p
+	case errors.Is(err, account.ErrMethodNotAllowed):
+		return problem(http.StatusForbidden, "method_not_allowed", "Method not offered", "This kind of method (or channel) is not offered on this site.")
+	case errors.Is(err, account.ErrNotSendable):
+		p := problem(http.StatusBadRequest, "not_sendable", "Nothing to send", "This method has no code to send: read it from your authenticator app or your recovery codes.")
+		p.Field = "method_id"
+		return p
 	case errors.Is(err, account.ErrAlreadyEnabled):
 		return problem(http.StatusConflict, "already_enabled", "Already on", "Two-step verification is already on.")
 	case errors.Is(err, account.ErrTwoStepOff):
 		return problem(http.StatusBadRequest, "two_step_off", "No methods", "You have no second-factor method; confirm with your password instead.")
 	case errors.As(err, &limited):
-		p := problem(http.StatusTooManyRequests, "rate_limited", "Too many attempts",
-			fmt.Sprintf("Too many attempts. Try again in %s.", humanDuration(limited.Seconds())))
+		detail := fmt.Sprintf("Too many attempts. Try again in %s.", humanDuration(limited.Seconds()))
+		if limited.Seconds() >= 60 && !limited.Until.IsZero() {
+			detail = fmt.Sprintf("Too many attempts. Try again in %s (after %s).", humanDuration(limited.Seconds()), limited.Until.UTC().Format("15:04 UTC"))
+		}
+		p := problem(http.StatusTooManyRequests, "rate_limited", "Too many attempts", detail)
 		p.RetryAfterS = limited.Seconds()
 		return p
 	case errors.Is(err, password.ErrBusy):

@@ -67,52 +67,41 @@ type methodBody struct {
 	MethodID string `json:"method_id"`
 }
 
+type sendBody struct {
+	MethodID string `json:"method_id"`
+	// Channel asks for another channel than the method's own: "voice"
+	// for "Call me instead".
+	Channel string `json:"channel"`
+}
+
 // signinSend and stepUpSend deliver codes for sms, voice and e-mail
 // methods; authenticator apps and recovery codes have nothing to send.
 func (a *API) signinSend(w http.ResponseWriter, r *http.Request) {
-	var in methodBody
+	var in sendBody
 	if err := decode(w, r, &in); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	ch, _, err := a.acct.PendingChallenge(r.Context(), a.cookies.Pending(r))
+	res, err := a.acct.SendSignInCode(r.Context(), a.client(r), a.cookies.Pending(r), in.MethodID, in.Channel)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	for _, m := range ch.Methods {
-		if m.ID == in.MethodID {
-			WriteProblem(w, notSendable(m.Kind))
-			return
-		}
-	}
-	a.fail(w, r, account.ErrFactorNotFound)
-}
-
-func notSendable(kind string) *Problem {
-	p := problem(http.StatusBadRequest, "not_sendable", "Nothing to send", "This method ("+kind+") has no code to send: read it from your authenticator app or your recovery codes.")
-	p.Field = "method_id"
-	return p
+	writeJSON(w, http.StatusAccepted, sendJSON(res))
 }
 
 func (a *API) stepUpSend(w http.ResponseWriter, r *http.Request, _ store.Session, u store.User) {
-	var in methodBody
+	var in sendBody
 	if err := decode(w, r, &in); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	methods, err := a.acct.Methods(r.Context(), u.ID)
+	res, err := a.acct.SendStepUpCode(r.Context(), a.client(r), u, in.MethodID, in.Channel)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	for _, m := range methods {
-		if m.ID == in.MethodID {
-			WriteProblem(w, notSendable(m.Kind))
-			return
-		}
-	}
-	a.fail(w, r, account.ErrFactorNotFound)
+	writeJSON(w, http.StatusAccepted, sendJSON(res))
 }
 
 type stepUpBody struct {

@@ -41,6 +41,8 @@ type App struct {
 type Options struct {
 	Now    func() time.Time
 	Sender delivery.Sender // overrides the configured e-mail provider
+	// CodeSenders override the configured providers of some channels.
+	CodeSenders map[delivery.Channel]delivery.Sender
 }
 
 // Open builds an App: connects, migrates, and assembles the handler.
@@ -86,6 +88,9 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Option
 	hasher := password.NewHasher(params, cfg.Password.MaxConcurrent, cfg.Password.MaxWait.D())
 
 	var box *outbox.Outbox
+	if usesOutbox(cfg) {
+		box = outbox.New(db, o.Now)
+	}
 	sender := o.Sender
 	switch {
 	case sender != nil:
@@ -96,20 +101,30 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Option
 			return nil, err
 		}
 	default:
-		box = outbox.New(db, o.Now)
 		sender = box
+	}
+	senders, err := codeSenders(cfg, db, box, sender, o.Now, log)
+	if err != nil {
+		return nil, err
+	}
+	for ch, s := range o.CodeSenders {
+		senders[ch] = s
 	}
 
 	acct := account.New(account.Options{
 		DB: db, Hasher: hasher, Limiter: ratelimit.New(db, o.Now), Sender: sender, Config: cfg, Now: o.Now, Log: log,
-		Keys: keys, Pepper: pepper,
+		Keys: keys, Pepper: pepper, CodeSenders: senders,
 	})
 	cookies := session.NewCookies(cfg.BaseURL())
 	pages, err := web.New(acct, cookies, box, log)
 	if err != nil {
 		return nil, err
 	}
-	h := server.Handler(log, api.New(acct, cookies, box, db, log), pages)
+	surfaces := []server.Routes{api.New(acct, cookies, box, db, log), pages}
+	if cfg.Delivery.Twilio.AuthToken != "" {
+		surfaces = append(surfaces, &twilioStatus{token: cfg.Delivery.Twilio.AuthToken, url: cfg.BaseURL() + twilioStatusPath, db: db, now: o.Now, log: log})
+	}
+	h := server.Handler(log, surfaces...)
 	return &App{Config: cfg, DB: db, Account: acct, Outbox: box, Handler: h, KeyCreated: created}, nil
 }
 

@@ -50,6 +50,27 @@ type Config struct {
 	Tokens   Tokens   `yaml:"tokens"`
 	Delivery Delivery `yaml:"delivery"`
 	TwoStep  TwoStep  `yaml:"two_step"`
+	Methods  Methods  `yaml:"methods"`
+	Codes    Codes    `yaml:"codes"`
+}
+
+// Methods says which kinds of second factor users may add.
+type Methods struct {
+	SMS   bool `yaml:"sms"`
+	Voice bool `yaml:"voice"`
+	// Email allows codes by e-mail as a second factor (low assurance);
+	// e-mail is always used for notifications.
+	Email bool `yaml:"email"`
+}
+
+// Codes are the one-time codes sent by text, call or e-mail.
+type Codes struct {
+	TTL            Duration `yaml:"ttl"`
+	Attempts       int      `yaml:"attempts"`
+	ResendCooldown Duration `yaml:"resend_cooldown"`
+	// Countries limits text messages and calls to these ISO country codes
+	// (comma-separated); empty allows all.
+	Countries string `yaml:"countries"`
 }
 
 // TwoStep is the second-factor policy and its windows.
@@ -152,6 +173,15 @@ type Limits struct {
 	CodePerAccount      Budget `yaml:"code_per_account"`
 	CodePerAccountDaily Budget `yaml:"code_per_account_daily"`
 	CodePerAddress      Budget `yaml:"code_per_address"`
+	// Code sends (text, call, e-mail): per number across accounts, per
+	// account, per address, and the SMS-pumping guard: a global budget and
+	// one per destination country.
+	SendPerPhone      Budget `yaml:"send_per_phone"`
+	SendPerPhoneDaily Budget `yaml:"send_per_phone_daily"`
+	SendPerAccount    Budget `yaml:"send_per_account"`
+	SendPerAddress    Budget `yaml:"send_per_address"`
+	SendGlobal        Budget `yaml:"send_global"`
+	SendPerCountry    Budget `yaml:"send_per_country"`
 }
 
 // Tokens holds lifetimes of e-mailed tokens.
@@ -163,7 +193,31 @@ type Tokens struct {
 // Delivery chooses how messages leave: "outbox" (developer outbox) or "smtp".
 type Delivery struct {
 	Email string `yaml:"email"`
-	SMTP  SMTP   `yaml:"smtp"`
+	// SMS and Voice name providers, comma-separated in failover order:
+	// outbox, twilio, webhook (sms only).
+	SMS     string   `yaml:"sms"`
+	Voice   string   `yaml:"voice"`
+	Retries int      `yaml:"retries"`
+	Timeout Duration `yaml:"timeout"`
+	SMTP    SMTP     `yaml:"smtp"`
+	Twilio  Twilio   `yaml:"twilio"`
+	Webhook Webhook  `yaml:"webhook"`
+}
+
+// Twilio is a Twilio account for text messages and calls.
+type Twilio struct {
+	AccountSID string `yaml:"account_sid"`
+	AuthToken  string `yaml:"auth_token"`
+	From       string `yaml:"from"`
+	BaseURL    string `yaml:"base_url"`
+	// VoiceLanguage is the language calls read codes in, e.g. en-GB.
+	VoiceLanguage string `yaml:"voice_language"`
+}
+
+// Webhook posts signed JSON to an operator's SMS gateway.
+type Webhook struct {
+	URL    string `yaml:"url"`
+	Secret string `yaml:"secret"`
 }
 
 // SMTP is an SMTP relay.
@@ -187,7 +241,7 @@ func Default() Config {
 			ShutdownTimeout: Duration(15 * time.Second),
 			// A soft limit makes the garbage collector return argon2's
 			// 19 MiB buffers sooner under a flood of sign-ins.
-			MemoryLimitMiB: 160,
+			MemoryLimitMiB: 224,
 		},
 		Password: Password{
 			MemoryKiB:     19456,
@@ -214,7 +268,15 @@ func Default() Config {
 			CodePerAccount:      Budget{Limit: 10, Window: Duration(time.Hour)},
 			CodePerAccountDaily: Budget{Limit: 20, Window: Duration(24 * time.Hour)},
 			CodePerAddress:      Budget{Limit: 50, Window: Duration(time.Hour)},
+			SendPerPhone:        Budget{Limit: 5, Window: Duration(time.Hour)},
+			SendPerPhoneDaily:   Budget{Limit: 10, Window: Duration(24 * time.Hour)},
+			SendPerAccount:      Budget{Limit: 10, Window: Duration(time.Hour)},
+			SendPerAddress:      Budget{Limit: 20, Window: Duration(time.Hour)},
+			SendGlobal:          Budget{Limit: 1000, Window: Duration(time.Hour)},
+			SendPerCountry:      Budget{Limit: 200, Window: Duration(time.Hour)},
 		},
+		Methods: Methods{SMS: true, Voice: true, Email: false},
+		Codes:   Codes{TTL: Duration(10 * time.Minute), Attempts: 5, ResendCooldown: Duration(30 * time.Second)},
 		TwoStep: TwoStep{
 			Backup: "required", AllowDisable: true,
 			PendingFactorTTL: Duration(time.Hour), PendingSignInTTL: Duration(10 * time.Minute), PendingAttempts: 5,
@@ -227,8 +289,9 @@ func Default() Config {
 			VerifyTTL: Duration(48 * time.Hour),
 		},
 		Delivery: Delivery{
-			Email: "outbox",
-			SMTP:  SMTP{Port: 587, TLS: "starttls", Timeout: Duration(10 * time.Second)},
+			Email: "outbox", SMS: "outbox", Voice: "outbox", Retries: 2, Timeout: Duration(10 * time.Second),
+			SMTP:   SMTP{Port: 587, TLS: "starttls", Timeout: Duration(10 * time.Second)},
+			Twilio: Twilio{BaseURL: "https://api.twilio.com", VoiceLanguage: "en-US"},
 		},
 	}
 }
@@ -426,6 +489,12 @@ func (c *Config) Validate() error {
 		"limits.code_per_account":         c.Limits.CodePerAccount,
 		"limits.code_per_account_daily":   c.Limits.CodePerAccountDaily,
 		"limits.code_per_address":         c.Limits.CodePerAddress,
+		"limits.send_per_phone":           c.Limits.SendPerPhone,
+		"limits.send_per_phone_daily":     c.Limits.SendPerPhoneDaily,
+		"limits.send_per_account":         c.Limits.SendPerAccount,
+		"limits.send_per_address":         c.Limits.SendPerAddress,
+		"limits.send_global":              c.Limits.SendGlobal,
+		"limits.send_per_country":         c.Limits.SendPerCountry,
 	} {
 		if b.Limit < 1 || b.Window <= 0 {
 			bad("%s needs limit ≥ 1 and a positive window", name)
@@ -456,6 +525,33 @@ func (c *Config) Validate() error {
 	case "SHA1", "SHA256", "SHA512":
 	default:
 		bad("two_step.totp_algorithm must be SHA1, SHA256 or SHA512")
+	}
+	if c.Codes.TTL <= 0 || c.Codes.Attempts < 1 || c.Codes.ResendCooldown < 0 {
+		bad("codes.ttl must be positive, codes.attempts at least 1, codes.resend_cooldown not negative")
+	}
+	if c.Delivery.Retries < 0 || c.Delivery.Timeout <= 0 {
+		bad("delivery.retries must not be negative and delivery.timeout must be positive")
+	}
+	for _, ch := range []struct{ name, list string }{{"delivery.sms", c.Delivery.SMS}, {"delivery.voice", c.Delivery.Voice}} {
+		for _, p := range strings.Split(ch.list, ",") {
+			switch p = strings.TrimSpace(p); p {
+			case "outbox":
+			case "twilio":
+				t := c.Delivery.Twilio
+				if !strings.HasPrefix(t.AccountSID, "AC") || t.AuthToken == "" || t.From == "" {
+					bad("%s uses twilio: delivery.twilio.account_sid (AC…), auth_token and from are required", ch.name)
+				}
+			case "webhook":
+				if ch.name == "delivery.voice" {
+					bad("delivery.voice cannot use webhook (it carries text only)")
+				}
+				if c.Delivery.Webhook.URL == "" || len(c.Delivery.Webhook.Secret) < 16 {
+					bad("%s uses webhook: delivery.webhook.url and a secret of at least 16 characters are required", ch.name)
+				}
+			default:
+				bad("%s: unknown provider %q (use outbox, twilio or webhook, comma-separated for failover)", ch.name, p)
+			}
+		}
 	}
 	switch c.Delivery.Email {
 	case "outbox":

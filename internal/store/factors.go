@@ -25,15 +25,19 @@ type Factor struct {
 	ConfirmedAt time.Time
 	LastUsedAt  time.Time
 	ExpiresAt   time.Time // pending factors only
+	// PhoneHash is a keyed hash of the E.164 number (phone factors), for
+	// limits across accounts; Masked is the number as shown ("•••678").
+	PhoneHash string
+	Masked    string
 }
 
-const factorCols = "id, user_id, kind, label, role, status, secret, last_step, drift_steps, created_at, confirmed_at, last_used_at, expires_at"
+const factorCols = "id, user_id, kind, label, role, status, secret, last_step, drift_steps, created_at, confirmed_at, last_used_at, expires_at, phone_hash, masked"
 
 func scanFactor(row interface{ Scan(...any) error }) (Factor, error) {
 	var f Factor
 	var created, expires int64
 	var confirmed, used sql.NullInt64
-	err := row.Scan(&f.ID, &f.UserID, &f.Kind, &f.Label, &f.Role, &f.Status, &f.Secret, &f.LastStep, &f.DriftSteps, &created, &confirmed, &used, &expires)
+	err := row.Scan(&f.ID, &f.UserID, &f.Kind, &f.Label, &f.Role, &f.Status, &f.Secret, &f.LastStep, &f.DriftSteps, &created, &confirmed, &used, &expires, &f.PhoneHash, &f.Masked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return f, ErrNotFound
 	}
@@ -47,9 +51,9 @@ func scanFactor(row interface{ Scan(...any) error }) (Factor, error) {
 
 // CreateFactor inserts a factor.
 func (db *DB) CreateFactor(ctx context.Context, f Factor) error {
-	_, err := db.exec(ctx, `INSERT INTO factors (`+factorCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.exec(ctx, `INSERT INTO factors (`+factorCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		f.ID, f.UserID, f.Kind, f.Label, f.Role, f.Status, f.Secret, f.LastStep, f.DriftSteps,
-		micros(f.CreatedAt), optMicros(f.ConfirmedAt), optMicros(f.LastUsedAt), micros(f.ExpiresAt))
+		micros(f.CreatedAt), optMicros(f.ConfirmedAt), optMicros(f.LastUsedAt), micros(f.ExpiresAt), f.PhoneHash, f.Masked)
 	if err != nil {
 		return fmt.Errorf("create factor: %w", err)
 	}
@@ -187,9 +191,9 @@ func (db *DB) ReplaceRecoveryCodes(ctx context.Context, f Factor, hashes []strin
 	if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM factors WHERE user_id = ? AND kind = 'recovery_code'`), f.UserID); err != nil {
 		return fmt.Errorf("replace recovery codes: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO factors (`+factorCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO factors (`+factorCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		f.ID, f.UserID, f.Kind, f.Label, f.Role, f.Status, f.Secret, f.LastStep, f.DriftSteps,
-		micros(f.CreatedAt), optMicros(f.ConfirmedAt), optMicros(f.LastUsedAt), micros(f.ExpiresAt)); err != nil {
+		micros(f.CreatedAt), optMicros(f.ConfirmedAt), optMicros(f.LastUsedAt), micros(f.ExpiresAt), f.PhoneHash, f.Masked); err != nil {
 		return fmt.Errorf("replace recovery codes: %w", err)
 	}
 	for _, h := range hashes {

@@ -85,6 +85,7 @@ func (db *DB) PurgeExpired(ctx context.Context, now time.Time) error {
 		`DELETE FROM sessions WHERE expires_at < ?`,
 		`DELETE FROM known_browsers WHERE expires_at < ?`,
 		`DELETE FROM pending_signins WHERE expires_at < ?`,
+		`DELETE FROM sent_codes WHERE expires_at < ?`,
 		`DELETE FROM devices WHERE expires_at < ?`,
 		`DELETE FROM factors WHERE status = 'pending' AND expires_at < ?`,
 	} {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"html/template"
 	"net/http"
@@ -15,6 +16,12 @@ import (
 // kindText names a kind of method for people.
 func kindText(kind string) string {
 	switch kind {
+	case account.KindSMS:
+		return "Text message"
+	case account.KindVoice:
+		return "Voice call"
+	case account.KindEmail:
+		return "E-mail code"
 	case account.KindTOTP:
 		return "Authenticator app"
 	case account.KindRecovery:
@@ -25,8 +32,13 @@ func kindText(kind string) string {
 
 // promptFor says where the code comes from.
 func promptFor(f store.Factor) string {
-	if f.Kind == account.KindRecovery {
+	switch f.Kind {
+	case account.KindRecovery:
 		return "Enter one of your recovery codes. Each works once."
+	case account.KindSMS, account.KindVoice:
+		return "We'll send a 6-digit code to your phone " + f.Masked + "."
+	case account.KindEmail:
+		return "We'll e-mail a 6-digit code to " + f.Masked + "."
 	}
 	return "Enter the 6-digit code from your authenticator app (" + f.Label + ")."
 }
@@ -51,6 +63,10 @@ type challengeData struct {
 	Remember   bool
 	Others     []otherMethod
 	OpenOthers bool
+	// Sending: the method's code is sent; these offer text and call.
+	Sendable, CanText, CanCall bool
+	SentNotice                 string
+	Wait                       int
 }
 
 func (w *Web) challengePage(rw http.ResponseWriter, r *http.Request) {
@@ -63,10 +79,16 @@ func (w *Web) challengePage(rw http.ResponseWriter, r *http.Request) {
 		w.fail(rw, r, err)
 		return
 	}
-	w.renderChallenge(rw, http.StatusOK, ch, u, r.URL.Query().Get("method"), "", false)
+	w.renderChallengeSent(rw, http.StatusOK, ch, u, r.URL.Query().Get("method"), "", false, r.URL.Query().Get("sent"), -1)
 }
 
 func (w *Web) renderChallenge(rw http.ResponseWriter, status int, ch account.Challenge, u store.User, methodID, errMsg string, remember bool) {
+	w.renderChallengeSent(rw, status, ch, u, methodID, errMsg, remember, "", -1)
+}
+
+// renderChallengeSent renders the challenge; sent names the channel a
+// code just went out on, wait the cooldown (-1: look it up).
+func (w *Web) renderChallengeSent(rw http.ResponseWriter, status int, ch account.Challenge, u store.User, methodID, errMsg string, remember bool, sent string, wait int) {
 	d := challengeData{Page: w.page("Two-step verification", nil), Email: u.Email, Remember: remember}
 	chosen := ch.DefaultID
 	for _, m := range ch.Methods {
@@ -88,6 +110,24 @@ func (w *Web) renderChallenge(rw http.ResponseWriter, status int, ch account.Cha
 	d.Prompt = promptFor(d.Method)
 	d.CodeField = codeField(d.Method, errMsg)
 	d.OpenOthers = errMsg != ""
+	if account.Sendable(d.Method.Kind) {
+		d.Sendable = true
+		d.CanText, d.CanCall = w.acct.CanText(d.Method), w.acct.CanCall(d.Method)
+		switch sent {
+		case "sms":
+			d.SentNotice = "We texted a code to " + d.Method.Masked + ". It works for 10 minutes."
+		case "voice":
+			d.SentNotice = "We're calling " + d.Method.Masked + " to read you a code. It works for 10 minutes."
+		case "email":
+			d.SentNotice = "We e-mailed a code to " + d.Method.Masked + ". It works for 10 minutes."
+		}
+		if wait < 0 {
+			if left, err := w.acct.ResendWait(context.Background(), d.Method.ID); err == nil {
+				wait = int(left.Seconds() + 0.999)
+			}
+		}
+		d.Wait = max(wait, 0)
+	}
 	w.render(rw, status, "challenge", d)
 }
 
@@ -222,7 +262,11 @@ type setupData struct {
 	Enrollment *account.TOTPEnrollment
 	// QR is the server-made data: URI of the QR code; html/template would
 	// otherwise replace a data: URI in src with #ZgotmplZ.
-	QR                                     template.URL
+	QR template.URL
+	// Sent is set while a phone or e-mail method waits for its code.
+	Sent                                   *store.Factor
+	Wait                                   int
+	PhoneOK                                bool
 	CodeField                              field
 	BackupRequired, HasBackup, HasRecovery bool
 	BackupName                             string
@@ -260,6 +304,14 @@ func (w *Web) renderSetup(rw http.ResponseWriter, r *http.Request, status int, u
 		step = 2
 	}
 	d := setupData{Page: w.page("Two-step verification", &u), Step: step, FormError: errMsg, BackupRequired: pol.BackupRequired, HasBackup: pol.HasBackup}
+	d.PhoneOK = w.acct.PhoneMethodsAllowed()
+	if f, ok := w.pendingFactor(r, u, factorID); ok && account.Sendable(f.Kind) {
+		d.Sent = &f
+		d.Wait = w.waitFor(r, f)
+		d.CodeField = field{Name: "code", Label: "6-digit code", Type: "text", Autocomplete: "one-time-code", Required: true, Autofocus: true, Error: errMsg, Inputmode: "numeric"}
+		d.FormError = ""
+		factorID = ""
+	}
 	if factorID != "" {
 		e, err := w.acct.PendingTOTP(r.Context(), u, factorID)
 		if err != nil {
@@ -422,6 +474,7 @@ type deviceRow struct {
 }
 
 type twoStepData struct {
+	PhoneOK                            bool
 	Page                               page
 	FormError                          string
 	Enabled, AllowDisable, HasRecovery bool
@@ -440,7 +493,7 @@ func (w *Web) showTwoStep(rw http.ResponseWriter, r *http.Request, status int, f
 	if !ok {
 		return
 	}
-	d := twoStepData{Page: w.page("Two-step verification", &u), FormError: formError, Enabled: u.TwoStepEnabled, AllowDisable: w.acct.Config().TwoStep.AllowDisable}
+	d := twoStepData{Page: w.page("Two-step verification", &u), FormError: formError, Enabled: u.TwoStepEnabled, AllowDisable: w.acct.Config().TwoStep.AllowDisable, PhoneOK: w.acct.PhoneMethodsAllowed()}
 	d.Page.Notice = notices[r.URL.Query().Get("notice")]
 	methods, err := w.acct.Methods(r.Context(), u.ID)
 	if err != nil {
@@ -571,4 +624,21 @@ func (w *Web) forgetDevices(rw http.ResponseWriter, r *http.Request) {
 	w.manage(rw, r, "devices_forgotten", func(sess store.Session, u store.User) error {
 		return w.acct.ForgetDevices(r.Context(), w.client(r), sess, u)
 	})
+}
+
+// pendingFactor finds one of the user's pending methods.
+func (w *Web) pendingFactor(r *http.Request, u store.User, id string) (store.Factor, bool) {
+	if id == "" {
+		return store.Factor{}, false
+	}
+	all, err := w.acct.AllFactors(r.Context(), u.ID)
+	if err != nil {
+		return store.Factor{}, false
+	}
+	for _, f := range all {
+		if f.ID == id && f.Status == "pending" {
+			return f, true
+		}
+	}
+	return store.Factor{}, false
 }

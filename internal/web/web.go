@@ -20,6 +20,7 @@ import (
 	"twostep/internal/api"
 	"twostep/internal/delivery/outbox"
 	"twostep/internal/password"
+	"twostep/internal/phone"
 	"twostep/internal/ratelimit"
 	"twostep/internal/session"
 	"twostep/internal/store"
@@ -42,7 +43,7 @@ type Web struct {
 // New parses the embedded templates and returns the pages.
 func New(acct *account.Service, cookies session.Cookies, box *outbox.Outbox, log *slog.Logger) (*Web, error) {
 	w := &Web{acct: acct, cookies: cookies, outbox: box, trustProxy: acct.Config().Server.TrustProxy, log: log, pages: map[string]*template.Template{}}
-	for _, name := range []string{"signin", "signup", "forgot", "reset", "verify", "account", "outbox", "error", "challenge", "confirm", "setup", "codes", "twostep"} {
+	for _, name := range []string{"signin", "signup", "forgot", "reset", "verify", "account", "outbox", "error", "challenge", "confirm", "setup", "codes", "twostep", "phone"} {
 		t, err := template.ParseFS(files, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -77,6 +78,11 @@ func (w *Web) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/verify-email/resend", w.resendVerification)
 	mux.HandleFunc("GET /signin/verify", w.challengePage)
 	mux.HandleFunc("POST /signin/verify", w.challenge)
+	mux.HandleFunc("POST /signin/send", w.signinSend)
+	mux.HandleFunc("GET /account/two-step/phone", w.phonePage)
+	mux.HandleFunc("POST /account/two-step/phone", w.phoneCheck)
+	mux.HandleFunc("POST /account/two-step/phone/send", w.phoneSend)
+	mux.HandleFunc("POST /account/two-step/setup/resend", w.setupResend)
 	mux.HandleFunc("GET /account/confirm", w.confirmPage)
 	mux.HandleFunc("POST /account/confirm", w.confirm)
 	mux.HandleFunc("GET /account/two-step", w.twoStepPage)
@@ -165,6 +171,8 @@ func (w *Web) explain(err error) (int, string) {
 		bad     *account.InvalidEmailError
 		limited *ratelimit.Limited
 		badCode *account.InvalidCodeError
+		noSend  *account.DeliveryFailedError
+		badNum  *phone.InvalidError
 	)
 	switch {
 	case errors.As(err, &limited):
@@ -197,6 +205,14 @@ func (w *Web) explain(err error) (int, string) {
 			msg += " " + strconv.Itoa(badCode.AttemptsLeft) + " tries left."
 		}
 		return http.StatusUnauthorized, msg
+	case errors.As(err, &noSend):
+		return http.StatusServiceUnavailable, "We couldn't send the code: our text and call providers are not answering. Try again in a minute, or use another way."
+	case errors.As(err, &badNum):
+		return http.StatusBadRequest, badNum.Reason
+	case errors.Is(err, account.ErrCountryNotServed):
+		return http.StatusBadRequest, "Codes can't be sent to numbers in that country here. Use an authenticator app instead."
+	case errors.Is(err, account.ErrMethodNotAllowed):
+		return http.StatusForbidden, "That way of sending codes is not offered here."
 	case errors.Is(err, account.ErrLastFactor):
 		return http.StatusConflict, "This is your last sign-in method. To stop using codes, turn two-step verification off instead."
 	case errors.Is(err, account.ErrBackupRequired):

@@ -1,0 +1,425 @@
+package account
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/url"
+	"strings"
+	"time"
+
+	"twostep/internal/delivery"
+	"twostep/internal/phone"
+	"twostep/internal/ratelimit"
+	"twostep/internal/store"
+)
+
+// Kinds of methods whose codes are sent.
+const (
+	KindSMS   = "sms"
+	KindVoice = "voice"
+	KindEmail = "email"
+)
+
+// Errors of sent codes.
+var (
+	ErrMethodNotAllowed = errors.New("account: this kind of method is not offered here")
+	ErrNotSendable      = errors.New("account: this method has no code to send")
+	ErrCountryNotServed = errors.New("account: codes cannot be sent to numbers in this country")
+)
+
+// DeliveryFailedError means every provider failed: the user is told so
+// plainly and offered their other methods.
+type DeliveryFailedError struct {
+	Others []store.Factor
+}
+
+func (e *DeliveryFailedError) Error() string { return "account: we couldn't send the code" }
+
+// sendBudget is one budget a send spends. guard marks the SMS-pumping
+// guard (global and per-country), which operators hear about when spent.
+type sendBudget struct {
+	key    string
+	budget ratelimitBudget
+	guard  bool
+}
+
+// SendResult tells the user what happened to a code.
+type SendResult struct {
+	Channel     string
+	Masked      string
+	ResendAfter time.Duration
+	ExpiresIn   time.Duration
+}
+
+// Sendable reports whether a kind of method gets its codes sent.
+func Sendable(kind string) bool { return kind == KindSMS || kind == KindVoice || kind == KindEmail }
+
+// keyedHash is HMAC-SHA-256 under the server pepper: for phone numbers
+// (limits across accounts without storing the number in the clear) and
+// sent codes.
+func (s *Service) keyedHash(parts ...string) string {
+	m := hmac.New(sha256.New, s.pepper)
+	m.Write([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func (s *Service) channelAllowed(ch string) bool {
+	switch ch {
+	case KindSMS:
+		return s.cfg.Methods.SMS && s.senders[delivery.SMS] != nil
+	case KindVoice:
+		return s.cfg.Methods.Voice && s.senders[delivery.Voice] != nil
+	case KindEmail:
+		return s.cfg.Methods.Email
+	}
+	return false
+}
+
+func (s *Service) countryServed(region string) bool {
+	list := strings.TrimSpace(s.cfg.Codes.Countries)
+	if list == "" {
+		return true
+	}
+	for _, c := range strings.Split(list, ",") {
+		if strings.EqualFold(strings.TrimSpace(c), region) {
+			return true
+		}
+	}
+	return false
+}
+
+// AddPhone starts adding a phone: the number is checked and normalised,
+// stored sealed, and a code is sent to confirm it.
+func (s *Service) AddPhone(ctx context.Context, c Client, sess store.Session, u store.User, input, country, channel, label string) (store.Factor, SendResult, error) {
+	if channel == "" {
+		channel = KindSMS
+	}
+	if channel != KindSMS && channel != KindVoice || !s.channelAllowed(channel) {
+		return store.Factor{}, SendResult{}, ErrMethodNotAllowed
+	}
+	if err := s.RequireStepUp(ctx, sess, u); err != nil {
+		return store.Factor{}, SendResult{}, err
+	}
+	num, err := phone.Parse(input, country, channel)
+	if err != nil {
+		return store.Factor{}, SendResult{}, err
+	}
+	if !s.countryServed(num.Region) {
+		return store.Factor{}, SendResult{}, ErrCountryNotServed
+	}
+	label = strings.TrimSpace(label)
+	if label == "" {
+		label = "Phone " + num.Masked()
+	}
+	if !validLabel(label) {
+		return store.Factor{}, SendResult{}, ErrInvalidLabel
+	}
+	f, err := s.newSentFactor(ctx, u, channel, label, num.E164, s.keyedHash("phone", num.E164), num.Masked())
+	if err != nil {
+		return f, SendResult{}, err
+	}
+	s.record(ctx, c, u.ID, "factor_added", "pending", channel+" "+num.Masked())
+	res, err := s.sendCode(ctx, c, u, f, channel)
+	return f, res, err
+}
+
+// AddEmailFactor starts adding codes by e-mail (where the operator allows
+// them), to the account's address unless another is given.
+func (s *Service) AddEmailFactor(ctx context.Context, c Client, sess store.Session, u store.User, addr string) (store.Factor, SendResult, error) {
+	if !s.channelAllowed(KindEmail) {
+		return store.Factor{}, SendResult{}, ErrMethodNotAllowed
+	}
+	if err := s.RequireStepUp(ctx, sess, u); err != nil {
+		return store.Factor{}, SendResult{}, err
+	}
+	if strings.TrimSpace(addr) == "" {
+		addr = u.Email
+	}
+	addr, err := NormalizeEmail(addr)
+	if err != nil {
+		return store.Factor{}, SendResult{}, err
+	}
+	masked := maskEmail(addr)
+	f, err := s.newSentFactor(ctx, u, KindEmail, "E-mail "+masked, addr, s.keyedHash("email", addr), masked)
+	if err != nil {
+		return f, SendResult{}, err
+	}
+	s.record(ctx, c, u.ID, "factor_added", "pending", "e-mail "+masked)
+	res, err := s.sendCode(ctx, c, u, f, KindEmail)
+	return f, res, err
+}
+
+func maskEmail(a string) string {
+	local, domain, _ := strings.Cut(a, "@")
+	if len(local) <= 2 {
+		return "•••@" + domain
+	}
+	return local[:1] + "•••" + local[len(local)-1:] + "@" + domain
+}
+
+func (s *Service) newSentFactor(ctx context.Context, u store.User, kind, label, to, hash, masked string) (store.Factor, error) {
+	methods, err := s.Methods(ctx, u.ID)
+	if err != nil {
+		return store.Factor{}, err
+	}
+	role := RolePrimary
+	for _, m := range methods {
+		if m.Role == RolePrimary {
+			role = RoleBackup
+		}
+	}
+	now := s.now()
+	id := store.NewID()
+	f := store.Factor{
+		ID: id, UserID: u.ID, Kind: kind, Label: label, Role: role, Status: "pending",
+		Secret: s.keys.Seal([]byte(to), "to:"+id), PhoneHash: hash, Masked: masked,
+		CreatedAt: now, ExpiresAt: now.Add(s.cfg.TwoStep.PendingFactorTTL.D()),
+	}
+	return f, s.db.CreateFactor(ctx, f)
+}
+
+// Resend sends a pending or active method's code again (the same code
+// while it is valid).
+func (s *Service) Resend(ctx context.Context, c Client, sess store.Session, u store.User, id string) (SendResult, error) {
+	f, err := s.db.FactorByID(ctx, u.ID, id, s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return SendResult{}, ErrFactorNotFound
+	}
+	if err != nil {
+		return SendResult{}, err
+	}
+	if !Sendable(f.Kind) {
+		return SendResult{}, ErrNotSendable
+	}
+	if f.Status == "active" {
+		if err := s.RequireStepUp(ctx, sess, u); err != nil {
+			return SendResult{}, err
+		}
+	}
+	return s.sendCode(ctx, c, u, f, f.Kind)
+}
+
+// SendSignInCode sends a code for the pending sign-in's method, by the
+// channel asked for ("Call me instead" sends a text method's code by
+// voice).
+func (s *Service) SendSignInCode(ctx context.Context, c Client, token, methodID, channel string) (SendResult, error) {
+	ch, u, err := s.PendingChallenge(ctx, token)
+	if err != nil {
+		return SendResult{}, err
+	}
+	for _, m := range ch.Methods {
+		if m.ID == methodID {
+			if !Sendable(m.Kind) {
+				return SendResult{}, ErrNotSendable
+			}
+			return s.sendCode(ctx, c, u, m, channel)
+		}
+	}
+	return SendResult{}, ErrFactorNotFound
+}
+
+// SendStepUpCode sends a code for re-verification.
+func (s *Service) SendStepUpCode(ctx context.Context, c Client, u store.User, methodID, channel string) (SendResult, error) {
+	f, err := s.db.FactorByID(ctx, u.ID, methodID, s.now())
+	if err != nil || f.Status != "active" {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return SendResult{}, err
+		}
+		return SendResult{}, ErrFactorNotFound
+	}
+	if !Sendable(f.Kind) {
+		return SendResult{}, ErrNotSendable
+	}
+	return s.sendCode(ctx, c, u, f, channel)
+}
+
+// sendCode delivers a 6-digit code for factor f by channel (default: the
+// factor's own), after the cooldown and every send budget. A resend while
+// a code is valid sends the same code, so whichever message arrives first
+// works and its attempts are counted once.
+func (s *Service) sendCode(ctx context.Context, c Client, u store.User, f store.Factor, channel string) (SendResult, error) {
+	if channel == "" {
+		channel = f.Kind
+	}
+	switch {
+	case f.Kind == KindEmail && channel != KindEmail,
+		f.Kind != KindEmail && channel != KindSMS && channel != KindVoice,
+		!s.channelAllowed(channel):
+		return SendResult{}, ErrMethodNotAllowed
+	}
+	now := s.now()
+	last, err := s.db.LastSend(ctx, f.ID)
+	if err != nil {
+		return SendResult{}, err
+	}
+	if cool := s.cfg.Codes.ResendCooldown.D(); !last.IsZero() && now.Sub(last) < cool {
+		until := last.Add(cool)
+		return SendResult{}, &ratelimit.Limited{RetryAfter: until.Sub(now), Until: until}
+	}
+	toRaw, err := s.keys.Open(f.Secret, "to:"+f.ID)
+	if err != nil {
+		return SendResult{}, fmt.Errorf("open recipient: %w", err)
+	}
+	to := string(toRaw)
+	l := s.cfg.Limits
+	budgets := []sendBudget{
+		{"send:acct:" + u.ID, l.SendPerAccount, false},
+		{"send:ip:" + c.IP, l.SendPerAddress, false},
+	}
+	if f.Kind != KindEmail {
+		num, err := phone.Parse(to, "", channel)
+		if err != nil {
+			return SendResult{}, err
+		}
+		if !s.countryServed(num.Region) {
+			return SendResult{}, ErrCountryNotServed
+		}
+		budgets = append(budgets,
+			sendBudget{"send:phone:" + f.PhoneHash, l.SendPerPhone, false},
+			sendBudget{"send:phone:day:" + f.PhoneHash, l.SendPerPhoneDaily, false},
+			sendBudget{"send:global", l.SendGlobal, true},
+			sendBudget{"send:country:" + num.Region, l.SendPerCountry, true},
+		)
+	}
+	for _, b := range budgets {
+		if err := s.limiter.Exhausted(ctx, b.key, b.budget); err != nil {
+			if b.guard {
+				s.log.Warn("send budget spent: codes refused", "budget", strings.SplitN(b.key, ":", 3)[1])
+				s.record(ctx, c, u.ID, "send_budget", "exhausted", b.key[len("send:"):])
+			} else {
+				s.record(ctx, c, u.ID, "code_sent", "throttled", channel)
+			}
+			return SendResult{}, err
+		}
+	}
+
+	code, live := "", store.SentCode{}
+	live, err = s.db.LiveSentCode(ctx, f.ID, now, s.cfg.Codes.Attempts)
+	switch {
+	case err == nil:
+		raw, err := s.keys.Open(live.SealedCode, "code:"+live.ID)
+		if err != nil {
+			return SendResult{}, fmt.Errorf("open code: %w", err)
+		}
+		code = string(raw)
+	case errors.Is(err, store.ErrNotFound):
+		n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+		if err != nil {
+			return SendResult{}, err
+		}
+		code = fmt.Sprintf("%06d", n.Int64())
+		id := store.NewID()
+		live = store.SentCode{ID: id, FactorID: f.ID, CodeHash: s.keyedHash("code", f.ID, code), SealedCode: s.keys.Seal([]byte(code), "code:"+id),
+			CreatedAt: now, ExpiresAt: now.Add(s.cfg.Codes.TTL.D()), LastSentAt: now}
+	default:
+		return SendResult{}, err
+	}
+
+	m := s.codeMessage(channel, to, code)
+	if err := s.senders[delivery.Channel(channel)].Send(ctx, m); err != nil {
+		s.log.Warn("code delivery failed", "channel", channel, "err", err)
+		s.record(ctx, c, u.ID, "code_sent", "failure", channel+" "+f.Masked)
+		methods, _ := s.Methods(ctx, u.ID)
+		var others []store.Factor
+		for _, o := range methods {
+			if o.ID != f.ID {
+				others = append(others, o)
+			}
+		}
+		return SendResult{}, &DeliveryFailedError{Others: others}
+	}
+	for _, b := range budgets {
+		if err := s.limiter.Spend(ctx, b.key, b.budget); err != nil {
+			var lim *ratelimit.Limited
+			if !errors.As(err, &lim) {
+				return SendResult{}, err
+			}
+		}
+	}
+	if live.Sends == 0 {
+		if err := s.db.CreateSentCode(ctx, live); err != nil {
+			return SendResult{}, err
+		}
+	} else if err := s.db.MarkResent(ctx, live.ID, now); err != nil {
+		return SendResult{}, err
+	}
+	s.record(ctx, c, u.ID, "code_sent", "success", channel+" "+f.Masked)
+	return SendResult{Channel: channel, Masked: f.Masked, ResendAfter: s.cfg.Codes.ResendCooldown.D(), ExpiresIn: live.ExpiresAt.Sub(now)}, nil
+}
+
+// codeMessage words a code in the origin-bound one-time code format, so
+// phones can offer to fill it in: "Your <site> code is 123456." and, as
+// the last line, "@<domain> #123456". Calls read the digits one by one.
+func (s *Service) codeMessage(channel, to, code string) delivery.Message {
+	site := s.cfg.Server.SiteName
+	m := delivery.Message{Channel: delivery.Channel(channel), To: to, Code: code}
+	switch channel {
+	case KindVoice:
+		m.Body = "Your " + site + " code is"
+	default:
+		host := "localhost"
+		if u, err := url.Parse(s.baseURL); err == nil && u.Hostname() != "" {
+			host = u.Hostname()
+		}
+		m.Body = "Your " + site + " code is " + code + ".\n\n@" + host + " #" + code
+		m.Subject = "Your " + site + " code"
+	}
+	return m
+}
+
+// checkSentCode verifies a code sent for factor f.
+func (s *Service) checkSentCode(ctx context.Context, f store.Factor, code string) (bool, error) {
+	now := s.now()
+	live, err := s.db.LiveSentCode(ctx, f.ID, now, s.cfg.Codes.Attempts)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	digits := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return -1
+		}
+		return r
+	}, code)
+	if len(digits) != 6 || !hmac.Equal([]byte(s.keyedHash("code", f.ID, digits)), []byte(live.CodeHash)) {
+		if err := s.db.FailSentCode(ctx, live.ID); err != nil {
+			return false, err
+		}
+		return false, nil
+	}
+	return s.db.UseSentCode(ctx, live.ID, now, s.cfg.Codes.Attempts)
+}
+
+// ResendWait is how long until a code for the factor may be sent again.
+func (s *Service) ResendWait(ctx context.Context, factorID string) (time.Duration, error) {
+	last, err := s.db.LastSend(ctx, factorID)
+	if err != nil || last.IsZero() {
+		return 0, err
+	}
+	left := last.Add(s.cfg.Codes.ResendCooldown.D()).Sub(s.now())
+	return max(0, left), nil
+}
+
+// CanCall reports whether a phone method may also be reached by a call
+// ("Call me instead").
+func (s *Service) CanCall(f store.Factor) bool {
+	return (f.Kind == KindSMS || f.Kind == KindVoice) && s.channelAllowed(KindVoice)
+}
+
+// CanText reports whether a phone method may be reached by text.
+func (s *Service) CanText(f store.Factor) bool {
+	return (f.Kind == KindSMS || f.Kind == KindVoice) && s.channelAllowed(KindSMS)
+}
+
+// PhoneMethodsAllowed reports whether phones can be added at all.
+func (s *Service) PhoneMethodsAllowed() bool {
+	return s.channelAllowed(KindSMS) || s.channelAllowed(KindVoice)
+}

@@ -1,0 +1,173 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"twostep/internal/account"
+	"twostep/internal/phone"
+	"twostep/internal/ratelimit"
+	"twostep/internal/store"
+)
+
+type countryOption struct {
+	Code, Name  string
+	CallingCode int
+	Selected    bool
+}
+
+type phoneData struct {
+	Page          page
+	FormError     string
+	Step          int
+	Countries     []countryOption
+	PhoneField    field
+	Channel       string
+	Checked, E164 string
+}
+
+func (w *Web) phoneForm(rw http.ResponseWriter, r *http.Request, status int, u store.User, step int, country, input, channel, errMsg string) {
+	if country == "" {
+		country = phone.CountryFromAcceptLanguage(r.Header.Get("Accept-Language"))
+	}
+	d := phoneData{Page: w.page("Add a phone", &u), Step: step, Channel: channel,
+		PhoneField: field{Name: "phone", Label: "Phone number", Type: "tel", Value: input, Autocomplete: "tel-national", Required: true, Autofocus: true, Error: errMsg, Inputmode: "tel"}}
+	for _, c := range phone.Countries() {
+		d.Countries = append(d.Countries, countryOption{Code: c.Code, Name: c.Name, CallingCode: c.CallingCode, Selected: c.Code == country})
+	}
+	w.render(rw, status, "phone", d)
+}
+
+func (w *Web) phonePage(rw http.ResponseWriter, r *http.Request) {
+	_, u, ok := w.requireUser(rw, r)
+	if !ok {
+		return
+	}
+	step, _ := strconv.Atoi(r.URL.Query().Get("step"))
+	w.phoneForm(rw, r, http.StatusOK, u, step, "", "", "sms", "")
+}
+
+// phoneCheck shows the number back, normalised, before any code is sent.
+func (w *Web) phoneCheck(rw http.ResponseWriter, r *http.Request) {
+	_, u, ok := w.requireUser(rw, r)
+	if !ok {
+		return
+	}
+	if err := parseForm(rw, r); err != nil {
+		w.badForm(rw)
+		return
+	}
+	step, _ := strconv.Atoi(r.PostFormValue("step"))
+	country, input, channel := r.PostFormValue("country"), r.PostFormValue("phone"), r.PostFormValue("channel")
+	if channel != "voice" {
+		channel = "sms"
+	}
+	num, err := phone.Parse(input, country, channel)
+	if err != nil {
+		var bad *phone.InvalidError
+		msg := "That number was not accepted."
+		if errors.As(err, &bad) {
+			msg = bad.Reason
+		}
+		w.phoneForm(rw, r, http.StatusBadRequest, u, step, country, input, channel, msg)
+		return
+	}
+	w.render(rw, http.StatusOK, "phone", phoneData{Page: w.page("Is this your number?", &u), Step: step, Channel: channel, Checked: num.International(), E164: num.E164})
+}
+
+func (w *Web) phoneSend(rw http.ResponseWriter, r *http.Request) {
+	sess, u, ok := w.requireUser(rw, r)
+	if !ok {
+		return
+	}
+	if err := parseForm(rw, r); err != nil {
+		w.badForm(rw)
+		return
+	}
+	step, _ := strconv.Atoi(r.PostFormValue("step"))
+	f, _, err := w.acct.AddPhone(r.Context(), w.client(r), sess, u, r.PostFormValue("phone"), "", r.PostFormValue("channel"), "")
+	if err != nil {
+		var su *account.StepUpRequiredError
+		if errors.As(err, &su) {
+			w.stepUp(rw, r, "/account/two-step/phone?step="+strconv.Itoa(step))
+			return
+		}
+		status, msg := w.explain(err)
+		if status >= 500 && status != http.StatusServiceUnavailable {
+			w.fail(rw, r, err)
+			return
+		}
+		w.phoneForm(rw, r, status, u, step, "", "", r.PostFormValue("channel"), msg)
+		return
+	}
+	http.Redirect(rw, r, "/account/two-step/setup?step="+strconv.Itoa(max(step, 1))+"&factor="+f.ID, http.StatusSeeOther)
+}
+
+func (w *Web) setupResend(rw http.ResponseWriter, r *http.Request) {
+	sess, u, ok := w.requireUser(rw, r)
+	if !ok {
+		return
+	}
+	if err := parseForm(rw, r); err != nil {
+		w.badForm(rw)
+		return
+	}
+	id := r.PostFormValue("factor")
+	step, _ := strconv.Atoi(r.PostFormValue("step"))
+	if _, err := w.acct.Resend(r.Context(), w.client(r), sess, u, id); err != nil {
+		status, msg := w.explain(err)
+		if status >= 500 && status != http.StatusServiceUnavailable {
+			w.fail(rw, r, err)
+			return
+		}
+		w.renderSetup(rw, r, status, u, step, id, msg)
+		return
+	}
+	http.Redirect(rw, r, "/account/two-step/setup?step="+strconv.Itoa(max(step, 1))+"&factor="+id+"&sent=1", http.StatusSeeOther)
+}
+
+// signinSend sends a code for the challenge ("Text me a code", "Call me
+// instead").
+func (w *Web) signinSend(rw http.ResponseWriter, r *http.Request) {
+	if err := parseForm(rw, r); err != nil {
+		w.badForm(rw)
+		return
+	}
+	token, methodID, channel := w.cookies.Pending(r), r.PostFormValue("method_id"), r.PostFormValue("channel")
+	_, err := w.acct.SendSignInCode(r.Context(), w.client(r), token, methodID, channel)
+	if err != nil {
+		if errors.Is(err, account.ErrSignInExpired) {
+			w.cookies.ClearPending(rw)
+			http.Redirect(rw, r, "/signin?notice=signin_expired", http.StatusSeeOther)
+			return
+		}
+		status, msg := w.explain(err)
+		if status >= 500 && status != http.StatusServiceUnavailable {
+			w.fail(rw, r, err)
+			return
+		}
+		ch, u, cerr := w.acct.PendingChallenge(r.Context(), token)
+		if cerr != nil {
+			w.fail(rw, r, err)
+			return
+		}
+		w.renderChallengeSent(rw, status, ch, u, methodID, msg, false, "", 0)
+		return
+	}
+	if channel == "" {
+		channel = "sms"
+	}
+	http.Redirect(rw, r, "/signin/verify?method="+methodID+"&sent="+channel, http.StatusSeeOther)
+}
+
+// waitFor returns the seconds left of a method's resend cooldown.
+func (w *Web) waitFor(r *http.Request, f store.Factor) int {
+	left, err := w.acct.ResendWait(r.Context(), f.ID)
+	if err != nil {
+		return 0
+	}
+	return int(left.Seconds() + 0.999)
+}
+
+var _ = ratelimit.Limited{}
