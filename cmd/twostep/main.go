@@ -4,6 +4,7 @@
 //	twostep serve   [--addr HOST:PORT] [--data-dir DIR] [--config FILE]
 //	twostep migrate [--data-dir DIR] [--config FILE]
 //	twostep rotate-key [--config FILE]   re-encrypt secrets under secrets.key
+//	twostep deliveries [--config FILE]   recent code deliveries (masked)
 //	twostep bench   [flags]   measure sign-in throughput, latency and memory
 //	twostep version
 package main
@@ -41,7 +42,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: twostep serve|migrate|rotate-key|bench|version (twostep serve --help for flags)")
+		return errors.New("usage: twostep serve|migrate|rotate-key|deliveries|bench|version (twostep serve --help for flags)")
 	}
 	switch args[0] {
 	case "serve":
@@ -52,11 +53,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return bench(args[1:], stdout, stderr)
 	case "rotate-key":
 		return rotateKey(args[1:], stdout, stderr)
+	case "deliveries":
+		return deliveries(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "twostep", version)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q: use serve, migrate, rotate-key, bench or version", args[0])
+	return fmt.Errorf("unknown command %q: use serve, migrate, rotate-key, deliveries, bench or version", args[0])
 }
 
 // loadConfig parses the common flags, reads the config file and the
@@ -198,5 +201,32 @@ func rotateKey(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("rotate-key: %w (re-encrypted %d before the error)", err, n)
 	}
 	fmt.Fprintf(stdout, "re-encrypted %d secret(s) under key %s; secrets.old_keys can now be emptied\n", n, keys.KeyID())
+	return nil
+}
+
+// deliveries prints the latest delivery attempts for operators: provider,
+// channel, masked recipient, outcome — never a code.
+func deliveries(args []string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig("deliveries", args, stderr)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	db, err := store.Open(ctx, cfg.Database.URL, cfg.Server.DataDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	list, err := db.Deliveries(ctx, 50)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%-20s  %-7s  %-8s  %-22s  %-11s  %6s  %s\n", "time (UTC)", "channel", "provider", "to", "status", "ms", "error")
+	for _, d := range list {
+		fmt.Fprintf(stdout, "%-20s  %-7s  %-8s  %-22s  %-11s  %6d  %s\n", d.CreatedAt.UTC().Format("2006-01-02 15:04:05"), d.Channel, d.Provider, d.Recipient, d.Status, d.DurationMS, d.Error)
+	}
 	return nil
 }

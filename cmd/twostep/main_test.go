@@ -151,3 +151,13 @@ func TestBadConfigIsRefusedClearly(t *testing.T) {
 		t.Fatalf("err = %v, want it to name TWOSTEP_SESSION_IDLE_TIMEOUT", err)
 	}
 }
+
+func TestDeliveriesCommand(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := run([]string{"deliveries", "--data-dir", t.TempDir()}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "time (UTC)") {
+		t.Fatalf("deliveries output = %q, want a table header", out.String())
+	}
+}
