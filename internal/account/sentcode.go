@@ -126,6 +126,10 @@ func (s *Service) AddPhone(ctx context.Context, c Client, sess store.Session, u 
 	}
 	s.record(ctx, c, u.ID, "factor_added", "pending", channel+" "+num.Masked())
 	res, err := s.sendCode(ctx, c, u, f, channel)
+	if err != nil {
+		// No code went out: leave nothing behind to confirm.
+		s.db.DeleteFactor(context.WithoutCancel(ctx), u.ID, f.ID)
+	}
 	return f, res, err
 }
 
@@ -146,12 +150,19 @@ func (s *Service) AddEmailFactor(ctx context.Context, c Client, sess store.Sessi
 		return store.Factor{}, SendResult{}, err
 	}
 	masked := maskEmail(addr)
-	f, err := s.newSentFactor(ctx, u, KindEmail, "E-mail "+masked, addr, s.keyedHash("email", addr), masked)
+	label := "E-mail " + masked
+	if !validLabel(label) {
+		label = "E-mail codes"
+	}
+	f, err := s.newSentFactor(ctx, u, KindEmail, label, addr, s.keyedHash("email", addr), masked)
 	if err != nil {
 		return f, SendResult{}, err
 	}
 	s.record(ctx, c, u.ID, "factor_added", "pending", "e-mail "+masked)
 	res, err := s.sendCode(ctx, c, u, f, KindEmail)
+	if err != nil {
+		s.db.DeleteFactor(context.WithoutCancel(ctx), u.ID, f.ID)
+	}
 	return f, res, err
 }
 
@@ -254,7 +265,9 @@ func (s *Service) sendCode(ctx context.Context, c Client, u store.User, f store.
 		return SendResult{}, ErrMethodNotAllowed
 	}
 	now := s.now()
-	last, err := s.db.LastSend(ctx, f.ID)
+	// The cooldown is per channel: "Call me instead" right after a text
+	// is fine; the per-number budgets still bound both.
+	last, err := s.db.LastSend(ctx, f.ID, channel)
 	if err != nil {
 		return SendResult{}, err
 	}
@@ -316,7 +329,7 @@ func (s *Service) sendCode(ctx context.Context, c Client, u store.User, f store.
 		code = fmt.Sprintf("%06d", n.Int64())
 		id := store.NewID()
 		live = store.SentCode{ID: id, FactorID: f.ID, CodeHash: s.keyedHash("code", f.ID, code), SealedCode: s.keys.Seal([]byte(code), "code:"+id),
-			CreatedAt: now, ExpiresAt: now.Add(s.cfg.Codes.TTL.D()), LastSentAt: now}
+			CreatedAt: now, ExpiresAt: now.Add(s.cfg.Codes.TTL.D()), LastSentAt: now, LastChannel: channel}
 	default:
 		return SendResult{}, err
 	}
@@ -346,7 +359,7 @@ func (s *Service) sendCode(ctx context.Context, c Client, u store.User, f store.
 		if err := s.db.CreateSentCode(ctx, live); err != nil {
 			return SendResult{}, err
 		}
-	} else if err := s.db.MarkResent(ctx, live.ID, now); err != nil {
+	} else if err := s.db.MarkResent(ctx, live.ID, channel, now); err != nil {
 		return SendResult{}, err
 	}
 	s.record(ctx, c, u.ID, "code_sent", "success", channel+" "+f.Masked)
@@ -400,7 +413,7 @@ func (s *Service) checkSentCode(ctx context.Context, f store.Factor, code string
 
 // ResendWait is how long until a code for the factor may be sent again.
 func (s *Service) ResendWait(ctx context.Context, factorID string) (time.Duration, error) {
-	last, err := s.db.LastSend(ctx, factorID)
+	last, err := s.db.LastSend(ctx, factorID, "")
 	if err != nil || last.IsZero() {
 		return 0, err
 	}

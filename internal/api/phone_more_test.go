@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"twostep/internal/app"
 	"twostep/internal/config"
+	"twostep/internal/testenv"
 )
 
 // twilioSign computes X-Twilio-Signature as Twilio documents it: HMAC-SHA1
@@ -127,4 +129,24 @@ func TestSentCodeAttemptsAndExpiry(t *testing.T) {
 	// Codes expire after 10 minutes.
 	e.advance(10*time.Minute + time.Second)
 	e.want(e.call(c, "POST", "/api/v1/factors/"+id+"/confirm", map[string]string{"code": fresh}), 401, "invalid_code")
+}
+
+// TestProductionSetupNeverExposesTheOutbox: with e-mail through SMTP and no
+// text or call provider configured, there is no developer outbox (which
+// would show codes to anyone) and phones cannot be added.
+func TestProductionSetupNeverExposesTheOutbox(t *testing.T) {
+	cfg := testenv.Config(t, testenv.DatabaseURL(t, "sqlite"))
+	cfg.Delivery.Email = "smtp"
+	cfg.Delivery.SMTP = config.SMTP{Host: "127.0.0.1", Port: 1, From: "twostep@example.com", TLS: "none", Timeout: config.Duration(time.Second)}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	srv := testenv.Start(t, cfg, app.Options{})
+	e := &env{t: t, srv: srv, clock: testenv.NewClock()}
+	if srv.App.Outbox != nil {
+		t.Fatal("outbox created in a production setup")
+	}
+	e.want(e.call(srv.Client(), "GET", "/api/v1/dev/outbox", nil), 404, "not_found")
+	c := e.signup("prod@example.com")
+	e.want(e.call(c, "POST", "/api/v1/factors/phone", map[string]string{"phone": "+447400123456", "channel": "sms"}), 403, "method_not_allowed")
 }

@@ -98,7 +98,7 @@ func (a *API) problemFor(r *http.Request, err error) *Problem {
 	case errors.Is(err, account.ErrBackupRequired):
 		return problem(http.StatusConflict, "backup_required", "Backup method needed", "Add a backup method (another app or recovery codes) before turning two-step verification on.")
 	case errors.Is(err, account.ErrPrimaryRequired):
-		return problem(http.StatusConflict, "primary_required", "Method needed", "Add and confirm an authenticator app before turning two-step verification on.")
+		return problem(http.StatusConflict, "primary_required", "Method needed", "Add and confirm a method (an authenticator app or a phone) before turning two-step verification on.")
 	case errors.Is(err, account.ErrPolicyRequiresTwoStep):
 		return problem(http.StatusForbidden, "policy_requires_two_step", "Two-step verification required", "This site requires two-step verification; it cannot be turned off.")
 	case errors.Is(err, account.ErrSignInExpired):
@@ -126,7 +126,7 @@ func (a *API) problemFor(r *http.Request, err error) *Problem {
 		p.Field = "phone"
 		return p
 	case errors.As(err, &noSend):
-		p := problem(http.StatusServiceUnavailable, "delivery_failed", "We couldn't send the code", "We couldn't send the code: our text and call providers are not answering. Try again in a minute, or use another way to sign in.")
+		p := problem(http.StatusServiceUnavailable, "delivery_failed", "We couldn't send the code", "We couldn't send the code: the delivery service is not answering. Try again in a minute, or use another way to sign in.")
 		p.Methods = methodsJSON(noSend.Others)
 		p.RetryAfterS = 60
 		return p

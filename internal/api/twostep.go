@@ -63,10 +63,6 @@ func (a *API) signinVerify(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"status": "signed_in"})
 }
 
-type methodBody struct {
-	MethodID string `json:"method_id"`
-}
-
 type sendBody struct {
 	MethodID string `json:"method_id"`
 	// Channel asks for another channel than the method's own: "voice"

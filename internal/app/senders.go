@@ -20,7 +20,7 @@ import (
 
 // usesOutbox reports whether any channel delivers to the developer outbox.
 func usesOutbox(cfg config.Config) bool {
-	for _, list := range []string{cfg.Delivery.Email, cfg.Delivery.SMS, cfg.Delivery.Voice} {
+	for _, list := range []string{cfg.Delivery.Email, cfg.SMSProviders(), cfg.VoiceProviders()} {
 		for _, p := range strings.Split(list, ",") {
 			if strings.TrimSpace(p) == "outbox" {
 				return true
@@ -52,7 +52,7 @@ func codeSenders(cfg config.Config, db *store.DB, box *outbox.Outbox, email deli
 	out := map[delivery.Channel]delivery.Sender{
 		delivery.Email: chain.New(opts, chain.Provider{Name: cfg.Delivery.Email, Sender: email}),
 	}
-	for ch, list := range map[delivery.Channel]string{delivery.SMS: cfg.Delivery.SMS, delivery.Voice: cfg.Delivery.Voice} {
+	for ch, list := range map[delivery.Channel]string{delivery.SMS: cfg.SMSProviders(), delivery.Voice: cfg.VoiceProviders()} {
 		var providers []chain.Provider
 		for _, name := range strings.Split(list, ",") {
 			name = strings.TrimSpace(name)

@@ -194,7 +194,10 @@ type Tokens struct {
 type Delivery struct {
 	Email string `yaml:"email"`
 	// SMS and Voice name providers, comma-separated in failover order:
-	// outbox, twilio, webhook (sms only).
+	// outbox, twilio, webhook (sms only). Empty means the outbox while
+	// e-mail goes to the outbox too (trying twostep), and no texts or calls
+	// otherwise: a production setup never exposes codes in the developer
+	// outbox by leaving a setting out.
 	SMS     string   `yaml:"sms"`
 	Voice   string   `yaml:"voice"`
 	Retries int      `yaml:"retries"`
@@ -289,7 +292,7 @@ func Default() Config {
 			VerifyTTL: Duration(48 * time.Hour),
 		},
 		Delivery: Delivery{
-			Email: "outbox", SMS: "outbox", Voice: "outbox", Retries: 2, Timeout: Duration(10 * time.Second),
+			Email: "outbox", Retries: 2, Timeout: Duration(10 * time.Second),
 			SMTP:   SMTP{Port: 587, TLS: "starttls", Timeout: Duration(10 * time.Second)},
 			Twilio: Twilio{BaseURL: "https://api.twilio.com", VoiceLanguage: "en-US"},
 		},
@@ -532,9 +535,10 @@ func (c *Config) Validate() error {
 	if c.Delivery.Retries < 0 || c.Delivery.Timeout <= 0 {
 		bad("delivery.retries must not be negative and delivery.timeout must be positive")
 	}
-	for _, ch := range []struct{ name, list string }{{"delivery.sms", c.Delivery.SMS}, {"delivery.voice", c.Delivery.Voice}} {
+	for _, ch := range []struct{ name, list string }{{"delivery.sms", c.SMSProviders()}, {"delivery.voice", c.VoiceProviders()}} {
 		for _, p := range strings.Split(ch.list, ",") {
 			switch p = strings.TrimSpace(p); p {
+			case "":
 			case "outbox":
 			case "twilio":
 				t := c.Delivery.Twilio
@@ -581,4 +585,17 @@ func (c *Config) BaseURL() string {
 		return strings.TrimRight(c.Server.PublicURL, "/")
 	}
 	return "http://" + c.Server.Addr
+}
+
+// SMSProviders is the effective list of text-message providers.
+func (c *Config) SMSProviders() string { return c.channelProviders(c.Delivery.SMS) }
+
+// VoiceProviders is the effective list of voice-call providers.
+func (c *Config) VoiceProviders() string { return c.channelProviders(c.Delivery.Voice) }
+
+func (c *Config) channelProviders(set string) string {
+	if strings.TrimSpace(set) == "" && c.Delivery.Email == "outbox" {
+		return "outbox"
+	}
+	return set
 }

@@ -19,8 +19,10 @@ type SentCode struct {
 	CreatedAt  time.Time
 	ExpiresAt  time.Time
 	LastSentAt time.Time
-	Sends      int
-	Attempts   int
+	// LastChannel is how it was last sent (sms, voice, email).
+	LastChannel string
+	Sends       int
+	Attempts    int
 }
 
 // LiveSentCode returns the factor's newest code that is unused, unexpired
@@ -42,11 +44,12 @@ func (db *DB) LiveSentCode(ctx context.Context, factorID string, now time.Time, 
 	return c, nil
 }
 
-// LastSend returns when a code for the factor was last sent (zero if
-// never), for the resend cooldown.
-func (db *DB) LastSend(ctx context.Context, factorID string) (time.Time, error) {
+// LastSend returns when a code for the factor was last sent by channel
+// (any channel when empty; zero if never), for the resend cooldown.
+func (db *DB) LastSend(ctx context.Context, factorID, channel string) (time.Time, error) {
 	var at sql.NullInt64
-	if err := db.queryRow(ctx, `SELECT MAX(last_sent_at) FROM sent_codes WHERE factor_id = ?`, factorID).Scan(&at); err != nil {
+	if err := db.queryRow(ctx, `SELECT MAX(last_sent_at) FROM sent_codes WHERE factor_id = ? AND (? = '' OR last_channel = ?)`,
+		factorID, channel, channel).Scan(&at); err != nil {
 		return time.Time{}, fmt.Errorf("last send: %w", err)
 	}
 	return nullMicros(at), nil
@@ -54,8 +57,8 @@ func (db *DB) LastSend(ctx context.Context, factorID string) (time.Time, error) 
 
 // CreateSentCode stores a new code.
 func (db *DB) CreateSentCode(ctx context.Context, c SentCode) error {
-	_, err := db.exec(ctx, `INSERT INTO sent_codes (id, factor_id, code_hash, sealed_code, created_at, expires_at, last_sent_at, sends, attempts)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 1, 0)`, c.ID, c.FactorID, c.CodeHash, c.SealedCode, micros(c.CreatedAt), micros(c.ExpiresAt), micros(c.LastSentAt))
+	_, err := db.exec(ctx, `INSERT INTO sent_codes (id, factor_id, code_hash, sealed_code, created_at, expires_at, last_sent_at, last_channel, sends, attempts)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 0)`, c.ID, c.FactorID, c.CodeHash, c.SealedCode, micros(c.CreatedAt), micros(c.ExpiresAt), micros(c.LastSentAt), c.LastChannel)
 	if err != nil {
 		return fmt.Errorf("create sent code: %w", err)
 	}
@@ -63,8 +66,8 @@ func (db *DB) CreateSentCode(ctx context.Context, c SentCode) error {
 }
 
 // MarkResent records another send of the same code.
-func (db *DB) MarkResent(ctx context.Context, id string, at time.Time) error {
-	if _, err := db.exec(ctx, `UPDATE sent_codes SET sends = sends + 1, last_sent_at = ? WHERE id = ?`, micros(at), id); err != nil {
+func (db *DB) MarkResent(ctx context.Context, id, channel string, at time.Time) error {
+	if _, err := db.exec(ctx, `UPDATE sent_codes SET sends = sends + 1, last_sent_at = ?, last_channel = ? WHERE id = ?`, micros(at), channel, id); err != nil {
 		return fmt.Errorf("mark resent: %w", err)
 	}
 	return nil

@@ -193,6 +193,8 @@ type methodOption struct {
 type confirmData struct {
 	Page          page
 	FormError     string
+	Notice        string
+	Sendable      []methodOption
 	Next, Window  string
 	Methods       []methodOption
 	CodeField     field
@@ -204,7 +206,7 @@ func (w *Web) confirmPage(rw http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	w.renderConfirm(rw, r, http.StatusOK, u, safeNext(r.URL.Query().Get("next")), "", "")
+	w.renderConfirm(rw, r, http.StatusOK, u, safeNext(r.URL.Query().Get("next")), r.URL.Query().Get("method"), "")
 }
 
 func (w *Web) renderConfirm(rw http.ResponseWriter, r *http.Request, status int, u store.User, next, methodID, errMsg string) {
@@ -218,6 +220,12 @@ func (w *Web) renderConfirm(rw http.ResponseWriter, r *http.Request, status int,
 		}
 		for i, m := range methods {
 			d.Methods = append(d.Methods, methodOption{ID: m.ID, Text: m.Label + " (" + kindText(m.Kind) + ")", Selected: m.ID == methodID || (methodID == "" && i == 0)})
+			if account.Sendable(m.Kind) {
+				d.Sendable = append(d.Sendable, methodOption{ID: m.ID, Text: m.Label})
+			}
+		}
+		if sent := r.URL.Query().Get("sent"); sent != "" {
+			d.Notice = "We sent a code. It works for 10 minutes."
 		}
 		d.CodeField = field{Name: "code", Label: "Code", Type: "text", Autocomplete: "one-time-code", Required: true, Autofocus: true, Error: errMsg}
 	} else {
@@ -641,4 +649,27 @@ func (w *Web) pendingFactor(r *http.Request, u store.User, id string) (store.Fac
 		}
 	}
 	return store.Factor{}, false
+}
+
+// confirmSend sends a step-up code to a phone or e-mail method.
+func (w *Web) confirmSend(rw http.ResponseWriter, r *http.Request) {
+	_, u, ok := w.requireUser(rw, r)
+	if !ok {
+		return
+	}
+	if err := parseForm(rw, r); err != nil {
+		w.badForm(rw)
+		return
+	}
+	next, methodID := safeNext(r.PostFormValue("next")), r.PostFormValue("method_id")
+	if _, err := w.acct.SendStepUpCode(r.Context(), w.client(r), u, methodID, r.PostFormValue("channel")); err != nil {
+		status, msg := w.explain(err)
+		if status >= 500 && status != http.StatusServiceUnavailable {
+			w.fail(rw, r, err)
+			return
+		}
+		w.renderConfirm(rw, r, status, u, next, methodID, msg)
+		return
+	}
+	http.Redirect(rw, r, "/account/confirm?next="+url.QueryEscape(next)+"&method="+url.QueryEscape(methodID)+"&sent=1", http.StatusSeeOther)
 }

@@ -85,6 +85,7 @@ func (w *Web) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/two-step/setup/resend", w.setupResend)
 	mux.HandleFunc("GET /account/confirm", w.confirmPage)
 	mux.HandleFunc("POST /account/confirm", w.confirm)
+	mux.HandleFunc("POST /account/confirm/send", w.confirmSend)
 	mux.HandleFunc("GET /account/two-step", w.twoStepPage)
 	mux.HandleFunc("GET /account/two-step/setup", w.setupPage)
 	mux.HandleFunc("POST /account/two-step/setup/app", w.setupApp)

@@ -12,6 +12,7 @@ CREATE TABLE sent_codes (
     created_at   BIGINT NOT NULL,
     expires_at   BIGINT NOT NULL,
     last_sent_at BIGINT NOT NULL,
+    last_channel TEXT NOT NULL DEFAULT '',
     sends        BIGINT NOT NULL DEFAULT 1,
     attempts     BIGINT NOT NULL DEFAULT 0,
     used_at      BIGINT
