@@ -312,6 +312,15 @@ func (s *Service) sendCode(ctx context.Context, c Client, u store.User, f store.
 		}
 	}
 
+	// Spend every budget before sending: each Take is one atomic upsert, so
+	// concurrent requests cannot together go past a limit (the SMS-pumping
+	// guard above all). A send that then fails has still cost a unit.
+	for _, b := range budgets {
+		if err := s.limiter.Take(ctx, b.key, b.budget); err != nil {
+			return SendResult{}, err
+		}
+	}
+
 	code, live := "", store.SentCode{}
 	live, err = s.db.LiveSentCode(ctx, f.ID, now, s.cfg.Codes.Attempts)
 	switch {
@@ -346,14 +355,6 @@ func (s *Service) sendCode(ctx context.Context, c Client, u store.User, f store.
 			}
 		}
 		return SendResult{}, &DeliveryFailedError{Others: others}
-	}
-	for _, b := range budgets {
-		if err := s.limiter.Spend(ctx, b.key, b.budget); err != nil {
-			var lim *ratelimit.Limited
-			if !errors.As(err, &lim) {
-				return SendResult{}, err
-			}
-		}
 	}
 	if live.Sends == 0 {
 		if err := s.db.CreateSentCode(ctx, live); err != nil {

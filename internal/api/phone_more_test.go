@@ -4,10 +4,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -149,4 +151,39 @@ func TestProductionSetupNeverExposesTheOutbox(t *testing.T) {
 	e.want(e.call(srv.Client(), "GET", "/api/v1/dev/outbox", nil), 404, "not_found")
 	c := e.signup("prod@example.com")
 	e.want(e.call(c, "POST", "/api/v1/factors/phone", map[string]string{"phone": "+447400123456", "channel": "sms"}), 403, "method_not_allowed")
+}
+
+// TestPumpingGuardHoldsUnderConcurrency: ten sign-ups send at once against
+// a global budget of four; exactly four texts go out, on both engines.
+func TestPumpingGuardHoldsUnderConcurrency(t *testing.T) {
+	for _, engine := range testenv.Engines {
+		t.Run(engine, func(t *testing.T) {
+			e, tw := startTwilio(t, engine, func(c *config.Config) {
+				c.Limits.SignupPerAddress.Limit = 100
+				c.Limits.SendGlobal = config.Budget{Limit: 4, Window: config.Duration(time.Hour)}
+			}, false)
+			clients := make([]*http.Client, 10)
+			for i := range clients {
+				clients[i] = e.signup(fmt.Sprintf("burst%d@example.com", i))
+			}
+			var wg sync.WaitGroup
+			statuses := make(chan int, len(clients))
+			for i, c := range clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					statuses <- e.call(c, "POST", "/api/v1/factors/phone", map[string]string{"phone": fmt.Sprintf("+4474001234%02d", i), "channel": "sms"}).Status
+				}()
+			}
+			wg.Wait()
+			close(statuses)
+			count := map[int]int{}
+			for s := range statuses {
+				count[s]++
+			}
+			if count[201] != 4 || count[429] != 6 || len(tw.sent) != 4 {
+				t.Fatalf("statuses %v, %d texts; want 4 × 201, 6 × 429, 4 texts", count, len(tw.sent))
+			}
+		})
+	}
 }
