@@ -412,9 +412,10 @@ func (s *Service) checkSentCode(ctx context.Context, f store.Factor, code string
 	return s.db.UseSentCode(ctx, live.ID, now, s.cfg.Codes.Attempts)
 }
 
-// ResendWait is how long until a code for the factor may be sent again.
-func (s *Service) ResendWait(ctx context.Context, factorID string) (time.Duration, error) {
-	last, err := s.db.LastSend(ctx, factorID, "")
+// ResendWait is how long until a code for the factor may be sent again by
+// channel (by any channel when empty).
+func (s *Service) ResendWait(ctx context.Context, factorID, channel string) (time.Duration, error) {
+	last, err := s.db.LastSend(ctx, factorID, channel)
 	if err != nil || last.IsZero() {
 		return 0, err
 	}

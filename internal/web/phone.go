@@ -163,7 +163,7 @@ func (w *Web) signinSend(rw http.ResponseWriter, r *http.Request) {
 
 // waitFor returns the seconds left of a method's resend cooldown.
 func (w *Web) waitFor(r *http.Request, f store.Factor) int {
-	left, err := w.acct.ResendWait(r.Context(), f.ID)
+	left, err := w.acct.ResendWait(r.Context(), f.ID, f.Kind)
 	if err != nil {
 		return 0
 	}

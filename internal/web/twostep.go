@@ -65,8 +65,8 @@ type challengeData struct {
 	OpenOthers bool
 	// Sending: the method's code is sent; these offer text and call.
 	Sendable, CanText, CanCall bool
-	SentNotice                 string
-	Wait                       int
+	SentNotice, SentChannel    string
+	Wait, WaitSMS, WaitVoice   int
 }
 
 func (w *Web) challengePage(rw http.ResponseWriter, r *http.Request) {
@@ -113,6 +113,7 @@ func (w *Web) renderChallengeSent(rw http.ResponseWriter, status int, ch account
 	if account.Sendable(d.Method.Kind) {
 		d.Sendable = true
 		d.CanText, d.CanCall = w.acct.CanText(d.Method), w.acct.CanCall(d.Method)
+		d.SentChannel = sent
 		switch sent {
 		case "sms":
 			d.SentNotice = "We texted a code to " + d.Method.Masked + ". It works for 10 minutes."
@@ -121,12 +122,14 @@ func (w *Web) renderChallengeSent(rw http.ResponseWriter, status int, ch account
 		case "email":
 			d.SentNotice = "We e-mailed a code to " + d.Method.Masked + ". It works for 10 minutes."
 		}
-		if wait < 0 {
-			if left, err := w.acct.ResendWait(context.Background(), d.Method.ID); err == nil {
-				wait = int(left.Seconds() + 0.999)
+		secs := func(ch string) int {
+			left, err := w.acct.ResendWait(context.Background(), d.Method.ID, ch)
+			if err != nil {
+				return 0
 			}
+			return int(left.Seconds() + 0.999)
 		}
-		d.Wait = max(wait, 0)
+		d.WaitSMS, d.WaitVoice, d.Wait = secs("sms"), secs("voice"), secs("email")
 	}
 	w.render(rw, status, "challenge", d)
 }
