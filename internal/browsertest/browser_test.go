@@ -609,12 +609,38 @@ func TestAccessibility(t *testing.T) {
 	}
 
 	// The e-mail field has focus on arrival, so a person can type at once.
+	// Browsers apply autofocus after the page has loaded, so give it a
+	// moment on a busy machine.
 	b.open("/signin", 200)
-	focused, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id : ""`))
-	if err != nil {
-		b.fatal("read the focus: %v", err)
+	var focused string
+	for i := 0; i < 40; i++ {
+		var err error
+		focused, err = chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id : ""`))
+		if err != nil {
+			b.fatal("read the focus: %v", err)
+		}
+		if focused == "email" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	if focused != "email" {
 		b.fatal("focus is on %q on arrival at /signin, want the e-mail field", focused)
 	}
+}
+
+// waitFocus polls, for up to two seconds, until the element with id has
+// focus: browsers apply autofocus after load, later on a busy machine. It
+// returns the id that has focus in the end.
+func waitFocus(b *browser, id string) (string, error) {
+	var focused string
+	for i := 0; i < 40; i++ {
+		var err error
+		focused, err = chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id : ""`))
+		if err != nil || focused == id {
+			return focused, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return focused, nil
 }

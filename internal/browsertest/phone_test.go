@@ -194,7 +194,7 @@ func TestPhoneWizard(t *testing.T) {
 	if !b.checked("ch-sms") || b.checked("ch-voice") {
 		b.fatal("\"Text message\" is not the choice at first")
 	}
-	focused, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id : ""`))
+	focused, err := waitFocus(b, "phone")
 	if err != nil || focused != "phone" {
 		b.fatal("focus is on %q (err %v) on arrival, want the number field", focused, err)
 	}
@@ -337,7 +337,7 @@ func TestCallMeInstead(t *testing.T) {
 	if !strings.HasPrefix(notice, "We're calling +1 •••-•••-•678") {
 		b.fatal("the notice says %q, want \"We're calling +1 •••-•••-•678…\"", notice)
 	}
-	focused, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id : ""`))
+	focused, err := waitFocus(b, "code")
 	if err != nil || focused != "code" {
 		b.fatal("focus is on %q (err %v) after the call started, want the code field", focused, err)
 	}

@@ -408,7 +408,7 @@ func TestTwoStepWizard(t *testing.T) {
 	if got := b.text("main details.another summary"); got != "Try another way" {
 		b.fatal("the other ways are under %q, want \"Try another way\"", got)
 	}
-	focused, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id : ""`))
+	focused, err := waitFocus(b, "code")
 	if err != nil || focused != "code" {
 		b.fatal("focus is on %q (err %v) on arrival at the challenge, want the code field", focused, err)
 	}
