@@ -26,5 +26,9 @@ fuzz ./internal/password FuzzNormalize
 fuzz ./internal/password FuzzParsePHC
 fuzz ./internal/api FuzzDecodeJSON
 fuzz ./internal/account FuzzNormalizeEmail
+fuzz ./internal/factor/totp FuzzParseURI
+fuzz ./internal/factor/totp FuzzNormalizeCode
+fuzz ./internal/factor/recovery FuzzNormalize
+fuzz ./internal/phone FuzzParse
 
 echo "== all tests passed"
