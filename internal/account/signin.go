@@ -95,6 +95,7 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 		return store.User{}, Issued{}, err
 	}
 	key, backoff := accountKey(email), s.cfg.Limits.PasswordPerAccount
+	known := false
 	if secret.WellFormedToken(c.BrowserID) {
 		bh := secret.Hash(c.BrowserID)
 		// Asked for unknown accounts too, with an id no user has, so the
@@ -103,7 +104,7 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 		if !found {
 			uid = "-"
 		}
-		known, err := s.db.KnownBrowser(ctx, uid, bh, s.now())
+		known, err = s.db.KnownBrowser(ctx, uid, bh, s.now())
 		if err != nil {
 			return store.User{}, Issued{}, err
 		}
@@ -111,7 +112,8 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 			key, backoff = browserKey(bh, u.ID), s.cfg.Limits.PasswordPerBrowser
 		}
 	}
-	if err := s.limiter.Check(ctx, key); err != nil {
+	failures, err := s.limiter.CheckCount(ctx, key)
+	if err != nil {
 		if found {
 			s.record(ctx, c, u.ID, "signin", "throttled", "")
 		}
@@ -143,11 +145,17 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 		return store.User{}, Issued{}, ErrInvalidCredentials
 	}
 
-	if err := s.limiter.Reset(ctx, key); err != nil {
-		return store.User{}, Issued{}, err
+	if failures > 0 {
+		if err := s.limiter.Reset(ctx, key); err != nil {
+			return store.User{}, Issued{}, err
+		}
 	}
 	if rehash {
 		s.upgradeHash(ctx, u, norm)
+	}
+	if known {
+		// Already known to this account: no need to write it again.
+		c.knownBrowser = true
 	}
 	if u.TwoStepEnabled {
 		iss, err := s.challenge(ctx, c, u)
@@ -201,8 +209,10 @@ func (s *Service) startSession(ctx context.Context, c Client, u store.User, aal 
 		browser = secret.NewToken()
 		iss.BrowserID = browser
 	}
-	if err := s.db.RememberBrowser(ctx, u.ID, secret.Hash(browser), now, now.Add(s.cfg.Session.KnownBrowserLifetime.D())); err != nil {
-		return Issued{}, err
+	if !c.knownBrowser {
+		if err := s.db.RememberBrowser(ctx, u.ID, secret.Hash(browser), now, now.Add(s.cfg.Session.KnownBrowserLifetime.D())); err != nil {
+			return Issued{}, err
+		}
 	}
 	return iss, nil
 }

@@ -75,15 +75,22 @@ func (l *Limiter) Take(ctx context.Context, key string, b config.Budget) error {
 // Check returns a *Limited error while key is held back by an earlier
 // Fail, and nil otherwise. It counts nothing.
 func (l *Limiter) Check(ctx context.Context, key string) error {
+	_, err := l.CheckCount(ctx, key)
+	return err
+}
+
+// CheckCount is Check that also returns the failures counted so far, so a
+// caller can skip a Reset when there is nothing to forget.
+func (l *Limiter) CheckCount(ctx context.Context, key string) (int64, error) {
 	c, err := l.st.ReadCounter(ctx, key)
 	if err != nil {
-		return fmt.Errorf("ratelimit: %w", err)
+		return 0, fmt.Errorf("ratelimit: %w", err)
 	}
 	now := l.now()
 	if c.BlockedUntil.After(now) {
-		return &Limited{RetryAfter: c.BlockedUntil.Sub(now), Until: c.BlockedUntil}
+		return c.Count, &Limited{RetryAfter: c.BlockedUntil.Sub(now), Until: c.BlockedUntil}
 	}
-	return nil
+	return c.Count, nil
 }
 
 // Fail records a failure under key. After b.Free failures within b.Reset,
