@@ -153,21 +153,32 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func migrate(args []string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig("migrate", args, stderr)
+// openStore loads the config for an admin command, opens the database and
+// brings its schema up to date, returning how many migrations it applied.
+func openStore(name string, args []string, stderr io.Writer) (config.Config, *store.DB, int, error) {
+	cfg, err := loadConfig(name, args, stderr)
 	if err != nil {
-		return err
+		return cfg, nil, 0, err
 	}
 	ctx := context.Background()
 	db, err := store.Open(ctx, cfg.Database.URL, cfg.Server.DataDir)
 	if err != nil {
-		return err
+		return cfg, nil, 0, err
 	}
-	defer db.Close()
 	n, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return cfg, nil, 0, err
+	}
+	return cfg, db, n, nil
+}
+
+func migrate(args []string, stdout, stderr io.Writer) error {
+	_, db, n, err := openStore("migrate", args, stderr)
 	if err != nil {
 		return err
 	}
+	defer db.Close()
 	fmt.Fprintf(stdout, "applied %d migration(s); the schema is up to date\n", n)
 	return nil
 }
@@ -175,19 +186,12 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 // rotateKey re-encrypts every secret under the current secrets.key; the
 // earlier key must be listed in secrets.old_keys while this runs.
 func rotateKey(args []string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig("rotate-key", args, stderr)
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	db, err := store.Open(ctx, cfg.Database.URL, cfg.Server.DataDir)
+	cfg, db, _, err := openStore("rotate-key", args, stderr)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		return err
-	}
+	ctx := context.Background()
 	key, _, err := secret.LoadOrCreateKey(cfg.Secrets.Key, cfg.Server.DataDir)
 	if err != nil {
 		return err
@@ -207,19 +211,12 @@ func rotateKey(args []string, stdout, stderr io.Writer) error {
 // deliveries prints the latest delivery attempts for operators: provider,
 // channel, masked recipient, outcome — never a code.
 func deliveries(args []string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig("deliveries", args, stderr)
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	db, err := store.Open(ctx, cfg.Database.URL, cfg.Server.DataDir)
+	_, db, _, err := openStore("deliveries", args, stderr)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		return err
-	}
+	ctx := context.Background()
 	list, err := db.Deliveries(ctx, 50)
 	if err != nil {
 		return err

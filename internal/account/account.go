@@ -41,10 +41,6 @@ type Client struct {
 	// DeviceTokens are the remembered-device tokens the browser holds, one
 	// per account that trusted it.
 	DeviceTokens []string
-
-	// knownBrowser is set by SignIn once it knows the browser is already
-	// known to the account.
-	knownBrowser bool
 }
 
 // Options wires a Service.

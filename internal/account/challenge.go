@@ -20,7 +20,7 @@ type Challenge struct {
 
 // challenge starts a pending sign-in, or signs in directly when the
 // browser is a remembered device of this user.
-func (s *Service) challenge(ctx context.Context, c Client, u store.User) (Issued, error) {
+func (s *Service) challenge(ctx context.Context, c Client, u store.User, known bool) (Issued, error) {
 	now := s.now()
 	if d, ok := s.rememberedDevice(ctx, c, u.ID); ok {
 		expires := now.Add(s.cfg.TwoStep.DeviceLifetime.D())
@@ -30,7 +30,7 @@ func (s *Service) challenge(ctx context.Context, c Client, u store.User) (Issued
 		if err := s.db.UseDevice(ctx, d.ID, c.IP, now, expires); err != nil {
 			return Issued{}, err
 		}
-		iss, err := s.startSession(ctx, c, u, 2, "")
+		iss, err := s.startSession(ctx, c, u, 2, "", known)
 		if err != nil {
 			return Issued{}, err
 		}
@@ -47,12 +47,8 @@ func (s *Service) challenge(ctx context.Context, c Client, u store.User) (Issued
 	if err := s.db.CreatePending(ctx, p); err != nil {
 		return Issued{}, err
 	}
-	def := u.DefaultFactorID
-	if labelOf(methods, def) == "" && len(methods) > 0 {
-		def = methods[0].ID
-	}
 	s.record(ctx, c, u.ID, "signin", "second_factor_required", "")
-	return Issued{Challenge: &Challenge{Token: token, ExpiresAt: p.ExpiresAt, Methods: methods, DefaultID: def}}, nil
+	return Issued{Challenge: &Challenge{Token: token, ExpiresAt: p.ExpiresAt, Methods: methods, DefaultID: defaultMethod(u, methods)}}, nil
 }
 
 // rememberedDevice finds, among the device tokens the browser holds, one
@@ -94,11 +90,7 @@ func (s *Service) PendingChallenge(ctx context.Context, token string) (Challenge
 	if err != nil {
 		return Challenge{}, u, err
 	}
-	def := u.DefaultFactorID
-	if labelOf(methods, def) == "" && len(methods) > 0 {
-		def = methods[0].ID
-	}
-	return Challenge{Token: token, ExpiresAt: p.ExpiresAt, Methods: methods, DefaultID: def}, u, nil
+	return Challenge{Token: token, ExpiresAt: p.ExpiresAt, Methods: methods, DefaultID: defaultMethod(u, methods)}, u, nil
 }
 
 // VerifySignIn finishes a pending sign-in with a code from one of the
@@ -149,7 +141,7 @@ func (s *Service) VerifySignIn(ctx context.Context, c Client, token, methodID, c
 		}
 		return u, Issued{}, ErrSignInExpired
 	}
-	iss, err := s.startSession(ctx, c, u, 2, "second_factor")
+	iss, err := s.startSession(ctx, c, u, 2, "second_factor", false)
 	if err != nil {
 		return u, Issued{}, err
 	}

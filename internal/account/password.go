@@ -18,12 +18,6 @@ const (
 	tokenVerify = "verify_email"
 )
 
-// normalizeForCheck normalises a password typed at sign-in; an invalid one
-// cannot match any stored hash.
-func normalizeForCheck(pw string) (string, error) {
-	return password.Normalize(pw)
-}
-
 // ChangePassword replaces the password after checking the current one, and
 // ends every other session.
 func (s *Service) ChangePassword(ctx context.Context, c Client, sess store.Session, current, next string) error {

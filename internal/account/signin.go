@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"twostep/internal/delivery"
+	"twostep/internal/password"
 	"twostep/internal/secret"
 	"twostep/internal/store"
 )
@@ -55,7 +56,7 @@ func (s *Service) SignUp(ctx context.Context, c Client, email, pw string) (store
 	if err := s.sendVerification(ctx, u); err != nil {
 		s.log.Error("queue verification failed", "err", err)
 	}
-	iss, err := s.startSession(ctx, c, u, 1, "password")
+	iss, err := s.startSession(ctx, c, u, 1, "password", false)
 	if err != nil {
 		return u, Issued{}, err
 	}
@@ -85,7 +86,7 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 	if err != nil {
 		return store.User{}, Issued{}, ErrInvalidCredentials
 	}
-	norm, nerr := normalizeForCheck(pw)
+	norm, nerr := password.Normalize(pw) // an invalid one matches no hash
 	if err := s.limiter.Check(ctx, addressKey(c.IP)); err != nil {
 		return store.User{}, Issued{}, err
 	}
@@ -153,15 +154,11 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 	if rehash {
 		s.upgradeHash(ctx, u, norm)
 	}
-	if known {
-		// Already known to this account: no need to write it again.
-		c.knownBrowser = true
-	}
 	if u.TwoStepEnabled {
-		iss, err := s.challenge(ctx, c, u)
+		iss, err := s.challenge(ctx, c, u, known)
 		return u, iss, err
 	}
-	iss, err := s.startSession(ctx, c, u, 1, "password")
+	iss, err := s.startSession(ctx, c, u, 1, "password", known)
 	if err != nil {
 		return store.User{}, Issued{}, err
 	}
@@ -187,8 +184,9 @@ func (s *Service) upgradeHash(ctx context.Context, u store.User, norm string) {
 //
 // aal is 1 after a password, 2 after a second factor or a remembered
 // device; stepUpKind ("password", "second_factor" or "") records what was
-// just proved, for the step-up window.
-func (s *Service) startSession(ctx context.Context, c Client, u store.User, aal int, stepUpKind string) (Issued, error) {
+// just proved, for the step-up window. known says the browser is already
+// known to the account, so there is nothing to remember.
+func (s *Service) startSession(ctx context.Context, c Client, u store.User, aal int, stepUpKind string, known bool) (Issued, error) {
 	now := s.now()
 	token := secret.NewToken()
 	sess := store.Session{
@@ -209,7 +207,7 @@ func (s *Service) startSession(ctx context.Context, c Client, u store.User, aal 
 		browser = secret.NewToken()
 		iss.BrowserID = browser
 	}
-	if !c.knownBrowser {
+	if !known {
 		if err := s.db.RememberBrowser(ctx, u.ID, secret.Hash(browser), now, now.Add(s.cfg.Session.KnownBrowserLifetime.D())); err != nil {
 			return Issued{}, err
 		}
@@ -225,23 +223,16 @@ func (s *Service) Authenticate(ctx context.Context, token string) (store.Session
 	if !secret.WellFormedToken(token) {
 		return store.Session{}, store.User{}, ErrNoSession
 	}
-	sess, err := s.db.SessionByTokenHash(ctx, secret.Hash(token))
+	sess, u, err := s.db.SessionByTokenHash(ctx, secret.Hash(token))
 	if errors.Is(err, store.ErrNotFound) {
-		return sess, store.User{}, ErrNoSession
+		return store.Session{}, store.User{}, ErrNoSession
 	}
 	if err != nil {
-		return sess, store.User{}, err
+		return store.Session{}, store.User{}, err
 	}
 	now := s.now()
 	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.Session.IdleTimeout.D() {
 		return store.Session{}, store.User{}, ErrNoSession
-	}
-	u, err := s.db.UserByID(ctx, sess.UserID)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Session{}, store.User{}, ErrNoSession
-	}
-	if err != nil {
-		return sess, u, err
 	}
 	if now.Sub(sess.LastSeenAt) >= touchEvery {
 		if err := s.db.TouchSession(ctx, sess.ID, now); err != nil {

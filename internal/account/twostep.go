@@ -167,6 +167,13 @@ func (s *Service) AddTOTP(ctx context.Context, c Client, sess store.Session, u s
 	if err := s.db.CreateFactor(ctx, f); err != nil {
 		return TOTPEnrollment{}, err
 	}
+	s.record(ctx, c, u.ID, "factor_added", "pending", "authenticator app "+label)
+	return s.enrollment(u, f, key)
+}
+
+// enrollment is what the wizard shows for an app being added: the key,
+// the otpauth URI and its QR code.
+func (s *Service) enrollment(u store.User, f store.Factor, key []byte) (TOTPEnrollment, error) {
 	issuer := s.cfg.TwoStep.Issuer
 	if issuer == "" {
 		issuer = s.cfg.Server.SiteName
@@ -177,7 +184,6 @@ func (s *Service) AddTOTP(ctx context.Context, c Client, sess store.Session, u s
 	if err != nil {
 		return TOTPEnrollment{}, err
 	}
-	s.record(ctx, c, u.ID, "factor_added", "pending", "authenticator app "+label)
 	return TOTPEnrollment{Factor: f, Secret: secret, GroupedKey: totp.GroupKey(secret), URI: uri, QR: qr}, nil
 }
 
@@ -401,6 +407,15 @@ func (s *Service) RemoveFactor(ctx context.Context, c Client, sess store.Session
 	return warn, nil
 }
 
+// defaultMethod is the user's chosen default if it is still among
+// methods, else the first of them.
+func defaultMethod(u store.User, methods []store.Factor) string {
+	if labelOf(methods, u.DefaultFactorID) == "" && len(methods) > 0 {
+		return methods[0].ID
+	}
+	return u.DefaultFactorID
+}
+
 func labelOf(fs []store.Factor, id string) string {
 	for _, f := range fs {
 		if f.ID == id {
@@ -456,15 +471,11 @@ func (s *Service) EnableTwoStep(ctx context.Context, c Client, sess store.Sessio
 	if !p.Ready() {
 		return ErrBackupRequired
 	}
-	def := u.DefaultFactorID
 	methods, err := s.Methods(ctx, u.ID)
 	if err != nil {
 		return err
 	}
-	if labelOf(methods, def) == "" && len(methods) > 0 {
-		def = methods[0].ID
-	}
-	if err := s.db.SetTwoStep(ctx, u.ID, true, def); err != nil {
+	if err := s.db.SetTwoStep(ctx, u.ID, true, defaultMethod(u, methods)); err != nil {
 		return err
 	}
 	s.record(ctx, c, u.ID, "two_step_enabled", "success", "")
@@ -499,15 +510,7 @@ func codeAddressKey(ip string) string          { return "code:ip:" + ip }
 // budget of wrong codes — even a correct code, so a lockout cannot be
 // guessed through.
 func (s *Service) codeLimitsOpen(ctx context.Context, c Client, userID string) error {
-	l := s.cfg.Limits
-	for _, b := range []struct {
-		key    string
-		budget ratelimitBudget
-	}{
-		{codeAccountKey(userID), l.CodePerAccount},
-		{codeAccountDailyKey(userID), l.CodePerAccountDaily},
-		{codeAddressKey(c.IP), l.CodePerAddress},
-	} {
+	for _, b := range s.codeBudgets(c, userID) {
 		if err := s.limiter.Exhausted(ctx, b.key, b.budget); err != nil {
 			var lim *ratelimit.Limited
 			if errors.As(err, &lim) {
@@ -519,18 +522,20 @@ func (s *Service) codeLimitsOpen(ctx context.Context, c Client, userID string) e
 	return nil
 }
 
+// codeBudgets are the budgets of wrong codes a check draws on.
+func (s *Service) codeBudgets(c Client, userID string) []sendBudget {
+	l := s.cfg.Limits
+	return []sendBudget{
+		{key: codeAccountKey(userID), budget: l.CodePerAccount},
+		{key: codeAccountDailyKey(userID), budget: l.CodePerAccountDaily},
+		{key: codeAddressKey(c.IP), budget: l.CodePerAddress},
+	}
+}
+
 // codeFailed counts a wrong code everywhere it counts.
 func (s *Service) codeFailed(ctx context.Context, c Client, userID, detail string) {
-	l := s.cfg.Limits
 	locked := false
-	for _, b := range []struct {
-		key    string
-		budget ratelimitBudget
-	}{
-		{codeAccountKey(userID), l.CodePerAccount},
-		{codeAccountDailyKey(userID), l.CodePerAccountDaily},
-		{codeAddressKey(c.IP), l.CodePerAddress},
-	} {
+	for _, b := range s.codeBudgets(c, userID) {
 		if err := s.limiter.Spend(ctx, b.key, b.budget); err != nil {
 			var lim *ratelimit.Limited
 			if errors.As(err, &lim) {
@@ -619,17 +624,7 @@ func (s *Service) PendingTOTP(ctx context.Context, u store.User, id string) (TOT
 	if err != nil {
 		return TOTPEnrollment{}, fmt.Errorf("open totp secret: %w", err)
 	}
-	issuer := s.cfg.TwoStep.Issuer
-	if issuer == "" {
-		issuer = s.cfg.Server.SiteName
-	}
-	secret := totp.EncodeSecret(key)
-	uri := totp.URI(issuer, u.Email, key, s.totpParams())
-	qr, err := totp.QRDataURI(uri)
-	if err != nil {
-		return TOTPEnrollment{}, err
-	}
-	return TOTPEnrollment{Factor: f, Secret: secret, GroupedKey: totp.GroupKey(secret), URI: uri, QR: qr}, nil
+	return s.enrollment(u, f, key)
 }
 
 // RememberThisBrowser trusts the asking browser for the user (the last

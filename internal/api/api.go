@@ -81,19 +81,12 @@ func (a *API) Routes(mux *http.ServeMux) {
 	if a.outbox != nil {
 		mux.HandleFunc("GET /api/v1/dev/outbox", a.devOutbox)
 	}
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		WriteProblem(w, problem(http.StatusNotFound, "not_found", "Not found", "There is no API endpoint "+r.Method+" "+r.URL.Path+"."))
-	})
+	mux.HandleFunc("/api/", notFound)
 }
 
-// NotFound is the API's answer for an unknown path, for the server's mux.
-func NotFound(w http.ResponseWriter, r *http.Request) {
+// notFound answers an unknown API path.
+func notFound(w http.ResponseWriter, r *http.Request) {
 	WriteProblem(w, problem(http.StatusNotFound, "not_found", "Not found", "There is no API endpoint "+r.Method+" "+r.URL.Path+"."))
-}
-
-// MethodNotAllowed answers a known path with the wrong method.
-func MethodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	WriteProblem(w, problem(http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed", r.Method+" is not allowed on "+r.URL.Path+"."))
 }
 
 func (a *API) client(r *http.Request) account.Client {

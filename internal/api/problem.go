@@ -141,9 +141,9 @@ func (a *API) problemFor(r *http.Request, err error) *Problem {
 	case errors.Is(err, account.ErrTwoStepOff):
 		return problem(http.StatusBadRequest, "two_step_off", "No methods", "You have no second-factor method; confirm with your password instead.")
 	case errors.As(err, &limited):
-		detail := fmt.Sprintf("Too many attempts. Try again in %s.", humanDuration(limited.Seconds()))
+		detail := fmt.Sprintf("Too many attempts. Try again in %s.", HumanDuration(limited.Seconds()))
 		if limited.Seconds() >= 60 && !limited.Until.IsZero() {
-			detail = fmt.Sprintf("Too many attempts. Try again in %s (after %s).", humanDuration(limited.Seconds()), limited.Until.UTC().Format("15:04 UTC"))
+			detail = fmt.Sprintf("Too many attempts. Try again in %s (after %s).", HumanDuration(limited.Seconds()), limited.Until.UTC().Format("15:04 UTC"))
 		}
 		p := problem(http.StatusTooManyRequests, "rate_limited", "Too many attempts", detail)
 		p.RetryAfterS = limited.Seconds()
@@ -183,8 +183,8 @@ func (a *API) problemFor(r *http.Request, err error) *Problem {
 	return problem(http.StatusInternalServerError, "internal", "Internal error", "Something went wrong on our side. Try again.")
 }
 
-// humanDuration writes seconds as "42 seconds", "3 minutes", "2 hours".
-func humanDuration(s int) string {
+// HumanDuration writes seconds as "42 seconds", "3 minutes", "2 hours".
+func HumanDuration(s int) string {
 	plural := func(n int, unit string) string {
 		if n == 1 {
 			return "1 " + unit
@@ -200,9 +200,6 @@ func humanDuration(s int) string {
 		return plural((s+3599)/3600, "hour")
 	}
 }
-
-// HumanDuration is humanDuration for the web pages.
-func HumanDuration(s int) string { return humanDuration(s) }
 
 // decode reads a JSON body into v: at most MaxBody bytes, valid UTF-8, one
 // object, no unknown fields, fields of the right type.

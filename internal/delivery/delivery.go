@@ -62,7 +62,7 @@ type Error struct {
 
 func (e *Error) Error() string {
 	if e.Status != 0 {
-		return "delivery: " + e.Provider + ": HTTP " + itoa(e.Status) + ": " + e.Err.Error()
+		return "delivery: " + e.Provider + ": HTTP " + strconv.Itoa(e.Status) + ": " + e.Err.Error()
 	}
 	return "delivery: " + e.Provider + ": " + e.Err.Error()
 }
@@ -102,5 +102,3 @@ type Receipt struct {
 type Tracker interface {
 	SendTracked(ctx context.Context, m Message) (Receipt, error)
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

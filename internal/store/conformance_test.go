@@ -463,15 +463,18 @@ func TestSessions(t *testing.T) {
 
 		t.Run("create and find", func(t *testing.T) {
 			s := newSession(t, db, "s-find", alice.ID, at(time.Minute), at(24*time.Hour))
-			got, err := db.SessionByTokenHash(ctx(), s.TokenHash)
+			got, gotUser, err := db.SessionByTokenHash(ctx(), s.TokenHash)
 			if err != nil || !sessionEqual(got, s) {
 				t.Errorf("SessionByTokenHash:\ngot  %+v, %v\nwant %+v", got, err, s)
 			}
-			_, err = db.SessionByTokenHash(ctx(), "th-unknown")
+			if gotUser.ID != alice.ID || gotUser.Email != alice.Email || !gotUser.CreatedAt.Equal(alice.CreatedAt) {
+				t.Errorf("SessionByTokenHash user = %+v, want %+v", gotUser, alice)
+			}
+			_, _, err = db.SessionByTokenHash(ctx(), "th-unknown")
 			wantNotFound(t, "SessionByTokenHash unknown", err)
 			// Found whatever its age: the caller applies the timeouts.
 			old := newSession(t, db, "s-old", alice.ID, base, at(-time.Hour))
-			got, err = db.SessionByTokenHash(ctx(), old.TokenHash)
+			got, _, err = db.SessionByTokenHash(ctx(), old.TokenHash)
 			if err != nil || !sessionEqual(got, old) {
 				t.Errorf("SessionByTokenHash of an expired session:\ngot  %+v, %v\nwant %+v", got, err, old)
 			}
@@ -488,7 +491,7 @@ func TestSessions(t *testing.T) {
 		t.Run("revoked not found", func(t *testing.T) {
 			s := newSession(t, db, "s-rev", alice.ID, base, at(24*time.Hour))
 			must(t, db.RevokeSession(ctx(), alice.ID, s.ID, at(time.Minute)))
-			_, err := db.SessionByTokenHash(ctx(), s.TokenHash)
+			_, _, err := db.SessionByTokenHash(ctx(), s.TokenHash)
 			wantNotFound(t, "SessionByTokenHash of a revoked session", err)
 			wantNotFound(t, "RevokeSession twice", db.RevokeSession(ctx(), alice.ID, s.ID, at(2*time.Minute)))
 			wantNotFound(t, "RevokeSession unknown id", db.RevokeSession(ctx(), alice.ID, "s-nope", at(2*time.Minute)))
@@ -497,7 +500,7 @@ func TestSessions(t *testing.T) {
 		t.Run("revoke another user's session", func(t *testing.T) {
 			s := newSession(t, db, "s-bob", bob.ID, base, at(24*time.Hour))
 			wantNotFound(t, "RevokeSession of another user's session", db.RevokeSession(ctx(), alice.ID, s.ID, at(time.Minute)))
-			got, err := db.SessionByTokenHash(ctx(), s.TokenHash)
+			got, _, err := db.SessionByTokenHash(ctx(), s.TokenHash)
 			if err != nil || !sessionEqual(got, s) {
 				t.Errorf("bob's session after alice tried to revoke it:\ngot  %+v, %v\nwant %+v", got, err, s)
 			}
@@ -507,7 +510,7 @@ func TestSessions(t *testing.T) {
 			s := newSession(t, db, "s-touch", alice.ID, at(time.Hour), at(24*time.Hour))
 			lastSeen := func() time.Time {
 				t.Helper()
-				got, err := db.SessionByTokenHash(ctx(), s.TokenHash)
+				got, _, err := db.SessionByTokenHash(ctx(), s.TokenHash)
 				must(t, err)
 				return got.LastSeenAt
 			}
@@ -581,7 +584,7 @@ func TestSessions(t *testing.T) {
 			if ids, want := sessionIDs(got), []string{keep.ID}; !reflect.DeepEqual(ids, want) {
 				t.Errorf("active after RevokeSessions: got %v, want %v", ids, want)
 			}
-			if _, err := db.SessionByTokenHash(ctx(), bobs.TokenHash); err != nil {
+			if _, _, err := db.SessionByTokenHash(ctx(), bobs.TokenHash); err != nil {
 				t.Errorf("another user's session after RevokeSessions: got %v, want it still live", err)
 			}
 
@@ -1024,7 +1027,7 @@ func TestPurgeExpired(t *testing.T) {
 			if got, err := db.PeekToken(ctx(), live.Hash, "reset", now); err != nil || !tokenEqual(got, live) {
 				t.Errorf("live token after purge:\ngot  %+v, %v\nwant %+v", got, err, live)
 			}
-			if got, err := db.SessionByTokenHash(ctx(), ls.TokenHash); err != nil || !sessionEqual(got, ls) {
+			if got, _, err := db.SessionByTokenHash(ctx(), ls.TokenHash); err != nil || !sessionEqual(got, ls) {
 				t.Errorf("live session after purge:\ngot  %+v, %v\nwant %+v", got, err, ls)
 			}
 			if known, err := db.KnownBrowser(ctx(), u.ID, "bh-live", now); err != nil || !known {

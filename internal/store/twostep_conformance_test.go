@@ -936,7 +936,7 @@ func TestSessionStepUp(t *testing.T) {
 				IP: "192.0.2.1", UserAgent: "agent", StepUpAt: at(time.Second), StepUpKind: "second_factor",
 			}
 			must(t, db.CreateSession(ctx(), s))
-			got, err := db.SessionByTokenHash(ctx(), s.TokenHash)
+			got, _, err := db.SessionByTokenHash(ctx(), s.TokenHash)
 			if err != nil || !stepUpSessionEqual(got, s) {
 				t.Errorf("SessionByTokenHash:\ngot  %+v, %v\nwant %+v", got, err, s)
 			}
@@ -946,7 +946,7 @@ func TestSessionStepUp(t *testing.T) {
 			}
 			// A session without a step-up reads back without one.
 			plain := newSession(t, db, "s-plain", u.ID, base, life)
-			got, err = db.SessionByTokenHash(ctx(), plain.TokenHash)
+			got, _, err = db.SessionByTokenHash(ctx(), plain.TokenHash)
 			if err != nil || !stepUpSessionEqual(got, plain) || !got.StepUpAt.IsZero() || got.StepUpKind != "" {
 				t.Errorf("session without step-up:\ngot  %+v, %v\nwant %+v", got, err, plain)
 			}
@@ -968,12 +968,12 @@ func TestSessionStepUp(t *testing.T) {
 			} {
 				must(t, db.MarkStepUp(ctx(), s.ID, step.kind, step.aal, at(step.at)))
 				want.StepUpAt, want.StepUpKind, want.AAL = at(step.at), step.kind, step.wantAAL
-				got, err := db.SessionByTokenHash(ctx(), s.TokenHash)
+				got, _, err := db.SessionByTokenHash(ctx(), s.TokenHash)
 				if err != nil || !stepUpSessionEqual(got, want) {
 					t.Errorf("after MarkStepUp(%s, aal %d):\ngot  %+v, %v\nwant %+v", step.kind, step.aal, got, err, want)
 				}
 			}
-			got, err := db.SessionByTokenHash(ctx(), other.TokenHash)
+			got, _, err := db.SessionByTokenHash(ctx(), other.TokenHash)
 			if err != nil || !stepUpSessionEqual(got, other) {
 				t.Errorf("another session after MarkStepUp:\ngot  %+v, %v\nwant %+v", got, err, other)
 			}

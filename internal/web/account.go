@@ -74,7 +74,7 @@ func (w *Web) showAccount(rw http.ResponseWriter, r *http.Request, status int, f
 	d.Page.Notice = notices[r.URL.Query().Get("notice")]
 	d.User.Email = u.Email
 	for _, s := range sessions {
-		d.Sessions = append(d.Sessions, sessionRow{ID: s.ID, Browser: describeAgent(s.UserAgent), IP: s.IP,
+		d.Sessions = append(d.Sessions, sessionRow{ID: s.ID, Browser: account.DescribeAgent(s.UserAgent), IP: s.IP,
 			Created: when(s.CreatedAt), LastSeen: when(s.LastSeenAt), Current: s.ID == sess.ID})
 	}
 	for _, e := range events {
@@ -83,7 +83,7 @@ func (w *Web) showAccount(rw http.ResponseWriter, r *http.Request, status int, f
 			name = e.Kind
 		}
 		d.Events = append(d.Events, eventRow{What: name, Outcome: strings.ReplaceAll(e.Outcome, "_", " "), When: when(e.CreatedAt),
-			IP: e.IP, Browser: describeAgent(e.UserAgent), Failed: failedOutcomes[e.Outcome], Note: e.Outcome != "success" && !failedOutcomes[e.Outcome]})
+			IP: e.IP, Browser: account.DescribeAgent(e.UserAgent), Failed: failedOutcomes[e.Outcome], Note: e.Outcome != "success" && !failedOutcomes[e.Outcome]})
 	}
 	d.CurrentField = field{Name: "current_password", Label: "Current password", Type: "password", Autocomplete: "current-password", Required: true}
 	d.NewField = newPasswordField("new_password", "New password", "", "")
@@ -205,30 +205,4 @@ func (w *Web) outboxPage(rw http.ResponseWriter, r *http.Request) {
 		d.Messages = append(d.Messages, outboxRow{Channel: string(m.Channel), To: m.To, Subject: m.Subject, Body: m.Body, When: when(m.SentAt)})
 	}
 	w.render(rw, http.StatusOK, "outbox", d)
-}
-
-// describeAgent turns a user agent into "Firefox on Windows".
-func describeAgent(ua string) string {
-	if ua == "" {
-		return "Unknown browser"
-	}
-	browser := "Unknown browser"
-	for _, b := range []struct{ token, name string }{
-		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"Firefox/", "Firefox"}, {"HeadlessChrome/", "Chrome (headless)"},
-		{"Chrome/", "Chrome"}, {"Safari/", "Safari"}, {"curl/", "curl"}, {"Go-http-client", "Go program"},
-	} {
-		if strings.Contains(ua, b.token) {
-			browser = b.name
-			break
-		}
-	}
-	for _, o := range []struct{ token, name string }{
-		{"iPhone", "iPhone"}, {"iPad", "iPad"}, {"Android", "Android"}, {"Windows", "Windows"},
-		{"Mac OS X", "macOS"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"},
-	} {
-		if strings.Contains(ua, o.token) {
-			return browser + " on " + o.name
-		}
-	}
-	return browser
 }

@@ -7,7 +7,6 @@ import (
 
 	"twostep/internal/account"
 	"twostep/internal/phone"
-	"twostep/internal/ratelimit"
 	"twostep/internal/store"
 )
 
@@ -152,7 +151,7 @@ func (w *Web) signinSend(rw http.ResponseWriter, r *http.Request) {
 			w.fail(rw, r, err)
 			return
 		}
-		w.renderChallengeSent(rw, status, ch, u, methodID, msg, false, "", 0)
+		w.renderChallenge(rw, status, ch, u, methodID, msg, false, "")
 		return
 	}
 	if channel == "" {
@@ -169,5 +168,3 @@ func (w *Web) waitFor(r *http.Request, f store.Factor) int {
 	}
 	return int(left.Seconds() + 0.999)
 }
-
-var _ = ratelimit.Limited{}

@@ -79,16 +79,12 @@ func (w *Web) challengePage(rw http.ResponseWriter, r *http.Request) {
 		w.fail(rw, r, err)
 		return
 	}
-	w.renderChallengeSent(rw, http.StatusOK, ch, u, r.URL.Query().Get("method"), "", false, r.URL.Query().Get("sent"), -1)
+	w.renderChallenge(rw, http.StatusOK, ch, u, r.URL.Query().Get("method"), "", false, r.URL.Query().Get("sent"))
 }
 
-func (w *Web) renderChallenge(rw http.ResponseWriter, status int, ch account.Challenge, u store.User, methodID, errMsg string, remember bool) {
-	w.renderChallengeSent(rw, status, ch, u, methodID, errMsg, remember, "", -1)
-}
-
-// renderChallengeSent renders the challenge; sent names the channel a
-// code just went out on, wait the cooldown (-1: look it up).
-func (w *Web) renderChallengeSent(rw http.ResponseWriter, status int, ch account.Challenge, u store.User, methodID, errMsg string, remember bool, sent string, wait int) {
+// renderChallenge renders the challenge for methodID (default: the user's
+// default method); sent names the channel a code just went out on.
+func (w *Web) renderChallenge(rw http.ResponseWriter, status int, ch account.Challenge, u store.User, methodID, errMsg string, remember bool, sent string) {
 	d := challengeData{Page: w.page("Two-step verification", nil), Email: u.Email, Remember: remember}
 	chosen := ch.DefaultID
 	for _, m := range ch.Methods {
@@ -164,7 +160,7 @@ func (w *Web) challenge(rw http.ResponseWriter, r *http.Request) {
 			w.fail(rw, r, err)
 			return
 		}
-		w.renderChallenge(rw, status, ch, u, methodID, msg, remember)
+		w.renderChallenge(rw, status, ch, u, methodID, msg, remember, "")
 		return
 	}
 	w.issue(rw, iss)
@@ -547,8 +543,9 @@ func (w *Web) showTwoStep(rw http.ResponseWriter, r *http.Request, status int, f
 }
 
 // manage runs one change from the two-step page: on success back to the
-// page with a notice, on a stale step-up to the confirm page and back.
-func (w *Web) manage(rw http.ResponseWriter, r *http.Request, notice string, do func(store.Session, store.User) error) {
+// page with a notice (do may name another than the usual one), on a stale
+// step-up to the confirm page and back.
+func (w *Web) manage(rw http.ResponseWriter, r *http.Request, notice string, do func(store.Session, store.User) (string, error)) {
 	sess, u, ok := w.requireUser(rw, r)
 	if !ok {
 		return
@@ -557,47 +554,7 @@ func (w *Web) manage(rw http.ResponseWriter, r *http.Request, notice string, do 
 		w.badForm(rw)
 		return
 	}
-	if err := do(sess, u); err != nil {
-		var su *account.StepUpRequiredError
-		if errors.As(err, &su) {
-			w.stepUp(rw, r, "/account/two-step")
-			return
-		}
-		status, msg := w.explain(err)
-		if status >= 500 {
-			w.fail(rw, r, err)
-			return
-		}
-		w.showTwoStep(rw, r, status, msg)
-		return
-	}
-	http.Redirect(rw, r, "/account/two-step?notice="+notice, http.StatusSeeOther)
-}
-
-func (w *Web) renameMethod(rw http.ResponseWriter, r *http.Request) {
-	w.manage(rw, r, "method_renamed", func(sess store.Session, u store.User) error {
-		label := r.PostFormValue("label")
-		_, err := w.acct.UpdateFactor(r.Context(), w.client(r), sess, u, r.PathValue("id"), &label, nil)
-		return err
-	})
-}
-
-func (w *Web) defaultMethod(rw http.ResponseWriter, r *http.Request) {
-	w.manage(rw, r, "method_default", func(sess store.Session, u store.User) error {
-		return w.acct.MakeDefault(r.Context(), w.client(r), sess, u, r.PathValue("id"))
-	})
-}
-
-func (w *Web) removeMethod(rw http.ResponseWriter, r *http.Request) {
-	sess, u, ok := w.requireUser(rw, r)
-	if !ok {
-		return
-	}
-	if err := parseForm(rw, r); err != nil {
-		w.badForm(rw)
-		return
-	}
-	warn, err := w.acct.RemoveFactor(r.Context(), w.client(r), sess, u, r.PathValue("id"))
+	other, err := do(sess, u)
 	if err != nil {
 		var su *account.StepUpRequiredError
 		if errors.As(err, &su) {
@@ -612,28 +569,51 @@ func (w *Web) removeMethod(rw http.ResponseWriter, r *http.Request) {
 		w.showTwoStep(rw, r, status, msg)
 		return
 	}
-	notice := "method_removed"
-	if warn {
-		notice = "method_removed_no_backup"
+	if other != "" {
+		notice = other
 	}
 	http.Redirect(rw, r, "/account/two-step?notice="+notice, http.StatusSeeOther)
 }
 
+func (w *Web) renameMethod(rw http.ResponseWriter, r *http.Request) {
+	w.manage(rw, r, "method_renamed", func(sess store.Session, u store.User) (string, error) {
+		label := r.PostFormValue("label")
+		_, err := w.acct.UpdateFactor(r.Context(), w.client(r), sess, u, r.PathValue("id"), &label, nil)
+		return "", err
+	})
+}
+
+func (w *Web) defaultMethod(rw http.ResponseWriter, r *http.Request) {
+	w.manage(rw, r, "method_default", func(sess store.Session, u store.User) (string, error) {
+		return "", w.acct.MakeDefault(r.Context(), w.client(r), sess, u, r.PathValue("id"))
+	})
+}
+
+func (w *Web) removeMethod(rw http.ResponseWriter, r *http.Request) {
+	w.manage(rw, r, "method_removed", func(sess store.Session, u store.User) (string, error) {
+		warn, err := w.acct.RemoveFactor(r.Context(), w.client(r), sess, u, r.PathValue("id"))
+		if warn {
+			return "method_removed_no_backup", err
+		}
+		return "", err
+	})
+}
+
 func (w *Web) disable(rw http.ResponseWriter, r *http.Request) {
-	w.manage(rw, r, "two_step_off", func(sess store.Session, u store.User) error {
-		return w.acct.DisableTwoStep(r.Context(), w.client(r), sess, u)
+	w.manage(rw, r, "two_step_off", func(sess store.Session, u store.User) (string, error) {
+		return "", w.acct.DisableTwoStep(r.Context(), w.client(r), sess, u)
 	})
 }
 
 func (w *Web) forgetDevice(rw http.ResponseWriter, r *http.Request) {
-	w.manage(rw, r, "device_forgotten", func(sess store.Session, u store.User) error {
-		return w.acct.ForgetDevice(r.Context(), w.client(r), sess, u, r.PathValue("id"))
+	w.manage(rw, r, "device_forgotten", func(sess store.Session, u store.User) (string, error) {
+		return "", w.acct.ForgetDevice(r.Context(), w.client(r), sess, u, r.PathValue("id"))
 	})
 }
 
 func (w *Web) forgetDevices(rw http.ResponseWriter, r *http.Request) {
-	w.manage(rw, r, "devices_forgotten", func(sess store.Session, u store.User) error {
-		return w.acct.ForgetDevices(r.Context(), w.client(r), sess, u)
+	w.manage(rw, r, "devices_forgotten", func(sess store.Session, u store.User) (string, error) {
+		return "", w.acct.ForgetDevices(r.Context(), w.client(r), sess, u)
 	})
 }
 
