@@ -363,16 +363,27 @@ func TestSignInByTextAndCallAndRemovePhone(t *testing.T) {
 		e.want(e.call(b, "POST", "/api/v1/signin/verify", map[string]any{"method_id": phoneID, "code": code}), 200, "")
 		e.want(e.call(b, "POST", "/api/v1/signin/verify", map[string]any{"method_id": phoneID, "code": code}), 401, "signin_expired")
 
-		// The phone is removed (fresh step-up from the sign-in), and its
-		// number is gone from the database.
-		recID := rc.JSON["factor"].(map[string]any)["id"].(string)
+		// The only phone cannot be removed while 2SV is on; a pending app
+		// does not change that, a confirmed one does. Then the phone goes,
+		// its number and codes with it.
 		e.want(e.call(b, "DELETE", "/api/v1/factors/"+phoneID, nil), 409, "last_factor")
-		e.want(e.call(b, "POST", "/api/v1/factors/totp", nil), 201, "") // pending app does not count
-		_ = recID
-		e.want(e.call(b, "POST", "/api/v1/two-step/disable", nil), 204, "")
-		var n int
-		if err := rawDB(t, e).QueryRow("SELECT COUNT(*) FROM factors WHERE kind = 'sms'").Scan(&n); err != nil || n != 0 {
-			t.Fatalf("phone factors left: %d, %v", n, err)
+		app := e.call(b, "POST", "/api/v1/factors/totp", nil)
+		e.want(app, 201, "")
+		e.want(e.call(b, "DELETE", "/api/v1/factors/"+phoneID, nil), 409, "last_factor")
+		oathSecret := app.str("secret")
+		appID := app.JSON["factor"].(map[string]any)["id"].(string)
+		e.want(e.call(b, "POST", "/api/v1/factors/"+appID+"/confirm", map[string]string{"code": oathCode(t, oathSecret, e.clock.Now())}), 200, "")
+		e.want(e.call(b, "DELETE", "/api/v1/factors/"+phoneID, nil), 204, "")
+		for _, table := range []string{"factors WHERE kind = 'sms'", "sent_codes"} {
+			var n int
+			if err := rawDB(t, e).QueryRow("SELECT COUNT(*) FROM " + table).Scan(&n); err != nil || n != 0 {
+				t.Fatalf("%s: %d rows left after removing the phone (%v)", table, n, err)
+			}
+		}
+		e.advance(30 * time.Second)
+		x := e.srv.Client()
+		if r := e.password(x, "sms@example.com"); r.str("default_method_id") != appID {
+			t.Fatalf("after removing the phone the default is %s, want the app", r.Body)
 		}
 	})
 }

@@ -69,7 +69,7 @@ func start(t *testing.T) *browser {
 	chromiumPath(t)
 	cfg := testenv.Config(t, testenv.DatabaseURL(t, "sqlite"))
 	srv := testenv.Start(t, cfg, app.Options{})
-	return newBrowser(t, srv.BaseURL())
+	return newBrowser(t, srv.BaseURL(), testTimeout)
 }
 
 var emailSeq atomic.Int64
@@ -92,8 +92,9 @@ type browser struct {
 }
 
 // newBrowser starts a fresh Chromium with its own profile, sized like a
-// desktop window. Everything stops when the test ends.
-func newBrowser(t *testing.T, base string) *browser {
+// desktop window, whose actions must finish within timeout. Everything
+// stops when the test ends.
+func newBrowser(t *testing.T, base string, timeout time.Duration) *browser {
 	t.Helper()
 	exe := chromiumPath(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -112,7 +113,7 @@ func newBrowser(t *testing.T, base string) *browser {
 	)
 	// The root deadline leaves room after the actions' deadline to describe
 	// the page when a test timed out.
-	root, cancelRoot := context.WithTimeout(context.Background(), testTimeout+30*time.Second)
+	root, cancelRoot := context.WithTimeout(context.Background(), timeout+30*time.Second)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(root, opts...)
 	// chromedp reports protocol errors from its own goroutines, which may
 	// still run after the test ended, when t.Logf would panic.
@@ -136,7 +137,7 @@ func newBrowser(t *testing.T, base string) *browser {
 	if err := chromedp.Do(tab); err != nil {
 		t.Fatalf("start Chromium %s: %v", exe, err)
 	}
-	ctx, cancel := context.WithTimeout(tab, testTimeout)
+	ctx, cancel := context.WithTimeout(tab, timeout)
 	t.Cleanup(cancel)
 	b := &browser{t: t, base: base, ctx: ctx, tab: tab, shot: screenshotDir(t)}
 
@@ -149,7 +150,7 @@ func newBrowser(t *testing.T, base string) *browser {
 				return
 			}
 			if m.Source == "network" && expectedStatus(m.URL) {
-				continue // a refused form shows its page with 400 or 401
+				continue // a refused form or code shows its page with 4xx
 			}
 			switch m.Type {
 			case chromedp.ConsoleError, chromedp.ConsoleException, chromedp.ConsoleWarning:
@@ -170,10 +171,18 @@ func newBrowser(t *testing.T, base string) *browser {
 }
 
 // expectedStatus reports whether an error status of u is part of a test: the
-// forms answer a refused sign-in or sign-up with 4xx and the form again.
+// forms answer a refused sign-in, sign-up or code with 4xx and the form
+// again.
 func expectedStatus(u string) bool {
 	p, err := url.Parse(u)
-	return err == nil && (p.Path == "/signin" || p.Path == "/signup")
+	if err != nil {
+		return false
+	}
+	switch p.Path {
+	case "/signin", "/signup", "/signin/verify", "/account/two-step/setup/confirm":
+		return true
+	}
+	return false
 }
 
 // describe tells what the browser shows now, for failure messages.

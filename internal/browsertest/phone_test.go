@@ -34,7 +34,7 @@ func startPhone(t *testing.T, cooldown time.Duration) (*testenv.Server, *browser
 	if srv.App.Outbox == nil {
 		t.Fatal("the test config does not deliver codes to the outbox")
 	}
-	return srv, newBrowserWithin(t, srv.BaseURL(), twoStepTimeout)
+	return srv, newBrowser(t, srv.BaseURL(), twoStepTimeout)
 }
 
 // acceptLanguage makes the browser ask for pages in these languages, as a

@@ -2,7 +2,6 @@ package browsertest
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,85 +31,7 @@ func startWithin(t *testing.T, timeout time.Duration) (*testenv.Server, *browser
 	oathtoolPath(t)
 	cfg := testenv.Config(t, testenv.DatabaseURL(t, "sqlite"))
 	srv := testenv.Start(t, cfg, app.Options{})
-	return srv, newBrowserWithin(t, srv.BaseURL(), timeout)
-}
-
-// newBrowserWithin is newBrowser with the actions' deadline given, not
-// testTimeout.
-func newBrowserWithin(t *testing.T, base string, timeout time.Duration) *browser {
-	t.Helper()
-	exe := chromiumPath(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("hide-scrollbars", true),
-	)
-	root, cancelRoot := context.WithTimeout(context.Background(), timeout+30*time.Second)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(root, opts...)
-	var logMu sync.Mutex
-	ended := false
-	tab, cancelTab := chromedp.NewContext(alloc, chromedp.WithErrorf(func(format string, args ...any) {
-		logMu.Lock()
-		defer logMu.Unlock()
-		if !ended {
-			t.Logf("chromedp: "+format, args...)
-		}
-	}))
-	t.Cleanup(func() {
-		cancelTab()
-		cancelAlloc()
-		cancelRoot()
-		logMu.Lock()
-		ended = true
-		logMu.Unlock()
-	})
-	if err := chromedp.Do(tab); err != nil {
-		t.Fatalf("start Chromium %s: %v", exe, err)
-	}
-	ctx, cancel := context.WithTimeout(tab, timeout)
-	t.Cleanup(cancel)
-	b := &browser{t: t, base: base, ctx: ctx, tab: tab, shot: screenshotDir(t)}
-
-	messages := chromedp.Console(tab)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if m.Source == "network" && (expectedStatus(m.URL) || expectedCodeStatus(m.URL)) {
-				continue // a refused form or code shows its page with 4xx
-			}
-			switch m.Type {
-			case chromedp.ConsoleError, chromedp.ConsoleException, chromedp.ConsoleWarning:
-				b.mu.Lock()
-				b.console = append(b.console, fmt.Sprintf("%s: %s %s", m.Type, m.Text, m.URL))
-				b.mu.Unlock()
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		for _, m := range b.console {
-			t.Logf("browser console: %s", m)
-		}
-	})
-	return b
-}
-
-// expectedCodeStatus reports whether u is a form that answers a wrong code
-// with 401 and the form again.
-func expectedCodeStatus(u string) bool {
-	return strings.HasSuffix(u, "/signin/verify") || strings.HasSuffix(u, "/account/two-step/setup/confirm")
+	return srv, newBrowser(t, srv.BaseURL(), timeout)
 }
 
 // oathtoolPath is Debian's oathtool, a real TOTP client. Without it the
