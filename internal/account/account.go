@@ -95,6 +95,10 @@ func New(o Options) *Service {
 	}
 }
 
+// Now is the service's clock: every handler reads time through it, so
+// tests on a fake clock see one consistent time.
+func (s *Service) Now() time.Time { return s.now() }
+
 // Config returns the settings the service runs with.
 func (s *Service) Config() config.Config { return s.cfg }
 

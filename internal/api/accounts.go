@@ -60,7 +60,7 @@ func (a *API) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ch := iss.Challenge; ch != nil {
-		a.cookies.SetPending(w, ch.Token, ch.ExpiresAt.Sub(time.Now()))
+		a.cookies.SetPending(w, ch.Token, ch.ExpiresAt.Sub(a.acct.Now()))
 		writeJSON(w, http.StatusOK, map[string]any{
 			"status": "second_factor_required", "methods": challengeMethods(ch.Methods), "default_method_id": ch.DefaultID,
 			"expires_at": ch.ExpiresAt,

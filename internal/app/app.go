@@ -215,8 +215,8 @@ func (a *App) PurgeLoop(ctx context.Context, every time.Duration, log *slog.Logg
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-t.C:
-			if err := a.DB.PurgeExpired(ctx, now); err != nil && ctx.Err() == nil {
+		case <-t.C:
+			if err := a.DB.PurgeExpired(ctx, a.Account.Now()); err != nil && ctx.Err() == nil {
 				log.Warn("purge expired rows", "err", err)
 			}
 		}

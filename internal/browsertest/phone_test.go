@@ -30,7 +30,7 @@ func startPhone(t *testing.T, cooldown time.Duration) (*testenv.Server, *browser
 	chromiumPath(t)
 	cfg := testenv.Config(t, testenv.DatabaseURL(t, "sqlite"))
 	cfg.Codes.ResendCooldown = config.Duration(cooldown)
-	srv := testenv.Start(t, cfg, app.Options{})
+	srv := testenv.Start(t, cfg, app.Options{Now: clock.Now})
 	if srv.App.Outbox == nil {
 		t.Fatal("the test config does not deliver codes to the outbox")
 	}

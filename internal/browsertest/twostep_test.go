@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func startWithin(t *testing.T, timeout time.Duration) (*testenv.Server, *browser
 	chromiumPath(t)
 	oathtoolPath(t)
 	cfg := testenv.Config(t, testenv.DatabaseURL(t, "sqlite"))
-	srv := testenv.Start(t, cfg, app.Options{})
+	srv := testenv.Start(t, cfg, app.Options{Now: clock.Now})
 	return srv, newBrowser(t, srv.BaseURL(), timeout)
 }
 
@@ -50,10 +51,12 @@ func oathtoolPath(t *testing.T) string {
 
 var sixDigits = regexp.MustCompile(`^[0-9]{6}$`)
 
-// totpNow is the code an authenticator app with secret shows now.
+// totpNow is the code an authenticator app with secret shows now, on the
+// servers' clock.
 func totpNow(t *testing.T, secret string) string {
 	t.Helper()
-	out, err := exec.Command(oathtoolPath(t), "--totp", "-b", secret).Output()
+	at := "@" + strconv.FormatInt(clock.Now().Unix(), 10)
+	out, err := exec.Command(oathtoolPath(t), "--totp", "-b", "--now", at, secret).Output()
 	if err != nil {
 		t.Fatalf("oathtool --totp -b %s: %v", secret, err)
 	}

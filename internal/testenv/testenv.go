@@ -103,8 +103,39 @@ type Clock struct {
 	t  time.Time
 }
 
-// NewClock starts at a fixed, realistic time.
-func NewClock() *Clock { return &Clock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)} }
+// DefaultClockStart is where test clocks start unless
+// TWOSTEP_TEST_CLOCK_START says otherwise.
+var DefaultClockStart = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+
+// ClockStart is the start of every test clock: DefaultClockStart, or the
+// RFC 3339 time in TWOSTEP_TEST_CLOCK_START. CI runs the suites a second
+// time with it a year away from today, so any read of the wall clock that
+// bypasses the injected clock fails there.
+func ClockStart() time.Time {
+	v := os.Getenv("TWOSTEP_TEST_CLOCK_START")
+	if v == "" {
+		return DefaultClockStart
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		panic("TWOSTEP_TEST_CLOCK_START: want an RFC 3339 time such as 2027-06-01T09:00:00Z: " + err.Error())
+	}
+	return t.UTC()
+}
+
+// NewClock starts at ClockStart.
+func NewClock() *Clock { return &Clock{t: ClockStart()} }
+
+// RunningClock is a clock that starts at ClockStart and then moves with
+// real time, for tests driven by a real browser and a real authenticator
+// (oathtool --now) where nobody advances a fake clock.
+type RunningClock struct{ offset time.Duration }
+
+// NewRunningClock starts a running clock at ClockStart.
+func NewRunningClock() *RunningClock { return &RunningClock{offset: ClockStart().Sub(time.Now())} }
+
+// Now returns the clock's time.
+func (c *RunningClock) Now() time.Time { return time.Now().Add(c.offset).UTC() }
 
 // Now returns the clock's time.
 func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }

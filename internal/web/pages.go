@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"twostep/internal/account"
 	"twostep/internal/password"
@@ -51,7 +50,7 @@ func (w *Web) signin(rw http.ResponseWriter, r *http.Request) {
 	email := r.PostFormValue("email")
 	_, iss, err := w.acct.SignIn(r.Context(), w.client(r), email, r.PostFormValue("password"))
 	if err == nil && iss.Challenge != nil {
-		w.cookies.SetPending(rw, iss.Challenge.Token, time.Until(iss.Challenge.ExpiresAt))
+		w.cookies.SetPending(rw, iss.Challenge.Token, iss.Challenge.ExpiresAt.Sub(w.acct.Now()))
 		http.Redirect(rw, r, "/signin/verify", http.StatusSeeOther)
 		return
 	}
