@@ -161,46 +161,6 @@ func Pepper(ctx context.Context, db *store.DB, keys *secret.Keyring) ([]byte, er
 	return p, nil
 }
 
-// RotateKey re-encrypts every secret under the current key. Secrets sealed
-// under an old key must be openable (list it in secrets.old_keys).
-func RotateKey(ctx context.Context, db *store.DB, keys *secret.Keyring) (int, error) {
-	n := 0
-	all, err := db.AllSealedSecrets(ctx)
-	if err != nil {
-		return 0, err
-	}
-	for id, sealed := range all {
-		if keys.Current(sealed) {
-			continue
-		}
-		pt, err := keys.Open(sealed, "totp:"+id)
-		if err != nil {
-			return n, fmt.Errorf("factor %s: %w", id, err)
-		}
-		if err := db.ReplaceSealedSecret(ctx, id, sealed, keys.Seal(pt, "totp:"+id)); err != nil {
-			return n, err
-		}
-		n++
-	}
-	sealed, err := db.ServerSecret(ctx, "recovery_pepper", func() string {
-		return keys.Seal([]byte(secret.NewToken()), "server:recovery_pepper")
-	})
-	if err != nil {
-		return n, err
-	}
-	if !keys.Current(sealed) {
-		pt, err := keys.Open(sealed, "server:recovery_pepper")
-		if err != nil {
-			return n, fmt.Errorf("recovery pepper: %w", err)
-		}
-		if err := db.ResealServerSecret(ctx, "recovery_pepper", keys.Seal(pt, "server:recovery_pepper")); err != nil {
-			return n, err
-		}
-		n++
-	}
-	return n, nil
-}
-
 // Close waits for queued messages and closes the database.
 func (a *App) Close() error {
 	a.Account.Flush()

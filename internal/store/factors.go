@@ -230,34 +230,6 @@ func (db *DB) RecoveryCodesLeft(ctx context.Context, factorID string) (int, erro
 	return n, nil
 }
 
-// AllSealedSecrets lists every factor with a sealed secret, for key
-// rotation.
-func (db *DB) AllSealedSecrets(ctx context.Context) (map[string]string, error) {
-	rows, err := db.query(ctx, `SELECT id, secret FROM factors WHERE secret <> ''`)
-	if err != nil {
-		return nil, fmt.Errorf("list secrets: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var id, s string
-		if err := rows.Scan(&id, &s); err != nil {
-			return nil, err
-		}
-		out[id] = s
-	}
-	return out, rows.Err()
-}
-
-// ReplaceSealedSecret swaps a factor's sealed secret if it is unchanged.
-func (db *DB) ReplaceSealedSecret(ctx context.Context, id, old, sealed string) error {
-	_, err := db.exec(ctx, `UPDATE factors SET secret = ? WHERE id = ? AND secret = ?`, sealed, id, old)
-	if err != nil {
-		return fmt.Errorf("replace secret: %w", err)
-	}
-	return nil
-}
-
 // ServerSecret returns the sealed server secret called name, creating it
 // with create() when no instance has yet: the first writer wins, and every
 // instance reads the same value.
@@ -277,12 +249,4 @@ func (db *DB) ServerSecret(ctx context.Context, name string, create func() strin
 		return "", fmt.Errorf("server secret: %w", err)
 	}
 	return sealed, nil
-}
-
-// ResealServerSecret replaces a server secret's ciphertext (key rotation).
-func (db *DB) ResealServerSecret(ctx context.Context, name, sealed string) error {
-	if _, err := db.exec(ctx, `UPDATE server_secrets SET sealed = ? WHERE name = ?`, sealed, name); err != nil {
-		return fmt.Errorf("reseal server secret: %w", err)
-	}
-	return nil
 }
