@@ -7,6 +7,7 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"twostep/internal/account"
@@ -26,7 +27,7 @@ type API struct {
 	cookies    session.Cookies
 	outbox     *outbox.Outbox // nil unless the outbox is the e-mail provider
 	db         Pinger
-	trustProxy bool
+	trustProxy []netip.Prefix // proxies whose X-Forwarded-For is believed
 	log        *slog.Logger
 }
 
@@ -89,8 +90,10 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 	WriteProblem(w, problem(http.StatusNotFound, "not_found", "Not found", "There is no API endpoint "+r.Method+" "+r.URL.Path+"."))
 }
 
+// client describes the request's sender. Its address is what rate limits
+// count: the client behind any trusted proxies, and for IPv6 its /64.
 func (a *API) client(r *http.Request) account.Client {
-	return account.Client{IP: session.ClientIP(r, a.trustProxy), UserAgent: r.UserAgent(), BrowserID: a.cookies.Browser(r), DeviceTokens: a.cookies.Devices(r)}
+	return account.Client{IP: session.LimitKey(session.ClientIP(r, a.trustProxy)), UserAgent: r.UserAgent(), BrowserID: a.cookies.Browser(r), DeviceTokens: a.cookies.Devices(r)}
 }
 
 type authedHandler func(w http.ResponseWriter, r *http.Request, sess store.Session, u store.User)

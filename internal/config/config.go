@@ -5,10 +5,12 @@ package config
 
 import (
 	"bytes"
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"reflect"
@@ -103,8 +105,10 @@ type Server struct {
 	SiteName        string   `yaml:"site_name"`
 	DataDir         string   `yaml:"data_dir"`
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
-	// TrustProxy makes the client address come from X-Forwarded-For.
-	TrustProxy bool `yaml:"trust_proxy"`
+	// TrustProxy lists the reverse proxies (networks or single addresses)
+	// whose X-Forwarded-For entries are believed. Empty trusts none: the
+	// client address is the peer's.
+	TrustProxy Proxies `yaml:"trust_proxy"`
 	// MemoryLimitMiB is a soft limit for the Go runtime (0: none).
 	MemoryLimitMiB int `yaml:"memory_limit_mib"`
 }
@@ -390,8 +394,8 @@ func walk(v reflect.Value, prefix string, fn func(string, reflect.Value) error) 
 }
 
 func setField(f reflect.Value, s string) error {
-	if f.Type() == reflect.TypeOf(Duration(0)) {
-		return f.Addr().Interface().(*Duration).UnmarshalText([]byte(s))
+	if u, ok := f.Addr().Interface().(encoding.TextUnmarshaler); ok {
+		return u.UnmarshalText([]byte(s))
 	}
 	switch f.Kind() {
 	case reflect.String:
@@ -571,7 +575,66 @@ func (c *Config) Validate() error {
 	default:
 		bad("delivery.email must be outbox or smtp, not %q", c.Delivery.Email)
 	}
+	if err := c.CheckOutbox(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// OutboxSettings names the settings whose messages go to the developer
+// outbox (delivery.email, delivery.sms, delivery.voice), none in
+// production.
+func (c *Config) OutboxSettings() []string {
+	var names []string
+	for _, ch := range []struct{ name, list string }{
+		{"delivery.email", c.Delivery.Email}, {"delivery.sms", c.SMSProviders()}, {"delivery.voice", c.VoiceProviders()},
+	} {
+		for _, p := range strings.Split(ch.list, ",") {
+			if strings.TrimSpace(p) == "outbox" {
+				names = append(names, ch.name)
+				break
+			}
+		}
+	}
+	return names
+}
+
+// CheckOutbox refuses the developer outbox anywhere but a developer's own
+// machine: every code and reset link in it is readable by whoever can load
+// /dev/outbox, so it is allowed only over plain HTTP on a loopback address.
+func (c *Config) CheckOutbox() error {
+	names := c.OutboxSettings()
+	if len(names) == 0 {
+		return nil
+	}
+	var why []string
+	if u, err := url.Parse(c.Server.PublicURL); err == nil && c.Server.PublicURL != "" {
+		if u.Scheme == "https" {
+			why = append(why, fmt.Sprintf("server.public_url %q is https", c.Server.PublicURL))
+		} else if !isLoopback(u.Hostname()) {
+			why = append(why, fmt.Sprintf("server.public_url %q is not a loopback address", c.Server.PublicURL))
+		}
+	}
+	if host, _, err := net.SplitHostPort(c.Server.Addr); err == nil && !isLoopback(host) {
+		why = append(why, fmt.Sprintf("server.addr %q listens beyond this machine", c.Server.Addr))
+	}
+	if len(why) == 0 {
+		return nil
+	}
+	return fmt.Errorf("config: %s send messages to the developer outbox, where anyone who can reach /dev/outbox reads every code and link, "+
+		"but %s: set delivery.email to smtp (with delivery.smtp.host and from) and delivery.sms / delivery.voice to twilio or webhook, "+
+		"or, to try twostep, listen on 127.0.0.1 over plain http",
+		strings.Join(names, ", "), strings.Join(why, " and "))
+}
+
+// isLoopback reports whether host names this machine only. An empty host
+// (":8080") listens on every interface.
+func isLoopback(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
 }
 
 // IsPostgres reports whether a database URL names PostgreSQL.
@@ -598,4 +661,101 @@ func (c *Config) channelProviders(set string) string {
 		return "outbox"
 	}
 	return set
+}
+
+// Proxies are the reverse proxies twostep trusts to say who the client is,
+// written as networks or single addresses: "127.0.0.1, 10.0.0.0/8" in the
+// environment, the same string or a YAML list in the file. A request's
+// X-Forwarded-For entries are believed only as far back as the hops that
+// added them are in this list.
+type Proxies []netip.Prefix
+
+// Contains reports whether addr is one of the trusted proxies.
+func (p Proxies) Contains(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	for _, n := range p {
+		if n.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// UnmarshalText parses a comma-separated list. "false" and "" trust no
+// proxy; "true" is refused, because trusting every hop lets any client
+// choose its own address (and with it a fresh rate-limit budget).
+func (p *Proxies) UnmarshalText(b []byte) error {
+	return p.set(strings.Split(string(b), ","))
+}
+
+// UnmarshalYAML accepts a string (as UnmarshalText) or a list.
+func (p *Proxies) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return p.UnmarshalText([]byte(n.Value))
+	case yaml.SequenceNode:
+		var items []string
+		for _, c := range n.Content {
+			if c.Kind != yaml.ScalarNode {
+				return fmt.Errorf("line %d: trust_proxy lists addresses or networks, e.g. 10.0.0.0/8", c.Line)
+			}
+			items = append(items, c.Value)
+		}
+		return p.set(items)
+	}
+	return fmt.Errorf("line %d: trust_proxy is a list of addresses or networks, e.g. [127.0.0.1, 10.0.0.0/8]", n.Line)
+}
+
+func (p *Proxies) set(items []string) error {
+	var out Proxies
+	for _, s := range items {
+		s = strings.TrimSpace(s)
+		switch strings.ToLower(s) {
+		case "", "false", "none":
+			continue
+		case "true":
+			return errors.New("trust_proxy no longer takes true (that let every client choose its own address): " +
+				"list the proxies' addresses or networks, e.g. 127.0.0.1, 10.0.0.0/8")
+		}
+		var pre netip.Prefix
+		if strings.Contains(s, "/") {
+			v, err := netip.ParsePrefix(s)
+			if err != nil {
+				return fmt.Errorf("trust_proxy: %q is not an address or network (e.g. 10.0.0.0/8, ::1)", s)
+			}
+			pre = v
+		} else {
+			a, err := netip.ParseAddr(s)
+			if err != nil || a.Zone() != "" {
+				return fmt.Errorf("trust_proxy: %q is not an address or network (e.g. 10.0.0.0/8, ::1)", s)
+			}
+			pre = netip.PrefixFrom(a, a.BitLen())
+		}
+		if pre.Addr().Is4In6() {
+			bits := pre.Bits() - 96
+			if bits < 0 {
+				return fmt.Errorf("trust_proxy: %q mixes IPv4 and IPv6; write the IPv4 network", s)
+			}
+			pre = netip.PrefixFrom(pre.Addr().Unmap(), bits)
+		}
+		if pre.Bits() == 0 {
+			return fmt.Errorf("trust_proxy: %q would trust every address, so any client could choose its own; list only your proxies", s)
+		}
+		out = append(out, pre.Masked())
+	}
+	*p = out
+	return nil
+}
+
+// MarshalText writes the list as UnmarshalText reads it.
+func (p Proxies) MarshalText() ([]byte, error) {
+	s := make([]string, len(p))
+	for i, n := range p {
+		if n.IsSingleIP() {
+			s[i] = n.Addr().String()
+		} else {
+			s[i] = n.String()
+		}
+	}
+	return []byte(strings.Join(s, ",")), nil
 }

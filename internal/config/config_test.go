@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -66,7 +67,7 @@ server:
   addr: "0.0.0.0:9000"
   public_url: https://login.example.com
   site_name: Example
-  trust_proxy: true
+  trust_proxy: [127.0.0.1, "10.0.0.0/8", "2001:db8::/32"]
 database:
   url: sqlite:/var/lib/twostep/db.sqlite
 password:
@@ -96,7 +97,7 @@ delivery:
 	want.Server.Addr = "0.0.0.0:9000"
 	want.Server.PublicURL = "https://login.example.com"
 	want.Server.SiteName = "Example"
-	want.Server.TrustProxy = true
+	want.Server.TrustProxy = config.Proxies{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8::/32")}
 	want.Database.URL = "sqlite:/var/lib/twostep/db.sqlite"
 	want.Password.Parallelism = 2
 	want.Password.MinLength = 10
@@ -152,7 +153,10 @@ database:
 		"PATH=/usr/bin",
 		"TWOSTEP_SESSION_IDLE_TIMEOUT=2h",
 		"TWOSTEP_DATABASE_URL=postgres://twostep@db.example.com/twostep?sslmode=require",
-		"TWOSTEP_SERVER_TRUST_PROXY=true",
+		"TWOSTEP_SERVER_TRUST_PROXY=10.1.2.3/8, 192.0.2.7",
+		"TWOSTEP_DELIVERY_EMAIL=smtp", // 0.0.0.0 refuses the developer outbox
+		"TWOSTEP_DELIVERY_SMTP_HOST=mail.example.com",
+		"TWOSTEP_DELIVERY_SMTP_FROM=noreply@example.com",
 		"TWOSTEP_SERVER_MEMORY_LIMIT_MIB=512",
 		"TWOSTEP_PASSWORD_PARALLELISM=4",
 		"TWOSTEP_PASSWORD_MEMORY_KIB=65536",
@@ -170,7 +174,10 @@ database:
 	want.Session.MaxLifetime = config.Duration(240 * time.Hour) // YAML only
 	want.Server.Addr = "0.0.0.0:9000"
 	want.Database.URL = "postgres://twostep@db.example.com/twostep?sslmode=require"
-	want.Server.TrustProxy = true
+	want.Server.TrustProxy = config.Proxies{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32")}
+	want.Delivery.Email = "smtp"
+	want.Delivery.SMTP.Host = "mail.example.com"
+	want.Delivery.SMTP.From = "noreply@example.com"
 	want.Server.MemoryLimitMiB = 512
 	want.Password.Parallelism = 4
 	want.Password.MemoryKiB = 65536
@@ -192,7 +199,11 @@ func TestLoadEnvErrors(t *testing.T) {
 		{"unknown variable", "TWOSTEP_SESSION_IDLE=2h", []string{"TWOSTEP_SESSION_IDLE"}},
 		{"section name only", "TWOSTEP_SERVER=x", []string{"TWOSTEP_SERVER"}},
 		{"bad duration", "TWOSTEP_SESSION_IDLE_TIMEOUT=two hours", []string{"TWOSTEP_SESSION_IDLE_TIMEOUT", "two hours"}},
-		{"bad bool", "TWOSTEP_SERVER_TRUST_PROXY=maybe", []string{"TWOSTEP_SERVER_TRUST_PROXY", "maybe"}},
+		{"bad bool", "TWOSTEP_METHODS_SMS=maybe", []string{"TWOSTEP_METHODS_SMS", "maybe"}},
+		{"proxy not an address", "TWOSTEP_SERVER_TRUST_PROXY=maybe", []string{"TWOSTEP_SERVER_TRUST_PROXY", "maybe"}},
+		{"proxy true", "TWOSTEP_SERVER_TRUST_PROXY=true", []string{"TWOSTEP_SERVER_TRUST_PROXY", "10.0.0.0/8"}},
+		{"proxy everyone", "TWOSTEP_SERVER_TRUST_PROXY=0.0.0.0/0", []string{"TWOSTEP_SERVER_TRUST_PROXY", "every address"}},
+		{"proxy zone", "TWOSTEP_SERVER_TRUST_PROXY=fe80::1%eth0", []string{"TWOSTEP_SERVER_TRUST_PROXY", "fe80::1%eth0"}},
 		{"bad int", "TWOSTEP_PASSWORD_MIN_LENGTH=ten", []string{"TWOSTEP_PASSWORD_MIN_LENGTH", "ten"}},
 		{"uint8 out of range", "TWOSTEP_PASSWORD_PARALLELISM=300", []string{"TWOSTEP_PASSWORD_PARALLELISM", "300"}},
 		{"negative uint", "TWOSTEP_PASSWORD_ITERATIONS=-1", []string{"TWOSTEP_PASSWORD_ITERATIONS"}},
@@ -208,6 +219,9 @@ func TestLoadEnvErrors(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	d := func(v time.Duration) config.Duration { return config.Duration(v) }
+	smtp := func(c *config.Config) {
+		c.Delivery.Email, c.Delivery.SMTP.Host, c.Delivery.SMTP.From = "smtp", "mail.example.com", "noreply@example.com"
+	}
 	for _, tt := range []struct {
 		name   string
 		change func(c *config.Config)
@@ -215,10 +229,10 @@ func TestValidate(t *testing.T) {
 	}{
 		{"default", func(c *config.Config) {}, ""},
 		{"addr", func(c *config.Config) { c.Server.Addr = "8080" }, "server.addr"},
-		{"addr port only", func(c *config.Config) { c.Server.Addr = ":8080" }, ""},
+		{"addr port only", func(c *config.Config) { c.Server.Addr = ":8080"; smtp(c) }, ""},
 		{"public url scheme", func(c *config.Config) { c.Server.PublicURL = "ftp://example.com" }, "server.public_url"},
 		{"public url host", func(c *config.Config) { c.Server.PublicURL = "https://" }, "server.public_url"},
-		{"public url https", func(c *config.Config) { c.Server.PublicURL = "https://login.example.com/" }, ""},
+		{"public url https", func(c *config.Config) { c.Server.PublicURL = "https://login.example.com/"; smtp(c) }, ""},
 		{"site name", func(c *config.Config) { c.Server.SiteName = "" }, "server.site_name"},
 		{"data dir", func(c *config.Config) { c.Server.DataDir = "" }, "server.data_dir"},
 		{"data dir not needed with url", func(c *config.Config) { c.Server.DataDir = ""; c.Database.URL = "sqlite:/tmp/x.db" }, ""},
@@ -361,5 +375,123 @@ func TestIsPostgresAndBaseURL(t *testing.T) {
 	c.Server.PublicURL = "https://login.example.com/"
 	if got, want := c.BaseURL(), "https://login.example.com"; got != want {
 		t.Errorf("BaseURL with public_url: got %q, want %q", got, want)
+	}
+}
+
+// TestOutboxOnlyOnLoopback: the developer outbox shows every code and link
+// to whoever loads /dev/outbox, so any channel delivering there refuses to
+// start unless twostep is served over plain HTTP on a loopback address,
+// and the error names the settings to change.
+func TestOutboxOnlyOnLoopback(t *testing.T) {
+	twilio := func(c *config.Config) {
+		c.Delivery.Twilio.AccountSID, c.Delivery.Twilio.AuthToken, c.Delivery.Twilio.From = "AC123", "tok", "+15005550006"
+	}
+	smtp := func(c *config.Config) {
+		c.Delivery.Email, c.Delivery.SMTP.Host, c.Delivery.SMTP.From = "smtp", "mail.example.com", "noreply@example.com"
+	}
+	for _, tt := range []struct {
+		name   string
+		change func(c *config.Config)
+		want   []string // nil: valid
+	}{
+		{"defaults on 127.0.0.1", func(c *config.Config) {}, nil},
+		{"localhost", func(c *config.Config) { c.Server.Addr = "localhost:8080"; c.Server.PublicURL = "http://localhost:8080" }, nil},
+		{"ipv6 loopback", func(c *config.Config) { c.Server.Addr = "[::1]:8080"; c.Server.PublicURL = "http://[::1]:8080/" }, nil},
+		{"https public url", func(c *config.Config) { c.Server.PublicURL = "https://login.example.com" },
+			[]string{"delivery.email", "delivery.sms", "delivery.voice", "server.public_url", "https", "smtp"}},
+		{"https on localhost", func(c *config.Config) { c.Server.PublicURL = "https://localhost:8443" }, []string{"server.public_url"}},
+		{"http public url elsewhere", func(c *config.Config) { c.Server.PublicURL = "http://login.example.com" }, []string{"server.public_url"}},
+		{"all interfaces", func(c *config.Config) { c.Server.Addr = "0.0.0.0:8080" }, []string{"delivery.email", "server.addr", "0.0.0.0:8080"}},
+		{"every interface by port only", func(c *config.Config) { c.Server.Addr = ":8080" }, []string{"server.addr"}},
+		{"a public address", func(c *config.Config) { c.Server.Addr = "192.0.2.1:8080" }, []string{"server.addr", "192.0.2.1"}},
+		{"ipv6 any", func(c *config.Config) { c.Server.Addr = "[::]:8080" }, []string{"server.addr"}},
+		{"a host name", func(c *config.Config) { c.Server.Addr = "login.example.com:8080" }, []string{"server.addr"}},
+		{"smtp but sms to the outbox", func(c *config.Config) {
+			smtp(c)
+			c.Server.Addr = "0.0.0.0:8080"
+			c.Delivery.SMS = "twilio,outbox"
+			twilio(c)
+		}, []string{"delivery.sms"}},
+		{"smtp but voice to the outbox", func(c *config.Config) {
+			smtp(c)
+			c.Server.PublicURL = "https://login.example.com"
+			c.Delivery.Voice = "outbox"
+		}, []string{"delivery.voice"}},
+		{"production", func(c *config.Config) {
+			smtp(c)
+			twilio(c)
+			c.Server.Addr, c.Server.PublicURL = "0.0.0.0:8080", "https://login.example.com"
+			c.Delivery.SMS, c.Delivery.Voice = "twilio", "twilio"
+		}, nil},
+		{"smtp without texts", func(c *config.Config) { smtp(c); c.Server.Addr = "0.0.0.0:8080" }, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := config.Default()
+			tt.change(&c)
+			err := c.Validate()
+			if tt.want == nil {
+				if err != nil {
+					t.Errorf("Validate: got %v, want nil", err)
+				}
+				return
+			}
+			wantErrContaining(t, "Validate", err, tt.want...)
+		})
+	}
+	t.Run("from the environment", func(t *testing.T) {
+		_, err := config.Load("", []string{"TWOSTEP_SERVER_ADDR=0.0.0.0:8080"})
+		wantErrContaining(t, "Load with 0.0.0.0 and the default outbox", err, "delivery.email", "server.addr")
+	})
+}
+
+func TestTrustProxy(t *testing.T) {
+	p := netip.MustParsePrefix
+	for _, tt := range []struct {
+		name, yaml string
+		want       config.Proxies
+		err        string
+	}{
+		{"absent", "", nil, ""},
+		{"false", "false", nil, ""},
+		{"empty string", `""`, nil, ""},
+		{"one address", "127.0.0.1", config.Proxies{p("127.0.0.1/32")}, ""},
+		{"comma-separated", `"10.0.0.0/8, ::1,192.0.2.7"`, config.Proxies{p("10.0.0.0/8"), p("::1/128"), p("192.0.2.7/32")}, ""},
+		{"list", "[10.0.0.0/8, \"fd00::/8\"]", config.Proxies{p("10.0.0.0/8"), p("fd00::/8")}, ""},
+		{"block list", "\n    - 172.16.0.0/12\n    - 127.0.0.1", config.Proxies{p("172.16.0.0/12"), p("127.0.0.1/32")}, ""},
+		{"host bits dropped", "10.1.2.3/8", config.Proxies{p("10.0.0.0/8")}, ""},
+		{"mapped v4", "::ffff:10.0.0.0/104", config.Proxies{p("10.0.0.0/8")}, ""},
+		{"true refused", "true", nil, "10.0.0.0/8"},
+		{"everyone refused", "::/0", nil, "every address"},
+		{"garbage", "proxy.example.com", nil, "proxy.example.com"},
+		{"map", "{a: b}", nil, "list"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			body := "server:\n  addr: 127.0.0.1:1\n"
+			if tt.yaml != "" {
+				body += "  trust_proxy: " + tt.yaml + "\n"
+			}
+			got, err := config.Load(writeFile(t, body), nil)
+			if tt.err != "" {
+				wantErrContaining(t, "Load", err, tt.err)
+				return
+			}
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if !reflect.DeepEqual(got.Server.TrustProxy, tt.want) {
+				t.Errorf("trust_proxy %s: got %v, want %v", tt.yaml, got.Server.TrustProxy, tt.want)
+			}
+		})
+	}
+	ps := config.Proxies{p("10.0.0.0/8"), p("2001:db8::/32")}
+	for addr, want := range map[string]bool{"10.9.8.7": true, "::ffff:10.9.8.7": true, "11.0.0.1": false, "2001:db8:1::1": true, "2001:db9::1": false} {
+		if got := ps.Contains(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("Contains(%s): got %v, want %v", addr, got, want)
+		}
+	}
+	b, _ := ps.MarshalText()
+	var back config.Proxies
+	if err := back.UnmarshalText(b); err != nil || !reflect.DeepEqual(back, ps) {
+		t.Errorf("MarshalText round trip: got (%v, %v) from %q, want %v", back, err, b, ps)
 	}
 }

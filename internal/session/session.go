@@ -7,6 +7,7 @@ package session
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -92,22 +93,82 @@ func value(r *http.Request, name string) string {
 	return ck.Value
 }
 
-// ClientIP is the address of the client: the peer address, or with
-// trustProxy the last address in X-Forwarded-For (the one the proxy added).
-func ClientIP(r *http.Request, trustProxy bool) string {
-	if trustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			parts := strings.Split(xff, ",")
-			if ip := net.ParseIP(strings.TrimSpace(parts[len(parts)-1])); ip != nil {
-				return ip.String()
-			}
+// ClientIP is the address of the client. The peer address, unless the
+// peer is one of the trusted proxies: then X-Forwarded-For is walked from
+// its right end — across every header line, in order — past each hop that
+// is itself a trusted proxy, and the first address that is not is the
+// client. Entries to the left of it were written by the client and are
+// never believed. "ip:port" and "[v6]:port" entries count as their
+// address; an entry that is no address at all stops the walk at the last
+// trusted hop, so garbage never moves the answer past a hop we trust.
+func ClientIP(r *http.Request, trusted []netip.Prefix) string {
+	peer, ok := parseHop(r.RemoteAddr)
+	if !ok {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			return r.RemoteAddr
+		}
+		return host
+	}
+	if !isTrusted(peer, trusted) {
+		return peer.String()
+	}
+	var hops []string
+	for _, line := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(line, ",")...)
+	}
+	client := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, ok := parseHop(hops[i])
+		if !ok {
+			break
+		}
+		client = a
+		if !isTrusted(a, trusted) {
+			break
 		}
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+	return client.String()
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
 	}
-	return host
+	return false
+}
+
+// parseHop reads one forwarded address: "192.0.2.1", "192.0.2.1:4711",
+// "2001:db8::1", "[2001:db8::1]" or "[2001:db8::1]:4711". Zones are
+// dropped and IPv4-mapped IPv6 addresses read as IPv4.
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.WithZone("").Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().WithZone("").Unmap(), true
+	}
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		if a, err := netip.ParseAddr(s[1 : len(s)-1]); err == nil && a.Is6() {
+			return a.WithZone("").Unmap(), true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// LimitKey is the address a client's rate limits are counted under: an
+// IPv4 address itself, and for IPv6 its /64 (e.g. "2001:db8:1:2::/64"),
+// because one subscriber usually holds a whole /64 and could otherwise
+// take a fresh budget with every address in it.
+func LimitKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return ip
+	}
+	return netip.PrefixFrom(a.WithZone(""), 64).Masked().String()
 }
 
 // SetPending stores the token of a sign-in waiting for its second factor.

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +35,7 @@ type Web struct {
 	acct       *account.Service
 	cookies    session.Cookies
 	outbox     *outbox.Outbox
-	trustProxy bool
+	trustProxy []netip.Prefix // proxies whose X-Forwarded-For is believed
 	log        *slog.Logger
 	pages      map[string]*template.Template
 	static     http.Handler
@@ -232,8 +233,10 @@ func (w *Web) explain(err error) (int, string) {
 	return http.StatusInternalServerError, "Something went wrong on our side. Try again."
 }
 
+// client describes the request's sender. Its address is what rate limits
+// count: the client behind any trusted proxies, and for IPv6 its /64.
 func (w *Web) client(r *http.Request) account.Client {
-	return account.Client{IP: session.ClientIP(r, w.trustProxy), UserAgent: r.UserAgent(), BrowserID: w.cookies.Browser(r), DeviceTokens: w.cookies.Devices(r)}
+	return account.Client{IP: session.LimitKey(session.ClientIP(r, w.trustProxy)), UserAgent: r.UserAgent(), BrowserID: w.cookies.Browser(r), DeviceTokens: w.cookies.Devices(r)}
 }
 
 // current returns the signed-in user, or ok=false.
