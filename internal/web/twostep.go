@@ -176,14 +176,6 @@ func (w *Web) stepUp(rw http.ResponseWriter, r *http.Request, next string) {
 	http.Redirect(rw, r, "/account/confirm?next="+url.QueryEscape(next), http.StatusSeeOther)
 }
 
-// safeNext keeps a return address on this site's account pages.
-func safeNext(next string) string {
-	if strings.HasPrefix(next, "/account") && !strings.HasPrefix(next, "//") && !strings.Contains(next, "\\") {
-		return next
-	}
-	return "/account"
-}
-
 type methodOption struct {
 	ID, Text string
 	Selected bool
