@@ -120,14 +120,23 @@ func (s *Service) VerifySignIn(ctx context.Context, c Client, token, methodID, c
 		}
 		return u, Issued{}, ErrFactorNotFound
 	}
+	// The attempt is spent before the code is checked, so a burst of
+	// guesses on one pending sign-in gets no more than PendingAttempts.
+	n, err := s.db.ReservePendingAttempt(ctx, p.ID, s.now(), s.cfg.TwoStep.PendingAttempts)
+	if errors.Is(err, store.ErrNotFound) {
+		return u, Issued{}, ErrSignInExpired
+	}
+	if err != nil {
+		return u, Issued{}, err
+	}
 	if err := s.checkCode(ctx, c, u, f, code); err != nil {
 		var bad *InvalidCodeError
 		if !errors.As(err, &bad) {
+			// Never checked (a budget refused it): the attempt is given back.
+			if rerr := s.db.RefundPendingAttempt(context.WithoutCancel(ctx), p.ID); rerr != nil {
+				s.log.Error("refund pending attempt", "err", rerr)
+			}
 			return u, Issued{}, err
-		}
-		n, ferr := s.db.FailPending(ctx, p.ID)
-		if ferr != nil {
-			return u, Issued{}, ferr
 		}
 		bad.AttemptsLeft = max(0, s.cfg.TwoStep.PendingAttempts-n)
 		if bad.AttemptsLeft == 0 {

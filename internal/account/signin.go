@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"twostep/internal/delivery"
 	"twostep/internal/password"
+	"twostep/internal/ratelimit"
 	"twostep/internal/secret"
 	"twostep/internal/store"
 )
@@ -44,15 +46,17 @@ func browserKey(browserHash, userID string) string {
 // this account successfully before — per browser. A known browser is
 // judged by its own counter instead of the account's, so an attacker
 // hammering the account cannot lock its owner out (OWASP's device cookie).
+//
+// Every attempt is reserved against those counters before the password
+// is hashed, in one atomic step, so a burst of concurrent guesses gets no
+// more evaluations than the same guesses one by one; the right password
+// gives its units back.
 func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store.User, Issued, error) {
 	email, err := NormalizeEmail(email)
 	if err != nil {
 		return store.User{}, Issued{}, ErrInvalidCredentials
 	}
 	norm, nerr := password.Normalize(pw) // an invalid one matches no hash
-	if err := s.limiter.Check(ctx, addressKey(c.IP)); err != nil {
-		return store.User{}, Issued{}, err
-	}
 	u, err := s.db.UserByEmail(ctx, email)
 	found := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -76,11 +80,11 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 			key, backoff = browserKey(bh, u.ID), s.cfg.Limits.PasswordPerBrowser
 		}
 	}
-	failures, err := s.limiter.CheckCount(ctx, key)
+	err = s.limiter.Reserve(ctx,
+		ratelimit.BackoffWant(addressKey(c.IP), s.cfg.Limits.PasswordPerAddress),
+		ratelimit.BackoffWant(key, backoff))
 	if err != nil {
-		if found {
-			s.record(ctx, c, u.ID, "signin", "throttled", "")
-		}
+		s.throttled(ctx, c, u.ID, "signin", err)
 		return store.User{}, Issued{}, err
 	}
 
@@ -92,15 +96,12 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 		ok, rehash, err = s.hasher.Verify(ctx, norm, u.PasswordHash)
 	}
 	if err != nil {
+		// Not evaluated (the hasher is busy): the attempt is given back.
+		s.limiter.Refund(context.WithoutCancel(ctx), addressKey(c.IP))
+		s.limiter.Refund(context.WithoutCancel(ctx), key)
 		return store.User{}, Issued{}, err
 	}
 	if !ok {
-		if _, err := s.limiter.Fail(ctx, addressKey(c.IP), s.cfg.Limits.PasswordPerAddress); err != nil {
-			return store.User{}, Issued{}, err
-		}
-		if _, err := s.limiter.Fail(ctx, key, backoff); err != nil {
-			return store.User{}, Issued{}, err
-		}
 		uid := ""
 		if found {
 			uid = u.ID
@@ -109,10 +110,19 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 		return store.User{}, Issued{}, ErrInvalidCredentials
 	}
 
-	if failures > 0 {
-		if err := s.limiter.Reset(ctx, key); err != nil {
-			return store.User{}, Issued{}, err
-		}
+	// The right password: this attempt was no guess and gives its units
+	// back. A known browser's earlier failures are its owner's typos and
+	// are forgiven; the account's are not — they may be someone else's
+	// guesses, which the owner signing in must not wipe out.
+	if err := s.limiter.Refund(ctx, addressKey(c.IP)); err != nil {
+		return store.User{}, Issued{}, err
+	}
+	forgive := s.limiter.Refund
+	if known {
+		forgive = s.limiter.Reset
+	}
+	if err := forgive(ctx, key); err != nil {
+		return store.User{}, Issued{}, err
 	}
 	if rehash {
 		s.upgradeHash(ctx, u, norm)
@@ -127,6 +137,37 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 	}
 	s.record(ctx, c, u.ID, "signin", "success", "")
 	return u, iss, nil
+}
+
+// throttled records and logs a request refused by a limit. The log line
+// names the flow and the limits, never the address or account typed.
+func (s *Service) throttled(ctx context.Context, c Client, userID, flow string, err error) {
+	var lim *ratelimit.Limited
+	if !errors.As(err, &lim) {
+		return
+	}
+	kinds := make([]string, 0, len(lim.Keys))
+	for _, k := range lim.Keys {
+		kinds = append(kinds, limitKind(k))
+	}
+	s.log.Warn("request throttled", "flow", flow, "limits", strings.Join(kinds, ","), "retry_after_s", lim.Seconds())
+	if userID != "" {
+		s.record(ctx, c, userID, flow, "throttled", strings.Join(kinds, ","))
+	}
+}
+
+// limitKind is a rate-limit key without its identifying part: "pw:acct",
+// "code:ip".
+func limitKind(key string) string {
+	parts := strings.SplitN(key, ":", 3)
+	if len(parts) < 2 {
+		return parts[0]
+	}
+	kind := parts[0] + ":" + parts[1]
+	if parts[1] == "acct" && strings.HasPrefix(key, kind+":day:") {
+		kind += ":day"
+	}
+	return kind
 }
 
 // upgradeHash re-hashes a password stored with older parameters; a failure

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"twostep/internal/password"
+	"twostep/internal/ratelimit"
 	"twostep/internal/store"
 )
 
@@ -34,28 +35,9 @@ func (s *Service) StepUpPassword(ctx context.Context, c Client, sess store.Sessi
 	if u.TwoStepEnabled {
 		return s.RequireStepUp(ctx, store.Session{}, u)
 	}
-	key := "pw:change:" + u.ID
-	if err := s.limiter.Check(ctx, key); err != nil {
+	if err := s.verifyOwnPassword(ctx, c, u, pw, "step_up"); err != nil {
 		return err
 	}
-	norm, err := password.Normalize(pw)
-	ok := false
-	if err == nil {
-		ok, _, err = s.hasher.Verify(ctx, norm, u.PasswordHash)
-	} else {
-		err = s.hasher.VerifyDummy(ctx, pw)
-	}
-	if err != nil {
-		return err
-	}
-	if !ok {
-		if _, err := s.limiter.Fail(ctx, key, s.cfg.Limits.PasswordPerAccount); err != nil {
-			return err
-		}
-		s.record(ctx, c, u.ID, "step_up", "failure", "wrong password")
-		return ErrWrongPassword
-	}
-	s.limiter.Reset(ctx, key)
 	if err := s.db.MarkStepUp(ctx, sess.ID, "password", 1, s.now()); err != nil {
 		return err
 	}
@@ -89,4 +71,31 @@ func (s *Service) StepUpCode(ctx context.Context, c Client, sess store.Session, 
 	}
 	s.record(ctx, c, u.ID, "step_up", "success", f.Label)
 	return nil
+}
+
+// verifyOwnPassword checks a signed-in person's password (step-up, a
+// password change) under a growing-delay throttle of its own, reserved
+// before hashing so concurrent guesses cannot outrun it.
+func (s *Service) verifyOwnPassword(ctx context.Context, c Client, u store.User, pw, flow string) error {
+	key := "pw:change:" + u.ID
+	if err := s.limiter.Reserve(ctx, ratelimit.BackoffWant(key, s.cfg.Limits.PasswordPerAccount)); err != nil {
+		s.throttled(ctx, c, u.ID, flow, err)
+		return err
+	}
+	norm, err := password.Normalize(pw)
+	ok := false
+	if err == nil {
+		ok, _, err = s.hasher.Verify(ctx, norm, u.PasswordHash)
+	} else {
+		err = s.hasher.VerifyDummy(ctx, pw)
+	}
+	if err != nil {
+		s.limiter.Refund(context.WithoutCancel(ctx), key)
+		return err
+	}
+	if !ok {
+		s.record(ctx, c, u.ID, flow, "failure", "wrong password")
+		return ErrWrongPassword
+	}
+	return s.limiter.Reset(ctx, key)
 }

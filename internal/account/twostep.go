@@ -12,6 +12,7 @@ import (
 	"twostep/internal/factor/recovery"
 	"twostep/internal/factor/totp"
 	"twostep/internal/ratelimit"
+	"twostep/internal/secret"
 	"twostep/internal/store"
 )
 
@@ -106,9 +107,20 @@ func (s *Service) Methods(ctx context.Context, userID string) ([]store.Factor, e
 	return append(append(prim, backup...), rec...), nil
 }
 
-// AllFactors lists active and pending methods (the wizard shows both).
-func (s *Service) AllFactors(ctx context.Context, userID string) ([]store.Factor, error) {
-	return s.db.Factors(ctx, userID, s.now())
+// AllFactors lists active methods and the methods this session is adding
+// (the wizard shows both); methods other sessions are adding stay theirs.
+func (s *Service) AllFactors(ctx context.Context, sess store.Session, userID string) ([]store.Factor, error) {
+	all, err := s.db.Factors(ctx, userID, s.now())
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, f := range all {
+		if f.Status == "active" || f.SessionID == sess.ID {
+			out = append(out, f)
+		}
+	}
+	return out, nil
 }
 
 // RecoveryCodesLeft counts unused recovery codes of a set.
@@ -163,6 +175,7 @@ func (s *Service) AddTOTP(ctx context.Context, c Client, sess store.Session, u s
 	f := store.Factor{
 		ID: id, UserID: u.ID, Kind: KindTOTP, Label: label, Role: role, Status: "pending",
 		Secret: s.keys.Seal(key, "totp:"+id), CreatedAt: now, ExpiresAt: now.Add(s.cfg.TwoStep.PendingFactorTTL.D()),
+		SessionID: sess.ID,
 	}
 	if err := s.db.CreateFactor(ctx, f); err != nil {
 		return TOTPEnrollment{}, err
@@ -187,12 +200,9 @@ func (s *Service) enrollment(u store.User, f store.Factor, key []byte) (TOTPEnro
 	return TOTPEnrollment{Factor: f, Secret: secret, GroupedKey: totp.GroupKey(secret), URI: uri, QR: qr}, nil
 }
 
-// ConfirmFactor activates a pending authenticator app with a code from it.
+// ConfirmFactor activates a pending method with a code from it.
 func (s *Service) ConfirmFactor(ctx context.Context, c Client, sess store.Session, u store.User, id, code string) (store.Factor, error) {
-	f, err := s.db.FactorByID(ctx, u.ID, id, s.now())
-	if errors.Is(err, store.ErrNotFound) {
-		return f, ErrFactorNotFound
-	}
+	f, err := s.factorFor(ctx, sess, u, id)
 	if err != nil {
 		return f, err
 	}
@@ -205,36 +215,16 @@ func (s *Service) ConfirmFactor(ctx context.Context, c Client, sess store.Sessio
 	if f.Kind != KindTOTP {
 		return f, ErrFactorNotFound
 	}
-	if err := s.codeLimitsOpen(ctx, c, u.ID); err != nil {
-		return f, err
-	}
-	key, err := s.keys.Open(f.Secret, "totp:"+f.ID)
-	if err != nil {
-		return f, fmt.Errorf("open totp secret: %w", err)
-	}
-	now := s.now()
-	res := totp.Verify(key, code, now, s.totpParams(), 0)
-	if !res.OK {
-		s.codeFailed(ctx, c, u.ID, "confirm "+f.Label)
-		e := &InvalidCodeError{AttemptsLeft: -1}
-		if res.ClockOff {
-			e.ClockOffset = res.Offset
-		}
-		return f, e
-	}
-	drift := res.Step - totp.Step(now, s.totpParams())
-	if err := s.db.ActivateFactor(ctx, u.ID, f.ID, res.Step, drift, now); err != nil {
+	if err := s.checkCode(ctx, c, u, f, code); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return f, ErrFactorNotFound
 		}
 		return f, err
 	}
-	f.Status, f.ConfirmedAt, f.LastStep = "active", now, res.Step
-	// A code from the app was just verified: this session holds it. (When
-	// 2SV is on, adding the app needed a fresh step-up already.)
-	if err := s.db.MarkStepUp(ctx, sess.ID, "second_factor", sess.AAL, now); err != nil {
-		return f, err
-	}
+	now := s.now()
+	f.Status, f.ConfirmedAt = "active", now
+	// Confirming a new method proves only that the person holds the new
+	// method, not an existing one: it is never a step-up.
 	if u.DefaultFactorID == "" && f.Role == RolePrimary {
 		s.db.SetDefaultFactor(ctx, u.ID, f.ID)
 	}
@@ -351,10 +341,7 @@ func (s *Service) MakeDefault(ctx context.Context, c Client, sess store.Session,
 // sign in (recovery codes alone do not count as a method to keep) cannot
 // be removed: the user turns 2SV off instead.
 func (s *Service) RemoveFactor(ctx context.Context, c Client, sess store.Session, u store.User, id string) (warnNoBackup bool, err error) {
-	f, err := s.db.FactorByID(ctx, u.ID, id, s.now())
-	if errors.Is(err, store.ErrNotFound) {
-		return false, ErrFactorNotFound
-	}
+	f, err := s.factorFor(ctx, sess, u, id)
 	if err != nil {
 		return false, err
 	}
@@ -478,7 +465,13 @@ func (s *Service) EnableTwoStep(ctx context.Context, c Client, sess store.Sessio
 	if err := s.db.SetTwoStep(ctx, u.ID, true, defaultMethod(u, methods)); err != nil {
 		return err
 	}
-	s.record(ctx, c, u.ID, "two_step_enabled", "success", "")
+	// Sessions signed in with the password alone must not carry on as if
+	// they had passed the new second step: every other one ends.
+	n, err := s.db.RevokeSessions(ctx, u.ID, sess.ID, s.now())
+	if err != nil {
+		return err
+	}
+	s.record(ctx, c, u.ID, "two_step_enabled", "success", sessionsEnded(n))
 	s.notify(u, "Two-step verification is on", "Two-step verification was turned on for "+u.Email+". Signing in from a new browser now needs a code as well as the password.")
 	return nil
 }
@@ -506,116 +499,181 @@ func codeAccountKey(userID string) string      { return "code:acct:" + userID }
 func codeAccountDailyKey(userID string) string { return "code:acct:day:" + userID }
 func codeAddressKey(ip string) string          { return "code:ip:" + ip }
 
-// codeLimitsOpen refuses while the account or address has spent its
-// budget of wrong codes — even a correct code, so a lockout cannot be
-// guessed through.
-func (s *Service) codeLimitsOpen(ctx context.Context, c Client, userID string) error {
-	for _, b := range s.codeBudgets(c, userID) {
+// reserveCode spends, before a code is checked, one unit of every budget
+// of wrong codes the check draws on — in one atomic step, so a burst of
+// concurrent guesses, on any number of instances, gets no more checks
+// than the budgets allow. While a budget is spent even a correct code is
+// refused, so a lockout cannot be guessed through. The per-address budget
+// does not bind a browser this account has signed in with before: many
+// accounts behind one address (an office, a carrier's NAT) must not lock
+// out each other's owners. It returns the keys to give back when the code
+// turns out right.
+func (s *Service) reserveCode(ctx context.Context, c Client, userID string) ([]string, error) {
+	l := s.cfg.Limits
+	wants := []ratelimit.Want{
+		ratelimit.BudgetWant(codeAccountKey(userID), l.CodePerAccount),
+		ratelimit.BudgetWant(codeAccountDailyKey(userID), l.CodePerAccountDaily),
+	}
+	known := false
+	if secret.WellFormedToken(c.BrowserID) {
+		var err error
+		if known, err = s.db.KnownBrowser(ctx, userID, secret.Hash(c.BrowserID), s.now()); err != nil {
+			return nil, err
+		}
+	}
+	if !known {
+		wants = append(wants, ratelimit.BudgetWant(codeAddressKey(c.IP), l.CodePerAddress))
+	}
+	if err := s.limiter.Reserve(ctx, wants...); err != nil {
+		var lim *ratelimit.Limited
+		if errors.As(err, &lim) {
+			s.throttled(ctx, c, "", "second_factor", err)
+			s.record(ctx, c, userID, "second_factor", "locked", strings.Join(lim.Keys, ","))
+		}
+		return nil, err
+	}
+	keys := make([]string, len(wants))
+	for i, w := range wants {
+		keys[i] = w.Key
+	}
+	return keys, nil
+}
+
+// codeRight gives back the units reserved for a code that was right.
+func (s *Service) codeRight(ctx context.Context, keys []string) {
+	for _, k := range keys {
+		if err := s.limiter.Refund(context.WithoutCancel(ctx), k); err != nil {
+			s.log.Error("refund code reservation", "err", err)
+		}
+	}
+}
+
+// codeWrong records a wrong code (already counted by reserveCode), and a
+// lockout when it spent the last unit of a budget.
+func (s *Service) codeWrong(ctx context.Context, c Client, userID, detail string) {
+	s.record(ctx, c, userID, "second_factor", "failure", detail)
+	l := s.cfg.Limits
+	for _, b := range []struct {
+		key    string
+		budget ratelimitBudget
+	}{{codeAccountKey(userID), l.CodePerAccount}, {codeAccountDailyKey(userID), l.CodePerAccountDaily}} {
 		if err := s.limiter.Exhausted(ctx, b.key, b.budget); err != nil {
 			var lim *ratelimit.Limited
 			if errors.As(err, &lim) {
-				s.record(ctx, c, userID, "second_factor", "locked", "")
+				s.log.Warn("second-factor budget spent: codes refused", "limit", limitKind(b.key), "retry_after_s", lim.Seconds())
+				s.record(ctx, c, userID, "second_factor", "lockout", "too many wrong codes")
 			}
-			return err
+			return
 		}
 	}
-	return nil
 }
 
-// codeBudgets are the budgets of wrong codes a check draws on.
-func (s *Service) codeBudgets(c Client, userID string) []sendBudget {
-	l := s.cfg.Limits
-	return []sendBudget{
-		{key: codeAccountKey(userID), budget: l.CodePerAccount},
-		{key: codeAccountDailyKey(userID), budget: l.CodePerAccountDaily},
-		{key: codeAddressKey(c.IP), budget: l.CodePerAddress},
-	}
-}
-
-// codeFailed counts a wrong code everywhere it counts.
-func (s *Service) codeFailed(ctx context.Context, c Client, userID, detail string) {
-	locked := false
-	for _, b := range s.codeBudgets(c, userID) {
-		if err := s.limiter.Spend(ctx, b.key, b.budget); err != nil {
-			var lim *ratelimit.Limited
-			if errors.As(err, &lim) {
-				locked = true
-			} else {
-				s.log.Error("count code failure", "err", err)
-			}
-		}
-	}
-	s.record(ctx, c, userID, "second_factor", "failure", detail)
-	if locked {
-		s.record(ctx, c, userID, "second_factor", "lockout", "too many wrong codes")
-	}
-}
-
-// checkCode verifies a code against one of the user's active methods,
-// after the lockout check and with the replay guard. It returns nil or an
-// *InvalidCodeError (or a limit error).
+// checkCode verifies a code against one of the user's methods, with every
+// budget of wrong codes reserved first (reserveCode) and the replay guard.
+// It returns nil or an *InvalidCodeError (or a limit error).
 func (s *Service) checkCode(ctx context.Context, c Client, u store.User, f store.Factor, code string) error {
-	if err := s.codeLimitsOpen(ctx, c, u.ID); err != nil {
+	keys, err := s.reserveCode(ctx, c, u.ID)
+	if err != nil {
 		return err
 	}
+	ok, bad, err := s.evaluateCode(ctx, c, u, f, code)
+	if err != nil {
+		s.codeRight(ctx, keys) // not evaluated: nothing was guessed
+		return err
+	}
+	if ok {
+		s.codeRight(ctx, keys)
+		return nil
+	}
+	detail := f.Label
+	if f.Status == "pending" {
+		detail = "confirm " + f.Label
+	}
+	s.codeWrong(ctx, c, u.ID, detail)
+	return bad
+}
+
+// evaluateCode checks code against factor f: true when it is right and was
+// consumed (the TOTP step, the sent code, the recovery code), else the
+// wrong-code error to show.
+func (s *Service) evaluateCode(ctx context.Context, c Client, u store.User, f store.Factor, code string) (bool, *InvalidCodeError, error) {
 	now := s.now()
+	bad := &InvalidCodeError{AttemptsLeft: -1}
 	switch f.Kind {
 	case KindTOTP:
 		key, err := s.keys.Open(f.Secret, "totp:"+f.ID)
 		if err != nil {
-			return fmt.Errorf("open totp secret: %w", err)
+			return false, nil, fmt.Errorf("open totp secret: %w", err)
 		}
-		res := totp.Verify(key, code, now, s.totpParams(), f.LastStep)
-		if res.OK {
-			drift := res.Step - totp.Step(now, s.totpParams())
+		p := s.totpParams()
+		res := totp.Verify(key, code, now, p, f.LastStep)
+		switch {
+		case res.OK && f.Status == "pending":
+			drift := res.Step - totp.Step(now, p)
+			if err := s.db.ActivateFactor(ctx, u.ID, f.ID, res.Step, drift, now); err != nil {
+				return false, nil, err
+			}
+			return true, nil, nil
+		case res.OK:
+			drift := res.Step - totp.Step(now, p)
 			fresh, err := s.db.AcceptStep(ctx, f.ID, res.Step, drift, now)
-			if err != nil {
-				return err
+			if err != nil || fresh {
+				return fresh, nil, err
 			}
-			if fresh {
-				return nil
+		case res.ClockOff:
+			// The owner hears that the phone's clock is off; the step the
+			// code matched is burned, so a guess that hit a future step is
+			// worth nothing when that step comes round.
+			bad.ClockOffset = res.Offset
+			if res.Step > totp.Step(now, p) {
+				until := time.Unix((res.Step+int64(p.Skew)+1)*int64(p.Period), 0)
+				if err := s.db.BurnStep(ctx, f.ID, res.Step, until); err != nil {
+					return false, nil, err
+				}
 			}
 		}
-		s.codeFailed(ctx, c, u.ID, f.Label)
-		e := &InvalidCodeError{AttemptsLeft: -1}
-		if res.ClockOff {
-			e.ClockOffset = res.Offset
-		}
-		return e
+		return false, bad, nil
 	case KindSMS, KindVoice, KindEmail:
 		ok, err := s.checkSentCode(ctx, f, code)
-		if err != nil {
-			return err
+		if err != nil || ok {
+			return ok, nil, err
 		}
-		if ok {
-			return nil
-		}
-		s.codeFailed(ctx, c, u.ID, f.Label)
-		return &InvalidCodeError{AttemptsLeft: -1}
+		return false, bad, nil
 	case KindRecovery:
 		if n, ok := recovery.Normalize(code); ok {
 			used, err := s.db.ConsumeRecoveryCode(ctx, f.ID, recovery.Hash(s.pepper, u.ID, n), now)
 			if err != nil {
-				return err
+				return false, nil, err
 			}
 			if used {
 				left, _ := s.db.RecoveryCodesLeft(ctx, f.ID)
 				s.record(ctx, c, u.ID, "recovery_code_used", "success", fmt.Sprintf("%d left", left))
-				return nil
+				return true, nil, nil
 			}
 		}
-		s.codeFailed(ctx, c, u.ID, f.Label)
-		return &InvalidCodeError{AttemptsLeft: -1}
+		return false, bad, nil
 	}
-	return ErrFactorNotFound
+	return false, nil, ErrFactorNotFound
+}
+
+// factorFor finds one of the user's methods as the session may see it: a
+// pending method belongs to the session that added it, and to no other
+// (another session, even of the same person, never reads its key or
+// confirms it).
+func (s *Service) factorFor(ctx context.Context, sess store.Session, u store.User, id string) (store.Factor, error) {
+	f, err := s.db.FactorByID(ctx, u.ID, id, s.now())
+	if errors.Is(err, store.ErrNotFound) || (err == nil && f.Status == "pending" && f.SessionID != sess.ID) {
+		return store.Factor{}, ErrFactorNotFound
+	}
+	return f, err
 }
 
 // PendingTOTP shows a pending authenticator app again (the wizard page is
-// reloaded, or a code was wrong).
-func (s *Service) PendingTOTP(ctx context.Context, u store.User, id string) (TOTPEnrollment, error) {
-	f, err := s.db.FactorByID(ctx, u.ID, id, s.now())
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (f.Status != "pending" || f.Kind != KindTOTP)) {
-		return TOTPEnrollment{}, ErrFactorNotFound
+// reloaded, or a code was wrong) to the session that added it.
+func (s *Service) PendingTOTP(ctx context.Context, sess store.Session, u store.User, id string) (TOTPEnrollment, error) {
+	f, err := s.factorFor(ctx, sess, u, id)
+	if err == nil && (f.Status != "pending" || f.Kind != KindTOTP) {
+		err = ErrFactorNotFound
 	}
 	if err != nil {
 		return TOTPEnrollment{}, err
@@ -647,9 +705,6 @@ func (s *Service) confirmSent(ctx context.Context, c Client, sess store.Session,
 		return f, err
 	}
 	f.Status, f.ConfirmedAt = "active", now
-	if err := s.db.MarkStepUp(ctx, sess.ID, "second_factor", sess.AAL, now); err != nil {
-		return f, err
-	}
 	if u.DefaultFactorID == "" && f.Role == RolePrimary {
 		s.db.SetDefaultFactor(ctx, u.ID, f.ID)
 	}

@@ -158,8 +158,8 @@ func (a *API) factorOf(r *http.Request, f store.Factor) factorJSON {
 	return j
 }
 
-func (a *API) listFactors(w http.ResponseWriter, r *http.Request, _ store.Session, u store.User) {
-	all, err := a.acct.AllFactors(r.Context(), u.ID)
+func (a *API) listFactors(w http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
+	all, err := a.acct.AllFactors(r.Context(), sess, u.ID)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -26,6 +26,8 @@ type Store interface {
 	Block(ctx context.Context, key string, until, keepUntil time.Time) error
 	ReadCounter(ctx context.Context, key string) (store.Counter, error)
 	ResetCounter(ctx context.Context, key string) error
+	Reserve(ctx context.Context, now time.Time, wants []store.Want) (*store.Refusal, error)
+	Refund(ctx context.Context, key string) error
 }
 
 var _ Store = (*store.DB)(nil)
@@ -35,6 +37,8 @@ var _ Store = (*store.DB)(nil)
 type Limited struct {
 	RetryAfter time.Duration
 	Until      time.Time
+	// Keys are the limits that refused, when a reservation was refused.
+	Keys []string
 }
 
 func (e *Limited) Error() string {
@@ -165,6 +169,47 @@ func (l *Limiter) Spend(ctx context.Context, key string, b config.Budget) error 
 	if c.Count >= int64(b.Limit) {
 		until := c.WindowStart.Add(b.Window.D())
 		return &Limited{RetryAfter: until.Sub(now), Until: until}
+	}
+	return nil
+}
+
+// Want is one unit a request reserves before the work a limit guards.
+type Want = store.Want
+
+// BudgetWant is one unit of budget b under key.
+func BudgetWant(key string, b config.Budget) Want {
+	return Want{Key: key, Window: b.Window.D(), Limit: int64(b.Limit)}
+}
+
+// BackoffWant is one attempt under the growing-delay throttle b at key:
+// free while fewer than b.Free were made within b.Reset, then each one
+// blocks the key for Delay.
+func BackoffWant(key string, b config.Backoff) Want {
+	return Want{Key: key, Window: b.Reset.D(), Free: int64(b.Free), Delay: func(n int64) time.Duration { return Delay(b, n) }}
+}
+
+// Reserve spends one unit of every want before the guarded work is done,
+// atomically: either all are spent, or none and a *Limited error says
+// when to come back. Spending first is what makes a limit hold under
+// concurrency — a limit read before slow work and counted after it lets
+// every request of a burst through. Work that turns out not to be a
+// failure gives its units back with Refund (or Reset).
+func (l *Limiter) Reserve(ctx context.Context, wants ...Want) error {
+	now := l.now()
+	r, err := l.st.Reserve(ctx, now, wants)
+	if err != nil {
+		return fmt.Errorf("ratelimit: %w", err)
+	}
+	if r != nil {
+		return &Limited{RetryAfter: r.Until.Sub(now), Until: r.Until, Keys: r.Keys}
+	}
+	return nil
+}
+
+// Refund gives back one unit reserved under key.
+func (l *Limiter) Refund(ctx context.Context, key string) error {
+	if err := l.st.Refund(ctx, key); err != nil {
+		return fmt.Errorf("ratelimit: %w", err)
 	}
 	return nil
 }

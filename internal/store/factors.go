@@ -29,15 +29,18 @@ type Factor struct {
 	// limits across accounts; Masked is the number as shown ("•••678").
 	PhoneHash string
 	Masked    string
+	// SessionID is, while the factor is pending, the session that added
+	// it: only that session may see or confirm it.
+	SessionID string
 }
 
-const factorCols = "id, user_id, kind, label, role, status, secret, last_step, drift_steps, created_at, confirmed_at, last_used_at, expires_at, phone_hash, masked"
+const factorCols = "id, user_id, kind, label, role, status, secret, last_step, drift_steps, created_at, confirmed_at, last_used_at, expires_at, phone_hash, masked, session_id"
 
 func scanFactor(row interface{ Scan(...any) error }) (Factor, error) {
 	var f Factor
 	var created, expires int64
 	var confirmed, used sql.NullInt64
-	err := row.Scan(&f.ID, &f.UserID, &f.Kind, &f.Label, &f.Role, &f.Status, &f.Secret, &f.LastStep, &f.DriftSteps, &created, &confirmed, &used, &expires, &f.PhoneHash, &f.Masked)
+	err := row.Scan(&f.ID, &f.UserID, &f.Kind, &f.Label, &f.Role, &f.Status, &f.Secret, &f.LastStep, &f.DriftSteps, &created, &confirmed, &used, &expires, &f.PhoneHash, &f.Masked, &f.SessionID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return f, ErrNotFound
 	}
@@ -49,11 +52,17 @@ func scanFactor(row interface{ Scan(...any) error }) (Factor, error) {
 	return f, nil
 }
 
+const insertFactor = `INSERT INTO factors (` + factorCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// factorValues are f's columns in factorCols order.
+func factorValues(f Factor) []any {
+	return []any{f.ID, f.UserID, f.Kind, f.Label, f.Role, f.Status, f.Secret, f.LastStep, f.DriftSteps,
+		micros(f.CreatedAt), optMicros(f.ConfirmedAt), optMicros(f.LastUsedAt), micros(f.ExpiresAt), f.PhoneHash, f.Masked, f.SessionID}
+}
+
 // CreateFactor inserts a factor.
 func (db *DB) CreateFactor(ctx context.Context, f Factor) error {
-	_, err := db.exec(ctx, `INSERT INTO factors (`+factorCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		f.ID, f.UserID, f.Kind, f.Label, f.Role, f.Status, f.Secret, f.LastStep, f.DriftSteps,
-		micros(f.CreatedAt), optMicros(f.ConfirmedAt), optMicros(f.LastUsedAt), micros(f.ExpiresAt), f.PhoneHash, f.Masked)
+	_, err := db.exec(ctx, insertFactor, factorValues(f)...)
 	if err != nil {
 		return fmt.Errorf("create factor: %w", err)
 	}
@@ -111,12 +120,26 @@ func (db *DB) ActivateFactor(ctx context.Context, userID, id string, step, drift
 // cannot both accept the same code. It reports whether the step was new.
 func (db *DB) AcceptStep(ctx context.Context, factorID string, step, drift int64, now time.Time) (bool, error) {
 	res, err := db.exec(ctx, `UPDATE factors SET last_step = ?, drift_steps = ?, last_used_at = ?
-		WHERE id = ? AND status = 'active' AND last_step < ?`, step, drift, micros(now), factorID, step)
+		WHERE id = ? AND status = 'active' AND last_step < ?
+		AND NOT EXISTS (SELECT 1 FROM totp_burned_steps WHERE factor_id = ? AND step = ?)`, step, drift, micros(now), factorID, step, factorID, step)
 	if err != nil {
 		return false, fmt.Errorf("accept step: %w", err)
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
+}
+
+// BurnStep makes a time step of an authenticator app unusable: a code
+// that matched it outside the accepted window was a wrong code, and must
+// not be accepted when that step comes round (a guess would otherwise
+// cover every future step the clock-drift hint reaches).
+func (db *DB) BurnStep(ctx context.Context, factorID string, step int64, expires time.Time) error {
+	_, err := db.exec(ctx, `INSERT INTO totp_burned_steps (factor_id, step, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (factor_id, step) DO NOTHING`, factorID, step, micros(expires))
+	if err != nil {
+		return fmt.Errorf("burn step: %w", err)
+	}
+	return nil
 }
 
 // UpdateFactor changes a factor's label and role.
@@ -191,9 +214,7 @@ func (db *DB) ReplaceRecoveryCodes(ctx context.Context, f Factor, hashes []strin
 	if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM factors WHERE user_id = ? AND kind = 'recovery_code'`), f.UserID); err != nil {
 		return fmt.Errorf("replace recovery codes: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO factors (`+factorCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		f.ID, f.UserID, f.Kind, f.Label, f.Role, f.Status, f.Secret, f.LastStep, f.DriftSteps,
-		micros(f.CreatedAt), optMicros(f.ConfirmedAt), optMicros(f.LastUsedAt), micros(f.ExpiresAt), f.PhoneHash, f.Masked); err != nil {
+	if _, err := tx.ExecContext(ctx, db.q(insertFactor), factorValues(f)...); err != nil {
 		return fmt.Errorf("replace recovery codes: %w", err)
 	}
 	for _, h := range hashes {

@@ -88,6 +88,7 @@ func (db *DB) PurgeExpired(ctx context.Context, now time.Time) error {
 		`DELETE FROM sent_codes WHERE expires_at < ?`,
 		`DELETE FROM devices WHERE expires_at < ?`,
 		`DELETE FROM factors WHERE status = 'pending' AND expires_at < ?`,
+		`DELETE FROM totp_burned_steps WHERE expires_at < ?`,
 	} {
 		if _, err := db.exec(ctx, q, n); err != nil {
 			return fmt.Errorf("purge: %w", err)

@@ -120,7 +120,7 @@ func (w *Web) setupResend(rw http.ResponseWriter, r *http.Request) {
 			w.fail(rw, r, err)
 			return
 		}
-		w.renderSetup(rw, r, status, u, step, id, msg)
+		w.renderSetup(rw, r, status, sess, u, step, id, msg)
 		return
 	}
 	http.Redirect(rw, r, "/account/two-step/setup?step="+strconv.Itoa(max(step, 1))+"&factor="+id+"&sent=1", http.StatusSeeOther)

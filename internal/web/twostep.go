@@ -272,15 +272,15 @@ type setupData struct {
 }
 
 func (w *Web) setupPage(rw http.ResponseWriter, r *http.Request) {
-	_, u, ok := w.requireUser(rw, r)
+	sess, u, ok := w.requireUser(rw, r)
 	if !ok {
 		return
 	}
 	step, _ := strconv.Atoi(r.URL.Query().Get("step"))
-	w.renderSetup(rw, r, http.StatusOK, u, step, r.URL.Query().Get("factor"), "")
+	w.renderSetup(rw, r, http.StatusOK, sess, u, step, r.URL.Query().Get("factor"), "")
 }
 
-func (w *Web) renderSetup(rw http.ResponseWriter, r *http.Request, status int, u store.User, step int, factorID, errMsg string) {
+func (w *Web) renderSetup(rw http.ResponseWriter, r *http.Request, status int, sess store.Session, u store.User, step int, factorID, errMsg string) {
 	if u.TwoStepEnabled && factorID == "" {
 		http.Redirect(rw, r, "/account/two-step", http.StatusSeeOther)
 		return
@@ -304,7 +304,7 @@ func (w *Web) renderSetup(rw http.ResponseWriter, r *http.Request, status int, u
 	}
 	d := setupData{Page: w.page("Two-step verification", &u), Step: step, FormError: errMsg, BackupRequired: pol.BackupRequired, HasBackup: pol.HasBackup}
 	d.PhoneOK = w.acct.PhoneMethodsAllowed()
-	if f, ok := w.pendingFactor(r, u, factorID); ok && account.Sendable(f.Kind) {
+	if f, ok := w.pendingFactor(r, sess, u, factorID); ok && account.Sendable(f.Kind) {
 		d.Sent = &f
 		d.Wait = w.waitFor(r, f)
 		d.CodeField = field{Name: "code", Label: "6-digit code", Type: "text", Autocomplete: "one-time-code", Required: true, Autofocus: true, Error: errMsg, Inputmode: "numeric"}
@@ -312,7 +312,7 @@ func (w *Web) renderSetup(rw http.ResponseWriter, r *http.Request, status int, u
 		factorID = ""
 	}
 	if factorID != "" {
-		e, err := w.acct.PendingTOTP(r.Context(), u, factorID)
+		e, err := w.acct.PendingTOTP(r.Context(), sess, u, factorID)
 		if err != nil {
 			if !errors.Is(err, account.ErrFactorNotFound) {
 				w.fail(rw, r, err)
@@ -389,7 +389,7 @@ func (w *Web) setupConfirm(rw http.ResponseWriter, r *http.Request) {
 			w.fail(rw, r, err)
 			return
 		}
-		w.renderSetup(rw, r, status, u, step, id, msg)
+		w.renderSetup(rw, r, status, sess, u, step, id, msg)
 		return
 	}
 	if u.TwoStepEnabled {
@@ -448,7 +448,7 @@ func (w *Web) enable(rw http.ResponseWriter, r *http.Request) {
 			w.fail(rw, r, err)
 			return
 		}
-		w.renderSetup(rw, r, status, u, 2, "", msg)
+		w.renderSetup(rw, r, status, sess, u, 2, "", msg)
 		return
 	}
 	if r.PostFormValue("remember") == "1" {
@@ -610,11 +610,11 @@ func (w *Web) forgetDevices(rw http.ResponseWriter, r *http.Request) {
 }
 
 // pendingFactor finds one of the user's pending methods.
-func (w *Web) pendingFactor(r *http.Request, u store.User, id string) (store.Factor, bool) {
+func (w *Web) pendingFactor(r *http.Request, sess store.Session, u store.User, id string) (store.Factor, bool) {
 	if id == "" {
 		return store.Factor{}, false
 	}
-	all, err := w.acct.AllFactors(r.Context(), u.ID)
+	all, err := w.acct.AllFactors(r.Context(), sess, u.ID)
 	if err != nil {
 		return store.Factor{}, false
 	}

@@ -1,0 +1,152 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Want is one unit of a rate limit that a request asks to spend before it
+// does the work the limit guards (hashing a password, checking a code).
+//
+// With Delay nil it is a budget: at most Limit units per fixed Window.
+// With Delay set it is a growing-delay throttle: Free units per Window go
+// through freely; each unit past them blocks the key for Delay(n), n
+// counting the units past the free ones, and a blocked key spends nothing.
+type Want struct {
+	Key    string
+	Window time.Duration
+	Limit  int64
+	Free   int64
+	Delay  func(over int64) time.Duration
+}
+
+// Refusal is a reservation that spent nothing because at least one want
+// had no unit left. Until is when every refusing want has room again.
+type Refusal struct {
+	Keys  []string
+	Until time.Time
+}
+
+// Reserve spends one unit of every want, or — when any of them has no
+// unit left — none at all, and returns the refusal. It is one
+// transaction with the counters locked (SQLite's single writer; FOR
+// UPDATE on PostgreSQL, keys locked in sorted order so two reservations
+// never deadlock), so concurrent requests, on any number of instances,
+// can never together spend more than a limit allows: the check and the
+// spending are the same step.
+func (db *DB) Reserve(ctx context.Context, now time.Time, wants []Want) (*Refusal, error) {
+	order := make([]int, len(wants))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return wants[order[a]].Key < wants[order[b]].Key })
+
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("reserve: %w", err)
+	}
+	defer tx.Rollback()
+	lock := ""
+	if db.pg {
+		lock = " FOR UPDATE"
+	}
+	type next struct {
+		count, start, blocked, expires int64
+	}
+	updates := make([]next, len(wants))
+	var refusal *Refusal
+	n := micros(now)
+	for _, i := range order {
+		w := wants[i]
+		// The row must exist to be locked; a new one starts empty.
+		if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO rate_limits (key, count, window_start, blocked_until, updated_at, expires_at)
+			VALUES (?, 0, ?, 0, ?, ?) ON CONFLICT (key) DO NOTHING`), w.Key, n, n, micros(now.Add(w.Window))); err != nil {
+			return nil, fmt.Errorf("reserve %s: %w", w.Key, err)
+		}
+		var c next
+		err := tx.QueryRowContext(ctx, db.q(`SELECT count, window_start, blocked_until FROM rate_limits WHERE key = ?`+lock), w.Key).
+			Scan(&c.count, &c.start, &c.blocked)
+		if err != nil {
+			return nil, fmt.Errorf("reserve %s: %w", w.Key, err)
+		}
+		if c.start <= micros(now.Add(-w.Window)) { // a new window
+			c.count, c.start, c.blocked = 0, n, 0
+		}
+		var until int64
+		switch {
+		case w.Delay == nil && c.count >= w.Limit:
+			until = micros(fromMicros(c.start).Add(w.Window))
+		case w.Delay != nil && c.blocked > n:
+			until = c.blocked
+		}
+		if until != 0 {
+			if refusal == nil {
+				refusal = &Refusal{}
+			}
+			refusal.Keys = append(refusal.Keys, w.Key)
+			if t := fromMicros(until); t.After(refusal.Until) {
+				refusal.Until = t
+			}
+			continue
+		}
+		c.count++
+		if w.Delay != nil && c.count > w.Free {
+			c.blocked = micros(now.Add(w.Delay(c.count - w.Free)))
+		}
+		c.expires = max(micros(fromMicros(c.start).Add(w.Window)), c.blocked)
+		updates[i] = c
+	}
+	if refusal != nil {
+		return refusal, nil // the rollback spends nothing
+	}
+	for i, w := range wants {
+		c := updates[i]
+		if _, err := tx.ExecContext(ctx, db.q(`UPDATE rate_limits SET count = ?, window_start = ?, blocked_until = ?, updated_at = ?, expires_at = ? WHERE key = ?`),
+			c.count, c.start, c.blocked, n, c.expires, w.Key); err != nil {
+			return nil, fmt.Errorf("reserve %s: %w", w.Key, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("reserve: %w", err)
+	}
+	return nil, nil
+}
+
+// Refund gives back one unit reserved under key, for work that turned
+// out not to be a failure (the right password, the right code). A block
+// already in force stays.
+func (db *DB) Refund(ctx context.Context, key string) error {
+	if _, err := db.exec(ctx, `UPDATE rate_limits SET count = count - 1 WHERE key = ? AND count > 0`, key); err != nil {
+		return fmt.Errorf("refund %s: %w", key, err)
+	}
+	return nil
+}
+
+// ReservePendingAttempt spends one of a pending sign-in's attempts before
+// a code is checked, and returns the attempts spent so far. ErrNotFound
+// means there is none left (or the sign-in is finished or expired).
+func (db *DB) ReservePendingAttempt(ctx context.Context, id string, now time.Time, maxAttempts int) (int, error) {
+	var n int
+	err := db.writeRow(ctx, `UPDATE pending_signins SET failures = failures + 1
+		WHERE id = ? AND done_at IS NULL AND expires_at > ? AND failures < ? RETURNING failures`, id, micros(now), maxAttempts).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reserve pending attempt: %w", err)
+	}
+	return n, nil
+}
+
+// RefundPendingAttempt gives back an attempt reserved for a code that was
+// never checked (a budget refused it first).
+func (db *DB) RefundPendingAttempt(ctx context.Context, id string) error {
+	if _, err := db.exec(ctx, `UPDATE pending_signins SET failures = failures - 1 WHERE id = ? AND failures > 0`, id); err != nil {
+		return fmt.Errorf("refund pending attempt: %w", err)
+	}
+	return nil
+}
