@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -135,9 +137,62 @@ func TestStepUpWithAPhoneOnThePages(t *testing.T) {
 	if st != http.StatusSeeOther || !strings.Contains(loc, "devices_forgotten") {
 		t.Fatalf("after step-up = %d %s", st, loc)
 	}
-	// An open redirect through next is refused.
-	st, loc, _ = s.do("POST", "/account/confirm", url.Values{"next": {"https://evil.example/"}, "method_id": {factor}, "code": {"000000"}})
-	if strings.Contains(loc, "evil") {
-		t.Fatalf("next led off-site: %d %s", st, loc)
+	// A hostile next with the right code: the step-up succeeds and the
+	// browser lands on the account page, not off-site.
+	s.clock.Advance(31 * time.Second)
+	st, loc, _ = s.do("POST", "/account/confirm/send", url.Values{"next": {"//evil.example/account"}, "method_id": {factor}})
+	if st != http.StatusSeeOther || !strings.HasPrefix(loc, "/account/confirm?next=%2Faccount&") {
+		t.Fatalf("confirm/send with a hostile next = %d %s, want the confirm page with next=/account", st, loc)
+	}
+	s.srv.App.Account.Flush()
+	msgs, _ = s.srv.App.Outbox.List(t.Context(), "+447400123456", 5)
+	st, loc, _ = s.do("POST", "/account/confirm", url.Values{"next": {"https://evil.example/"}, "method_id": {factor}, "code": {msgs[0].Code}})
+	if st != http.StatusSeeOther || loc != "/account" {
+		t.Fatalf("confirm with the right code and next=https://evil.example/ = %d %q, want a redirect to /account", st, loc)
+	}
+}
+
+// TestConfirmReturnsOnlyToAccountPages confirms with the right password
+// and a next address each time: the page's own addresses are where the
+// browser goes; every hostile one lands on /account. The confirm form
+// never carries a hostile next either.
+func TestConfirmReturnsOnlyToAccountPages(t *testing.T) {
+	s := newSite(t)
+	const password = "correct horse battery"
+	st, loc, _ := s.do("POST", "/signup", url.Values{"email": {"next@example.com"}, "password": {password}})
+	if st != http.StatusSeeOther || !strings.HasPrefix(loc, "/account") {
+		t.Fatalf("sign-up = %d %s", st, loc)
+	}
+	for _, tt := range []struct{ next, want string }{
+		{"/account/two-step", "/account/two-step"},
+		{"/account/two-step?x=1", "/account/two-step?x=1"},
+		{"/account/two-step/phone?step=1", "/account/two-step/phone?step=1"},
+		{"/account", "/account"},
+		{"https://evil.example/", "/account"},
+		{"//evil.example", "/account"},
+		{`\\evil.example`, "/account"},
+		{`/\evil.example`, "/account"},
+		{"javascript:alert(1)", "/account"},
+		{"https://app.example.com@evil.example", "/account"},
+		{"%2F%2Fevil.example", "/account"},
+		{"/account/%2F%2Fevil.example", "/account"},
+		{"/%09/evil.example", "/account"},
+		{"/account/\t/evil.example", "/account"},
+		{"/account\r\nLocation: https://evil.example", "/account"},
+		{"/account/../../evil.example", "/account"},
+		{"/account/%2e%2e/%2e%2e//evil.example", "/account"},
+		{"/account/" + strings.Repeat("a", 4000), "/account"},
+	} {
+		t.Run(fmt.Sprintf("%.40q", tt.next), func(t *testing.T) {
+			s := &site{t: t, srv: s.srv, c: s.c, clock: s.clock}
+			st, _, body := s.do("GET", "/account/confirm?next="+url.QueryEscape(tt.next), nil)
+			s.want(200, st, body, `name="next" value="`+html.EscapeString(tt.want)+`"`)
+			st, loc, body := s.do("POST", "/account/confirm", url.Values{"next": {tt.next}, "password": {password}})
+			if st != http.StatusSeeOther || loc != tt.want {
+				t.Fatalf("confirm with next=%q = %d %q, want a redirect to %q\n%.300s", tt.next, st, loc, tt.want, body)
+			}
+			st, _, body = s.do("GET", loc, nil)
+			s.want(200, st, body)
+		})
 	}
 }
