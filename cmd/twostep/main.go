@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -135,6 +136,11 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		url = cfg.Server.PublicURL
 	}
 	fmt.Fprintf(stdout, "twostep %s is running on %s (%s, e-mail via %s)\nOpen %s\n", version, ln.Addr(), engine, cfg.Delivery.Email, url)
+	if names := cfg.OutboxSettings(); len(names) > 0 {
+		fmt.Fprint(stderr, outboxBanner(strings.TrimRight(url, "/"), names))
+		log.Warn("developer outbox is on: every e-mail, text and call is readable by anyone who reaches it; never use in production",
+			"url", strings.TrimRight(url, "/")+"/dev/outbox", "settings", strings.Join(names, ","))
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -151,6 +157,19 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// outboxBanner is the warning printed at start while the developer outbox
+// is on, loud enough that nobody mistakes such a server for production.
+func outboxBanner(base string, settings []string) string {
+	line := strings.Repeat("!", 78)
+	return line + "\n" +
+		"!!  DEVELOPER OUTBOX IS ON: every e-mail, text and call is readable at\n" +
+		"!!    " + base + "/dev/outbox\n" +
+		"!!  by anyone who can reach this server (" + strings.Join(settings, ", ") + ").\n" +
+		"!!  For trying twostep on this machine only - never use in production:\n" +
+		"!!  set delivery.email to smtp and delivery.sms / delivery.voice to twilio.\n" +
+		line + "\n"
 }
 
 // openStore loads the config for an admin command, opens the database and

@@ -161,3 +161,110 @@ func TestDeliveriesCommand(t *testing.T) {
 		t.Fatalf("deliveries output = %q, want a table header", out.String())
 	}
 }
+
+// startServe runs `twostep serve` as a child with extra environment and
+// returns it with its output; the caller waits or kills.
+func startServe(t *testing.T, env []string, args ...string) (*exec.Cmd, *syncBuffer, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"serve"}, args...)...)
+	cmd.Env = append(append(os.Environ(), "TWOSTEP_TEST_RUN_MAIN=1"), env...)
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, &stdout, &stderr
+}
+
+// waitExit waits up to 30 s for cmd to end and returns its error.
+func waitExit(t *testing.T, cmd *exec.Cmd) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatal("twostep serve did not exit")
+		return nil
+	}
+}
+
+// TestServeRefusesAnExposedOutbox: the developer outbox on a server that
+// others can reach — over https, or listening beyond loopback — is refused
+// at start, naming the settings to change, before anything listens.
+func TestServeRefusesAnExposedOutbox(t *testing.T) {
+	port := strings.TrimPrefix(freeAddr(t), "127.0.0.1:")
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+		want []string
+	}{
+		{"https public url", []string{"TWOSTEP_SERVER_PUBLIC_URL=https://login.example.com"}, []string{"--addr", freeAddr(t)},
+			[]string{"delivery.email", "delivery.sms", "delivery.voice", "server.public_url", "https"}},
+		{"every interface", nil, []string{"--addr", "0.0.0.0:" + port}, []string{"delivery.email", "server.addr", "0.0.0.0:" + port}},
+		{"a non-loopback address", nil, []string{"--addr", "192.0.2.1:" + port}, []string{"delivery.email", "server.addr", "192.0.2.1"}},
+		{"smtp but texts to the outbox", []string{"TWOSTEP_DELIVERY_EMAIL=smtp", "TWOSTEP_DELIVERY_SMTP_HOST=mail.example.com",
+			"TWOSTEP_DELIVERY_SMTP_FROM=noreply@example.com", "TWOSTEP_DELIVERY_SMS=outbox"}, []string{"--addr", "0.0.0.0:" + port},
+			[]string{"delivery.sms", "server.addr"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd, stdout, stderr := startServe(t, tt.env, append(tt.args, "--data-dir", t.TempDir())...)
+			err := waitExit(t, cmd)
+			if err == nil {
+				t.Fatalf("serve exited cleanly; want a refusal\nstdout: %s", stdout.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr %q: want it to name %q", stderr.String(), w)
+				}
+			}
+			if strings.Contains(stdout.String(), "is running") {
+				t.Errorf("stdout %q: the server said it was running", stdout.String())
+			}
+		})
+	}
+}
+
+// TestServeOutboxBanner: `twostep serve` with no settings still runs on
+// 127.0.0.1 with the outbox, and says so loudly with the outbox's URL; a
+// server without the outbox prints no banner.
+func TestServeOutboxBanner(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		env    []string
+		banner bool
+	}{
+		{"outbox", nil, true},
+		{"smtp", []string{"TWOSTEP_DELIVERY_EMAIL=smtp", "TWOSTEP_DELIVERY_SMTP_HOST=127.0.0.1", "TWOSTEP_DELIVERY_SMTP_FROM=noreply@example.com"}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			addr := freeAddr(t)
+			_, stdout, stderr := startServe(t, tt.env, "--addr", addr, "--data-dir", t.TempDir())
+			deadline := time.Now().Add(30 * time.Second)
+			for !strings.Contains(stdout.String(), "Open http://") {
+				if time.Now().After(deadline) {
+					t.Fatalf("server did not start:\n%s", stderr.String())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			time.Sleep(100 * time.Millisecond) // the banner follows the URL
+			resp, err := http.Get("http://" + addr + "/readyz")
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("GET /readyz: %v %v\n%s", resp, err, stderr.String())
+			}
+			resp.Body.Close()
+			got := stderr.String()
+			for _, w := range []string{"DEVELOPER OUTBOX IS ON", "http://" + addr + "/dev/outbox", "never use in production", "delivery.email"} {
+				if strings.Contains(got, w) != tt.banner {
+					t.Errorf("stderr contains %q: %v, want %v\n%s", w, !tt.banner, tt.banner, got)
+				}
+			}
+			if tt.banner && strings.Count(got, "\n") < 6 {
+				t.Errorf("banner is not the loud multi-line kind:\n%s", got)
+			}
+		})
+	}
+}

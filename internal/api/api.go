@@ -16,9 +16,9 @@ import (
 	"twostep/internal/store"
 )
 
-// Pinger answers whether the database is reachable.
-type Pinger interface {
-	Ping(ctx context.Context) error
+// Prober answers whether the database takes writes.
+type Prober interface {
+	CheckWritable(ctx context.Context) error
 }
 
 // API serves /api/v1 and the health endpoints.
@@ -26,14 +26,14 @@ type API struct {
 	acct       *account.Service
 	cookies    session.Cookies
 	outbox     *outbox.Outbox // nil unless the outbox is the e-mail provider
-	db         Pinger
+	db         Prober
 	trustProxy []netip.Prefix // proxies whose X-Forwarded-For is believed
 	log        *slog.Logger
 }
 
 // New returns the API. box is nil unless the developer outbox is the
 // configured provider; its endpoints exist only then.
-func New(acct *account.Service, cookies session.Cookies, box *outbox.Outbox, db Pinger, log *slog.Logger) *API {
+func New(acct *account.Service, cookies session.Cookies, box *outbox.Outbox, db Prober, log *slog.Logger) *API {
 	return &API{acct: acct, cookies: cookies, outbox: box, db: db, trustProxy: acct.Config().Server.TrustProxy, log: log}
 }
 
@@ -117,9 +117,11 @@ func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
 func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := a.db.Ping(ctx); err != nil {
-		a.log.Warn("readiness: database does not answer", "err", err)
-		WriteProblem(w, problem(http.StatusServiceUnavailable, "not_ready", "Not ready", "The database does not answer."))
+	// Ready means able to serve sign-ins, which write: a database that
+	// answers reads but takes no writes is not ready.
+	if err := a.db.CheckWritable(ctx); err != nil {
+		a.log.Warn("readiness: database takes no writes", "err", err)
+		WriteProblem(w, problem(http.StatusServiceUnavailable, "not_ready", "Not ready", "The database does not take writes."))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -63,7 +64,21 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 }
 
 func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Options, db *store.DB) (*App, error) {
+	// Config.Validate refuses this too; checked again here because tests
+	// and tools build configs by hand.
+	if err := cfg.CheckOutbox(); err != nil {
+		return nil, err
+	}
+	// A database that answers reads but takes no writes (read-only role,
+	// replica, full disk) is refused here rather than failing every
+	// sign-in later; it usually fails the migration first, so say why.
 	if _, err := db.Migrate(ctx); err != nil {
+		if werr := db.CheckWritable(ctx); werr != nil {
+			return nil, errors.Join(werr, err)
+		}
+		return nil, err
+	}
+	if err := db.CheckWritable(ctx); err != nil {
 		return nil, err
 	}
 	key, created, err := secret.LoadOrCreateKey(cfg.Secrets.Key, cfg.Server.DataDir)
@@ -124,7 +139,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Option
 	if cfg.Delivery.Twilio.AuthToken != "" {
 		surfaces = append(surfaces, &twilioStatus{token: cfg.Delivery.Twilio.AuthToken, url: cfg.BaseURL() + twilioStatusPath, db: db, now: o.Now, log: log})
 	}
-	h := server.Handler(log, surfaces...)
+	h := server.Handler(log, server.Options{HSTS: strings.HasPrefix(cfg.BaseURL(), "https://")}, surfaces...)
 	return &App{Config: cfg, DB: db, Account: acct, Outbox: box, Handler: h, KeyCreated: created}, nil
 }
 

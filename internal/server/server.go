@@ -16,8 +16,15 @@ type Routes interface {
 	Routes(mux *http.ServeMux)
 }
 
+// Options are the few things the middleware needs to know.
+type Options struct {
+	// HSTS sends Strict-Transport-Security: set when the public URL is
+	// https, so browsers never again try the site over plain HTTP.
+	HSTS bool
+}
+
 // Handler returns the whole HTTP surface of twostep.
-func Handler(log *slog.Logger, surfaces ...Routes) http.Handler {
+func Handler(log *slog.Logger, o Options, surfaces ...Routes) http.Handler {
 	mux := http.NewServeMux()
 	for _, s := range surfaces {
 		s.Routes(mux)
@@ -40,12 +47,15 @@ func Handler(log *slog.Logger, surfaces ...Routes) http.Handler {
 		}
 		http.Error(w, "This request came from another site and was refused.", http.StatusForbidden)
 	}))
-	return recoverPanics(log, securityHeaders(csrf.Handler(mux)))
+	return recoverPanics(log, securityHeaders(o.HSTS, csrf.Handler(mux)))
 }
 
-func securityHeaders(next http.Handler) http.Handler {
+func securityHeaders(hsts bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
+		if hsts {
+			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+		}
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")

@@ -69,6 +69,9 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 		}
 		path = filepath.Join(dataDir, "twostep.db")
 	}
+	if err := prepareFile(path); err != nil {
+		return nil, err
+	}
 	// _txlock=immediate takes the write lock at BEGIN, so a read-then-write
 	// transaction never fails half-way with SQLITE_BUSY.
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
@@ -92,6 +95,47 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// prepareFile makes sure the SQLite file at path can be written and is
+// readable by its owner only: a new file is created 0600 before SQLite
+// opens it (its -wal and -shm files then get the same mode), and an
+// existing one, with its -wal and -shm, loses any group and other bits.
+// SQLite itself would open a file it cannot write read-only, and every
+// write would fail later; twostep refuses to start instead.
+func prepareFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open sqlite: %s cannot be written (read-only file, directory or disk?): %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("open sqlite: %w", err)
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			if err := os.Chmod(p, perm&0o600); err != nil {
+				return fmt.Errorf("open sqlite: %s is readable by others (mode %04o) and could not be made 0600: %w", p, perm, err)
+			}
+		}
+	}
+	return nil
+}
+
+// CheckWritable proves the database takes writes: it commits a one-row
+// upsert, which needs the write lock and reaches the disk. A read-only
+// file, role or replica, or a full disk, fails it where a SELECT would
+// still answer.
+func (db *DB) CheckWritable(ctx context.Context) error {
+	_, err := db.exec(ctx, `INSERT INTO health (id, probes) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET probes = health.probes + 1`)
+	if err != nil {
+		return fmt.Errorf("store: the database takes no writes (read-only file, role or replica, or a full disk?): %w", err)
+	}
+	return nil
 }
 
 // Postgres reports whether the store runs on PostgreSQL.
@@ -180,6 +224,10 @@ func (db *DB) Migrate(ctx context.Context) (applied int, err error) {
 		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(7275650)")
 	}
 	if _, err := conn.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)"); err != nil {
+		return 0, fmt.Errorf("migrate: %w", err)
+	}
+	// health holds the one row CheckWritable writes: readiness is a write.
+	if _, err := conn.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS health (id BIGINT PRIMARY KEY, probes BIGINT NOT NULL)"); err != nil {
 		return 0, fmt.Errorf("migrate: %w", err)
 	}
 	for _, e := range entries {
