@@ -120,7 +120,7 @@ func (s *Service) AddPhone(ctx context.Context, c Client, sess store.Session, u 
 	if !validLabel(label) {
 		return store.Factor{}, SendResult{}, ErrInvalidLabel
 	}
-	f, err := s.newSentFactor(ctx, u, channel, label, num.E164, s.keyedHash("phone", num.E164), num.Masked())
+	f, err := s.newSentFactor(ctx, sess, u, channel, label, num.E164, s.keyedHash("phone", num.E164), num.Masked())
 	if err != nil {
 		return f, SendResult{}, err
 	}
@@ -154,7 +154,7 @@ func (s *Service) AddEmailFactor(ctx context.Context, c Client, sess store.Sessi
 	if !validLabel(label) {
 		label = "E-mail codes"
 	}
-	f, err := s.newSentFactor(ctx, u, KindEmail, label, addr, s.keyedHash("email", addr), masked)
+	f, err := s.newSentFactor(ctx, sess, u, KindEmail, label, addr, s.keyedHash("email", addr), masked)
 	if err != nil {
 		return f, SendResult{}, err
 	}
@@ -174,7 +174,7 @@ func maskEmail(a string) string {
 	return local[:1] + "•••" + local[len(local)-1:] + "@" + domain
 }
 
-func (s *Service) newSentFactor(ctx context.Context, u store.User, kind, label, to, hash, masked string) (store.Factor, error) {
+func (s *Service) newSentFactor(ctx context.Context, sess store.Session, u store.User, kind, label, to, hash, masked string) (store.Factor, error) {
 	methods, err := s.Methods(ctx, u.ID)
 	if err != nil {
 		return store.Factor{}, err
@@ -190,7 +190,7 @@ func (s *Service) newSentFactor(ctx context.Context, u store.User, kind, label, 
 	f := store.Factor{
 		ID: id, UserID: u.ID, Kind: kind, Label: label, Role: role, Status: "pending",
 		Secret: s.keys.Seal([]byte(to), "to:"+id), PhoneHash: hash, Masked: masked,
-		CreatedAt: now, ExpiresAt: now.Add(s.cfg.TwoStep.PendingFactorTTL.D()),
+		CreatedAt: now, ExpiresAt: now.Add(s.cfg.TwoStep.PendingFactorTTL.D()), SessionID: sess.ID,
 	}
 	return f, s.db.CreateFactor(ctx, f)
 }
@@ -198,10 +198,7 @@ func (s *Service) newSentFactor(ctx context.Context, u store.User, kind, label, 
 // Resend sends a pending or active method's code again (the same code
 // while it is valid).
 func (s *Service) Resend(ctx context.Context, c Client, sess store.Session, u store.User, id string) (SendResult, error) {
-	f, err := s.db.FactorByID(ctx, u.ID, id, s.now())
-	if errors.Is(err, store.ErrNotFound) {
-		return SendResult{}, ErrFactorNotFound
-	}
+	f, err := s.factorFor(ctx, sess, u, id)
 	if err != nil {
 		return SendResult{}, err
 	}
@@ -254,6 +251,11 @@ func (s *Service) SendStepUpCode(ctx context.Context, c Client, u store.User, me
 // factor's own), after the cooldown and every send budget. A resend while
 // a code is valid sends the same code, so whichever message arrives first
 // works and its attempts are counted once.
+//
+// Concurrent requests (on any instance) cannot send twice: the cooldown
+// slot is claimed in one conditional statement before anything else is
+// spent, and the code is created or fetched in one transaction. A send
+// that is refused or fails gives the slot back, so the user can retry.
 func (s *Service) sendCode(ctx context.Context, c Client, u store.User, f store.Factor, channel string) (SendResult, error) {
 	if channel == "" {
 		channel = f.Kind
@@ -265,43 +267,36 @@ func (s *Service) sendCode(ctx context.Context, c Client, u store.User, f store.
 		return SendResult{}, ErrMethodNotAllowed
 	}
 	now := s.now()
-	// The cooldown is per channel: "Call me instead" right after a text
-	// is fine; the per-number budgets still bound both.
-	last, err := s.db.LastSend(ctx, f.ID, channel)
-	if err != nil {
-		return SendResult{}, err
-	}
-	if cool := s.cfg.Codes.ResendCooldown.D(); !last.IsZero() && now.Sub(last) < cool {
-		until := last.Add(cool)
-		return SendResult{}, &ratelimit.Limited{RetryAfter: until.Sub(now), Until: until}
-	}
 	toRaw, err := s.keys.Open(f.Secret, "to:"+f.ID)
 	if err != nil {
 		return SendResult{}, fmt.Errorf("open recipient: %w", err)
 	}
 	to := string(toRaw)
-	l := s.cfg.Limits
-	budgets := []sendBudget{
-		{"send:acct:" + u.ID, l.SendPerAccount, false},
-		{"send:ip:" + c.IP, l.SendPerAddress, false},
+	budgets, err := s.sendBudgets(c, u, f, channel, to)
+	if err != nil {
+		return SendResult{}, err
 	}
-	if f.Kind != KindEmail {
-		num, err := phone.Parse(to, "", channel)
-		if err != nil {
-			return SendResult{}, err
-		}
-		if !s.countryServed(num.Region) {
-			return SendResult{}, ErrCountryNotServed
-		}
-		budgets = append(budgets,
-			sendBudget{"send:phone:" + f.PhoneHash, l.SendPerPhone, false},
-			sendBudget{"send:phone:day:" + f.PhoneHash, l.SendPerPhoneDaily, false},
-			sendBudget{"send:global", l.SendGlobal, true},
-			sendBudget{"send:country:" + num.Region, l.SendPerCountry, true},
-		)
+
+	// The cooldown is per channel: "Call me instead" right after a text
+	// is fine; the per-recipient budgets still bound both.
+	cool := s.cfg.Codes.ResendCooldown.D()
+	claimed, last, err := s.db.ClaimSend(ctx, f.ID, channel, now, cool)
+	if err != nil {
+		return SendResult{}, err
 	}
+	if !claimed {
+		until := last.Add(cool)
+		return SendResult{}, &ratelimit.Limited{RetryAfter: max(until.Sub(now), time.Second), Until: until}
+	}
+	release := func() {
+		if err := s.db.ReleaseSend(context.WithoutCancel(ctx), f.ID, channel, now); err != nil {
+			s.log.Warn("resend cooldown not released", "err", err)
+		}
+	}
+
 	for _, b := range budgets {
 		if err := s.limiter.Exhausted(ctx, b.key, b.budget); err != nil {
+			release()
 			if b.guard {
 				s.log.Warn("send budget spent: codes refused", "budget", strings.SplitN(b.key, ":", 3)[1])
 				s.record(ctx, c, u.ID, "send_budget", "exhausted", b.key[len("send:"):])
@@ -311,40 +306,24 @@ func (s *Service) sendCode(ctx context.Context, c Client, u store.User, f store.
 			return SendResult{}, err
 		}
 	}
-
 	// Spend every budget before sending: each Take is one atomic upsert, so
 	// concurrent requests cannot together go past a limit (the SMS-pumping
 	// guard above all). A send that then fails has still cost a unit.
 	for _, b := range budgets {
 		if err := s.limiter.Take(ctx, b.key, b.budget); err != nil {
+			release()
 			return SendResult{}, err
 		}
 	}
 
-	code, live := "", store.SentCode{}
-	live, err = s.db.LiveSentCode(ctx, f.ID, now, s.cfg.Codes.Attempts)
-	switch {
-	case err == nil:
-		raw, err := s.keys.Open(live.SealedCode, "code:"+live.ID)
-		if err != nil {
-			return SendResult{}, fmt.Errorf("open code: %w", err)
-		}
-		code = string(raw)
-	case errors.Is(err, store.ErrNotFound):
-		n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
-		if err != nil {
-			return SendResult{}, err
-		}
-		code = fmt.Sprintf("%06d", n.Int64())
-		id := store.NewID()
-		live = store.SentCode{ID: id, FactorID: f.ID, CodeHash: s.keyedHash("code", f.ID, code), SealedCode: s.keys.Seal([]byte(code), "code:"+id),
-			CreatedAt: now, ExpiresAt: now.Add(s.cfg.Codes.TTL.D()), LastSentAt: now, LastChannel: channel}
-	default:
+	live, code, err := s.liveCode(ctx, f, now)
+	if err != nil {
+		release()
 		return SendResult{}, err
 	}
-
 	m := s.codeMessage(channel, to, code)
 	if err := s.senders[delivery.Channel(channel)].Send(ctx, m); err != nil {
+		release()
 		s.log.Warn("code delivery failed", "channel", channel, "err", err)
 		s.record(ctx, c, u.ID, "code_sent", "failure", channel+" "+f.Masked)
 		methods, _ := s.Methods(ctx, u.ID)
@@ -356,15 +335,81 @@ func (s *Service) sendCode(ctx context.Context, c Client, u store.User, f store.
 		}
 		return SendResult{}, &DeliveryFailedError{Others: others}
 	}
-	if live.Sends == 0 {
-		if err := s.db.CreateSentCode(ctx, live); err != nil {
-			return SendResult{}, err
-		}
-	} else if err := s.db.MarkResent(ctx, live.ID, channel, now); err != nil {
+	if err := s.db.MarkSent(ctx, live.ID, channel, now); err != nil {
 		return SendResult{}, err
 	}
 	s.record(ctx, c, u.ID, "code_sent", "success", channel+" "+f.Masked)
-	return SendResult{Channel: channel, Masked: f.Masked, ResendAfter: s.cfg.Codes.ResendCooldown.D(), ExpiresIn: live.ExpiresAt.Sub(now)}, nil
+	return SendResult{Channel: channel, Masked: f.Masked, ResendAfter: cool, ExpiresIn: live.ExpiresAt.Sub(now)}, nil
+}
+
+// sendBudgets lists the budgets a send to `to` spends. Per recipient (a
+// phone number or an e-mail address, by keyed hash) there are two scopes:
+// while the factor is pending, one budget across every account, so sign-ups
+// cannot flood a number or mailbox nobody has confirmed; once confirmed,
+// the owner's own budget for it, so nobody else (say, another account
+// adding the same number over and over) can spend the owner's sign-in
+// texts. E-mail codes use the phone limits. The SMS-pumping guard (global
+// and per country) binds every text and call.
+func (s *Service) sendBudgets(c Client, u store.User, f store.Factor, channel, to string) ([]sendBudget, error) {
+	l := s.cfg.Limits
+	budgets := []sendBudget{
+		{"send:acct:" + u.ID, l.SendPerAccount, false},
+		{"send:ip:" + c.IP, l.SendPerAddress, false},
+	}
+	var prefix, hash string
+	var region string
+	if f.Kind == KindEmail {
+		prefix, hash = "send:email:", s.keyedHash("email", to)
+	} else {
+		num, err := phone.Parse(to, "", channel)
+		if err != nil {
+			return nil, err
+		}
+		if !s.countryServed(num.Region) {
+			return nil, ErrCountryNotServed
+		}
+		prefix, hash, region = "send:phone:", s.keyedHash("phone", num.E164), num.Region
+	}
+	scope := hash
+	if f.Status == "active" {
+		scope = u.ID + ":" + hash
+	}
+	budgets = append(budgets,
+		sendBudget{prefix + scope, l.SendPerPhone, false},
+		sendBudget{prefix + "day:" + scope, l.SendPerPhoneDaily, false},
+	)
+	if region != "" {
+		budgets = append(budgets,
+			sendBudget{"send:global", l.SendGlobal, true},
+			sendBudget{"send:country:" + region, l.SendPerCountry, true},
+		)
+	}
+	return budgets, nil
+}
+
+// liveCode returns the factor's live code and its digits, creating one
+// when there is none; every concurrent caller gets the same code.
+func (s *Service) liveCode(ctx context.Context, f store.Factor, now time.Time) (store.SentCode, string, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		return store.SentCode{}, "", err
+	}
+	code := fmt.Sprintf("%06d", n.Int64())
+	id := store.NewID()
+	fresh := store.SentCode{ID: id, FactorID: f.ID, CodeHash: s.keyedHash("code", f.ID, code), SealedCode: s.keys.Seal([]byte(code), "code:"+id),
+		CreatedAt: now, ExpiresAt: now.Add(s.cfg.Codes.TTL.D())}
+	live, err := s.db.IssueSentCode(ctx, fresh, now, s.cfg.Codes.Attempts)
+	if errors.Is(err, store.ErrNotFound) {
+		return live, "", ErrFactorNotFound
+	}
+	if err != nil || live.ID == id {
+		return live, code, err
+	}
+	raw, err := s.keys.Open(live.SealedCode, "code:"+live.ID)
+	if err != nil {
+		return live, "", fmt.Errorf("open code: %w", err)
+	}
+	return live, string(raw), nil
 }
 
 // codeMessage words a code in the origin-bound one-time code format, so

@@ -25,50 +25,121 @@ type SentCode struct {
 	Attempts    int
 }
 
-// LiveSentCode returns the factor's newest code that is unused, unexpired
-// and has attempts left.
-func (db *DB) LiveSentCode(ctx context.Context, factorID string, now time.Time, maxAttempts int) (SentCode, error) {
+const liveSentCodeQuery = `SELECT id, factor_id, code_hash, sealed_code, created_at, expires_at, last_sent_at, last_channel, sends, attempts
+	FROM sent_codes WHERE factor_id = ? AND used_at IS NULL AND expires_at > ? AND attempts < ?
+	ORDER BY created_at DESC LIMIT 1`
+
+func scanSentCode(row *sql.Row) (SentCode, error) {
 	var c SentCode
 	var created, expires, sent int64
-	err := db.queryRow(ctx, `SELECT id, factor_id, code_hash, sealed_code, created_at, expires_at, last_sent_at, sends, attempts
-		FROM sent_codes WHERE factor_id = ? AND used_at IS NULL AND expires_at > ? AND attempts < ?
-		ORDER BY created_at DESC LIMIT 1`, factorID, micros(now), maxAttempts).
-		Scan(&c.ID, &c.FactorID, &c.CodeHash, &c.SealedCode, &created, &expires, &sent, &c.Sends, &c.Attempts)
+	err := row.Scan(&c.ID, &c.FactorID, &c.CodeHash, &c.SealedCode, &created, &expires, &sent, &c.LastChannel, &c.Sends, &c.Attempts)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, ErrNotFound
 	}
 	if err != nil {
-		return c, fmt.Errorf("live sent code: %w", err)
+		return c, err
 	}
 	c.CreatedAt, c.ExpiresAt, c.LastSentAt = fromMicros(created), fromMicros(expires), fromMicros(sent)
 	return c, nil
+}
+
+// LiveSentCode returns the factor's newest code that is unused, unexpired
+// and has attempts left.
+func (db *DB) LiveSentCode(ctx context.Context, factorID string, now time.Time, maxAttempts int) (SentCode, error) {
+	c, err := scanSentCode(db.queryRow(ctx, liveSentCodeQuery, factorID, micros(now), maxAttempts))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return c, fmt.Errorf("live sent code: %w", err)
+	}
+	return c, err
 }
 
 // LastSend returns when a code for the factor was last sent by channel
 // (any channel when empty; zero if never), for the resend cooldown.
 func (db *DB) LastSend(ctx context.Context, factorID, channel string) (time.Time, error) {
 	var at sql.NullInt64
-	if err := db.queryRow(ctx, `SELECT MAX(last_sent_at) FROM sent_codes WHERE factor_id = ? AND (? = '' OR last_channel = ?)`,
+	if err := db.queryRow(ctx, `SELECT MAX(last_sent_at) FROM send_cooldowns WHERE factor_id = ? AND (? = '' OR channel = ?)`,
 		factorID, channel, channel).Scan(&at); err != nil {
 		return time.Time{}, fmt.Errorf("last send: %w", err)
 	}
 	return nullMicros(at), nil
 }
 
-// CreateSentCode stores a new code.
-func (db *DB) CreateSentCode(ctx context.Context, c SentCode) error {
-	_, err := db.exec(ctx, `INSERT INTO sent_codes (id, factor_id, code_hash, sealed_code, created_at, expires_at, last_sent_at, last_channel, sends, attempts)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 0)`, c.ID, c.FactorID, c.CodeHash, c.SealedCode, micros(c.CreatedAt), micros(c.ExpiresAt), micros(c.LastSentAt), c.LastChannel)
-	if err != nil {
-		return fmt.Errorf("create sent code: %w", err)
+// ClaimSend takes the factor's resend cooldown for channel at now, unless
+// a send that way is less than cooldown old. It is one conditional upsert,
+// so of concurrent requests on any number of instances exactly one gets
+// the slot. When refused, last says when the slot was taken.
+func (db *DB) ClaimSend(ctx context.Context, factorID, channel string, now time.Time, cooldown time.Duration) (ok bool, last time.Time, err error) {
+	var at int64
+	err = db.writeRow(ctx, `INSERT INTO send_cooldowns (factor_id, channel, last_sent_at) VALUES (?, ?, ?)
+		ON CONFLICT (factor_id, channel) DO UPDATE SET last_sent_at = excluded.last_sent_at
+		WHERE send_cooldowns.last_sent_at <= ?
+		RETURNING last_sent_at`, factorID, channel, micros(now), micros(now.Add(-cooldown))).Scan(&at)
+	if err == nil {
+		return true, fromMicros(at), nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return false, time.Time{}, fmt.Errorf("claim send: %w", err)
+	}
+	last, err = db.LastSend(ctx, factorID, channel)
+	return false, last, err
+}
+
+// ReleaseSend gives back a claim ClaimSend made at claimed, when nothing
+// was sent after all, so the user may try again at once. A claim taken
+// since by someone else is left alone. (Zero is "never": the slot's
+// previous send was at least a cooldown old, or it could not be claimed.)
+func (db *DB) ReleaseSend(ctx context.Context, factorID, channel string, claimed time.Time) error {
+	if _, err := db.exec(ctx, `UPDATE send_cooldowns SET last_sent_at = 0 WHERE factor_id = ? AND channel = ? AND last_sent_at = ?`,
+		factorID, channel, micros(claimed)); err != nil {
+		return fmt.Errorf("release send: %w", err)
 	}
 	return nil
 }
 
-// MarkResent records another send of the same code.
-func (db *DB) MarkResent(ctx context.Context, id, channel string, at time.Time) error {
+// IssueSentCode returns the factor's live code, or stores fresh and
+// returns it when there is none, in one transaction that holds the
+// factor's row: concurrent requests on any instance all get the same
+// code. (SQLite's single writer serialises it; PostgreSQL locks the
+// factor row.) A fresh code starts with no sends; MarkSent counts them.
+// ErrNotFound means the factor is gone.
+func (db *DB) IssueSentCode(ctx context.Context, fresh SentCode, now time.Time, maxAttempts int) (SentCode, error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return SentCode{}, fmt.Errorf("issue sent code: %w", err)
+	}
+	defer tx.Rollback()
+	lock := `SELECT id FROM factors WHERE id = ?`
+	if db.pg {
+		lock += ` FOR NO KEY UPDATE`
+	}
+	var id string
+	if err := tx.QueryRowContext(ctx, db.q(lock), fresh.FactorID).Scan(&id); errors.Is(err, sql.ErrNoRows) {
+		return SentCode{}, ErrNotFound
+	} else if err != nil {
+		return SentCode{}, fmt.Errorf("issue sent code: %w", err)
+	}
+	c, err := scanSentCode(tx.QueryRowContext(ctx, db.q(liveSentCodeQuery), fresh.FactorID, micros(now), maxAttempts))
+	switch {
+	case err == nil:
+		return c, nil
+	case !errors.Is(err, ErrNotFound):
+		return SentCode{}, fmt.Errorf("issue sent code: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO sent_codes (id, factor_id, code_hash, sealed_code, created_at, expires_at, last_sent_at, last_channel, sends, attempts)
+		VALUES (?, ?, ?, ?, ?, ?, 0, '', 0, 0)`), fresh.ID, fresh.FactorID, fresh.CodeHash, fresh.SealedCode, micros(fresh.CreatedAt), micros(fresh.ExpiresAt)); err != nil {
+		return SentCode{}, fmt.Errorf("issue sent code: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return SentCode{}, fmt.Errorf("issue sent code: %w", err)
+	}
+	fresh.LastSentAt, fresh.LastChannel, fresh.Sends, fresh.Attempts = time.Time{}, "", 0, 0
+	return fresh, nil
+}
+
+// MarkSent records a send of the code by channel.
+func (db *DB) MarkSent(ctx context.Context, id, channel string, at time.Time) error {
 	if _, err := db.exec(ctx, `UPDATE sent_codes SET sends = sends + 1, last_sent_at = ?, last_channel = ? WHERE id = ?`, micros(at), channel, id); err != nil {
-		return fmt.Errorf("mark resent: %w", err)
+		return fmt.Errorf("mark sent: %w", err)
 	}
 	return nil
 }
