@@ -137,42 +137,72 @@ func wantNotFound(t *testing.T, what string, err error) {
 	}
 }
 
-// ---- comparisons (times with Equal) ----
+// ---- comparisons: whole rows, times as instants ----
 
-func userDiff(got, want store.User) string {
-	if got.ID == want.ID && got.Email == want.Email && got.PasswordHash == want.PasswordHash &&
-		got.EmailVerifiedAt.Equal(want.EmailVerifiedAt) && got.TwoStepEnabled == want.TwoStepEnabled &&
-		got.CreatedAt.Equal(want.CreatedAt) && got.PasswordChangedAt.Equal(want.PasswordChangedAt) {
-		return ""
+// rowDiff compares two rows of the same type field by field — every field,
+// so a column the store forgets, swaps or mangles shows — with each
+// time.Time compared as an instant (location and monotonic reading
+// dropped). It returns "" when they are equal, else the fields that differ.
+func rowDiff[T any](got, want T) string {
+	g, w := reflect.ValueOf(got), reflect.ValueOf(want)
+	if g.Kind() != reflect.Struct {
+		panic(fmt.Sprintf("rowDiff of a %T, want a struct", got))
 	}
-	return fmt.Sprintf("got  %+v\nwant %+v", got, want)
+	var b strings.Builder
+	for i := range g.NumField() {
+		gf, wf := g.Field(i).Interface(), w.Field(i).Interface()
+		if gt, ok := gf.(time.Time); ok {
+			if wt := wf.(time.Time); gt.Equal(wt) && gt.IsZero() == wt.IsZero() {
+				continue
+			}
+		} else if reflect.DeepEqual(gf, wf) {
+			continue
+		}
+		fmt.Fprintf(&b, "\n  %s: got %#v, want %#v", g.Type().Field(i).Name, gf, wf)
+	}
+	return b.String()
 }
 
-func checkUser(t *testing.T, what string, got store.User, err error, want store.User) {
+// checkRow fails the test unless got, read with err, is the row want.
+func checkRow[T any](t *testing.T, what string, got T, err error, want T) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
-	if d := userDiff(got, want); d != "" {
-		t.Errorf("%s:\n%s", what, d)
+	if d := rowDiff(got, want); d != "" {
+		t.Errorf("%s: the row differs:%s", what, d)
 	}
 }
 
-func sessionEqual(a, b store.Session) bool {
-	return a.ID == b.ID && a.TokenHash == b.TokenHash && a.UserID == b.UserID && a.AAL == b.AAL &&
-		a.CreatedAt.Equal(b.CreatedAt) && a.AuthenticatedAt.Equal(b.AuthenticatedAt) &&
-		a.LastSeenAt.Equal(b.LastSeenAt) && a.ExpiresAt.Equal(b.ExpiresAt) &&
-		a.IP == b.IP && a.UserAgent == b.UserAgent && a.RevokedAt.Equal(b.RevokedAt)
+// checkRows is checkRow for lists, in order.
+func checkRows[T any](t *testing.T, what string, got []T, err error, want []T) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if len(got) != len(want) {
+		t.Errorf("%s: got %d rows %+v, want %d %+v", what, len(got), got, len(want), want)
+		return
+	}
+	for i := range want {
+		if d := rowDiff(got[i], want[i]); d != "" {
+			t.Errorf("%s[%d]: the row differs:%s", what, i, d)
+		}
+	}
 }
 
-func tokenEqual(a, b store.Token) bool {
-	return a.Hash == b.Hash && a.Kind == b.Kind && a.UserID == b.UserID && a.Email == b.Email &&
-		a.CreatedAt.Equal(b.CreatedAt) && a.ExpiresAt.Equal(b.ExpiresAt)
+func userDiff(got, want store.User) string { return rowDiff(got, want) }
+
+func checkUser(t *testing.T, what string, got store.User, err error, want store.User) {
+	t.Helper()
+	checkRow(t, what, got, err, want)
 }
 
-func counterEqual(a, b store.Counter) bool {
-	return a.Count == b.Count && a.WindowStart.Equal(b.WindowStart) && a.BlockedUntil.Equal(b.BlockedUntil)
-}
+func sessionEqual(a, b store.Session) bool { return rowDiff(a, b) == "" }
+
+func tokenEqual(a, b store.Token) bool { return rowDiff(a, b) == "" }
+
+func counterEqual(a, b store.Counter) bool { return rowDiff(a, b) == "" }
 
 func checkCounter(t *testing.T, what string, got store.Counter, err error, want store.Counter) {
 	t.Helper()
@@ -467,9 +497,7 @@ func TestSessions(t *testing.T) {
 			if err != nil || !sessionEqual(got, s) {
 				t.Errorf("SessionByTokenHash:\ngot  %+v, %v\nwant %+v", got, err, s)
 			}
-			if gotUser.ID != alice.ID || gotUser.Email != alice.Email || !gotUser.CreatedAt.Equal(alice.CreatedAt) {
-				t.Errorf("SessionByTokenHash user = %+v, want %+v", gotUser, alice)
-			}
+			checkUser(t, "SessionByTokenHash user", gotUser, nil, alice)
 			_, _, err = db.SessionByTokenHash(ctx(), "th-unknown")
 			wantNotFound(t, "SessionByTokenHash unknown", err)
 			// Found whatever its age: the caller applies the timeouts.
@@ -751,13 +779,7 @@ func TestEvents(t *testing.T) {
 				t.Errorf("Events(limit %d): got %d events %+v, want %d", limit, len(got), got, len(w))
 				continue
 			}
-			for i := range w {
-				g := got[i]
-				if g.ID != w[i].ID || g.UserID != w[i].UserID || g.Kind != w[i].Kind || g.Outcome != w[i].Outcome ||
-					g.IP != w[i].IP || g.UserAgent != w[i].UserAgent || g.Detail != w[i].Detail || !g.CreatedAt.Equal(w[i].CreatedAt) {
-					t.Errorf("Events(limit %d)[%d]:\ngot  %+v\nwant %+v", limit, i, g, w[i])
-				}
-			}
+			checkRows(t, fmt.Sprintf("Events(limit %d)", limit), got, nil, w)
 		}
 		got, err := db.Events(ctx(), "u-none", 10)
 		if err != nil || got == nil || len(got) != 0 {
@@ -807,10 +829,7 @@ func TestOutbox(t *testing.T) {
 		}
 		got, err := db.Outbox(ctx(), "b@example.com", 10)
 		must(t, err)
-		if w := msgs[1]; len(got) != 1 || got[0].ID != w.ID || got[0].Channel != w.Channel || got[0].To != w.To ||
-			got[0].Subject != w.Subject || got[0].Body != w.Body || got[0].Code != w.Code || !got[0].SentAt.Equal(w.SentAt) {
-			t.Errorf("Outbox message:\ngot  %+v\nwant %+v", got, w)
-		}
+		checkRows(t, "Outbox message", got, nil, msgs[1:2])
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -17,23 +18,13 @@ import (
 	"twostep/internal/testenv"
 )
 
-// ---- comparisons (times with Equal) ----
+// ---- comparisons: whole rows (rowDiff) ----
 
-func factorEqual(a, b store.Factor) bool {
-	return a.ID == b.ID && a.UserID == b.UserID && a.Kind == b.Kind && a.Label == b.Label && a.Role == b.Role &&
-		a.Status == b.Status && a.Secret == b.Secret && a.LastStep == b.LastStep && a.DriftSteps == b.DriftSteps &&
-		a.CreatedAt.Equal(b.CreatedAt) && a.ConfirmedAt.Equal(b.ConfirmedAt) && a.LastUsedAt.Equal(b.LastUsedAt) &&
-		a.ExpiresAt.Equal(b.ExpiresAt)
-}
+func factorEqual(a, b store.Factor) bool { return rowDiff(a, b) == "" }
 
 func checkFactor(t *testing.T, what string, got store.Factor, err error, want store.Factor) {
 	t.Helper()
-	if err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-	if !factorEqual(got, want) {
-		t.Errorf("%s:\ngot  %+v\nwant %+v", what, got, want)
-	}
+	checkRow(t, what, got, err, want)
 }
 
 func factorIDs(fs []store.Factor) []string {
@@ -44,16 +35,9 @@ func factorIDs(fs []store.Factor) []string {
 	return ids
 }
 
-func pendingEqual(a, b store.Pending) bool {
-	return a.ID == b.ID && a.TokenHash == b.TokenHash && a.UserID == b.UserID && a.CreatedAt.Equal(b.CreatedAt) &&
-		a.ExpiresAt.Equal(b.ExpiresAt) && a.Failures == b.Failures && a.IP == b.IP && a.UserAgent == b.UserAgent
-}
+func pendingEqual(a, b store.Pending) bool { return rowDiff(a, b) == "" }
 
-func deviceEqual(a, b store.Device) bool {
-	return a.ID == b.ID && a.UserID == b.UserID && a.TokenHash == b.TokenHash && a.Label == b.Label &&
-		a.UserAgent == b.UserAgent && a.CreatedAt.Equal(b.CreatedAt) && a.LastUsedAt.Equal(b.LastUsedAt) &&
-		a.LastIP == b.LastIP && a.ExpiresAt.Equal(b.ExpiresAt) && a.MaxExpiresAt.Equal(b.MaxExpiresAt)
-}
+func deviceEqual(a, b store.Device) bool { return rowDiff(a, b) == "" }
 
 func deviceIDs(ds []store.Device) []string {
 	ids := []string{}
@@ -61,11 +45,6 @@ func deviceIDs(ds []store.Device) []string {
 		ids = append(ids, d.ID)
 	}
 	return ids
-}
-
-// stepUpSessionEqual is sessionEqual including the step-up fields.
-func stepUpSessionEqual(a, b store.Session) bool {
-	return sessionEqual(a, b) && a.StepUpAt.Equal(b.StepUpAt) && a.StepUpKind == b.StepUpKind
 }
 
 // ---- fixtures ----
@@ -76,6 +55,9 @@ func newFactor(t *testing.T, db *store.DB, id, userID string, created time.Time)
 	f := store.Factor{
 		ID: id, UserID: userID, Kind: "totp", Label: "phone " + id, Role: "primary", Status: "active",
 		Secret: "sealed-" + id, LastStep: 100, CreatedAt: created, ConfirmedAt: created,
+		// Distinct values in every column, so a column read into the wrong
+		// field shows in every comparison.
+		PhoneHash: "hash-" + id, Masked: "•••" + id,
 	}
 	must(t, db.CreateFactor(ctx(), f))
 	return f
@@ -86,7 +68,7 @@ func newPendingFactor(t *testing.T, db *store.DB, id, userID string, created, ex
 	t.Helper()
 	f := store.Factor{
 		ID: id, UserID: userID, Kind: "totp", Label: "new phone " + id, Role: "backup", Status: "pending",
-		Secret: "sealed-" + id, CreatedAt: created, ExpiresAt: expires,
+		Secret: "sealed-" + id, CreatedAt: created, ExpiresAt: expires, PhoneHash: "hash-" + id, Masked: "•••" + id,
 	}
 	must(t, db.CreateFactor(ctx(), f))
 	return f
@@ -635,21 +617,6 @@ func TestServerSecret(t *testing.T) {
 			t.Errorf("ServerSecret of another name: got (%q, %v), want (other-1, nil)", got, err)
 		}
 
-		must(t, db.ResealServerSecret(ctx(), "pepper", "resealed"))
-		got, err = db.ServerSecret(ctx(), "pepper", func() string { return "sealed-3" })
-		if err != nil || got != "resealed" {
-			t.Errorf("ServerSecret after ResealServerSecret: got (%q, %v), want (resealed, nil)", got, err)
-		}
-		got, err = db.ServerSecret(ctx(), "other", func() string { return "other-2" })
-		if err != nil || got != "other-1" {
-			t.Errorf("another secret after ResealServerSecret: got (%q, %v), want (other-1, nil)", got, err)
-		}
-		// Resealing a secret nobody made creates nothing.
-		must(t, db.ResealServerSecret(ctx(), "missing", "ghost"))
-		got, err = db.ServerSecret(ctx(), "missing", func() string { return "made" })
-		if err != nil || got != "made" {
-			t.Errorf("ServerSecret after resealing a missing secret: got (%q, %v), want (made, nil)", got, err)
-		}
 	})
 }
 
@@ -684,6 +651,9 @@ func TestServerSecretConcurrent(t *testing.T) {
 	})
 }
 
+// TestSealedSecrets lists every sealed value with where it lives — factor
+// secrets of every kind, sent codes, server secrets — and replaces each
+// only while it is unchanged.
 func TestSealedSecrets(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *store.DB) {
 		alice := newUser(t, db, "u-alice", "alice@example.com")
@@ -691,31 +661,92 @@ func TestSealedSecrets(t *testing.T) {
 		a := newFactor(t, db, "f-a", alice.ID, base)
 		p := newPendingFactor(t, db, "f-p", alice.ID, base, at(time.Hour))
 		b := newFactor(t, db, "f-b", bob.ID, base)
+		phone := store.Factor{ID: "f-sms", UserID: alice.ID, Kind: "sms", Label: "Phone", Role: "backup", Status: "active",
+			Secret: "sealed-f-sms", CreatedAt: base, ConfirmedAt: base, PhoneHash: "ph-1", Masked: "•••678"}
+		must(t, db.CreateFactor(ctx(), phone))
+		mail := store.Factor{ID: "f-mail", UserID: bob.ID, Kind: "email", Label: "E-mail", Role: "backup", Status: "pending",
+			Secret: "sealed-f-mail", CreatedAt: base, ExpiresAt: at(time.Hour), PhoneHash: "eh-1", Masked: "b•••b@example.com"}
+		must(t, db.CreateFactor(ctx(), mail))
 		must(t, db.ReplaceRecoveryCodes(ctx(), recoveryFactor("f-rc", alice.ID, base), []string{"h1"})) // no secret
+		code := store.SentCode{ID: "c-1", FactorID: phone.ID, CodeHash: "ch-1", SealedCode: "sealed-c-1",
+			CreatedAt: base, ExpiresAt: at(10 * time.Minute)}
+		_, err := db.IssueSentCode(ctx(), code, base, 5)
+		must(t, err)
+		pepper, err := db.ServerSecret(ctx(), "pepper", func() string { return "sealed-pepper" })
+		must(t, err)
 
+		want := []store.SealedSecret{
+			{Table: store.SealedFactor, ID: a.ID, Kind: "totp", Sealed: a.Secret},
+			{Table: store.SealedFactor, ID: b.ID, Kind: "totp", Sealed: b.Secret},
+			{Table: store.SealedFactor, ID: mail.ID, Kind: "email", Sealed: mail.Secret},
+			{Table: store.SealedFactor, ID: p.ID, Kind: "totp", Sealed: p.Secret},
+			{Table: store.SealedFactor, ID: phone.ID, Kind: "sms", Sealed: phone.Secret},
+			{Table: store.SealedServer, ID: "pepper", Sealed: pepper},
+			{Table: store.SealedSentCode, ID: code.ID, Sealed: code.SealedCode},
+		}
+		sortSealed := func(ss []store.SealedSecret) {
+			sort.Slice(ss, func(i, j int) bool { return ss[i].Table+"\x00"+ss[i].ID < ss[j].Table+"\x00"+ss[j].ID })
+		}
 		all, err := db.AllSealedSecrets(ctx())
-		want := map[string]string{a.ID: a.Secret, p.ID: p.Secret, b.ID: b.Secret}
-		if err != nil || !reflect.DeepEqual(all, want) {
-			t.Errorf("AllSealedSecrets: got (%v, %v), want (%v, nil)", all, err, want)
+		sortSealed(all)
+		sortSealed(want)
+		checkRows(t, "AllSealedSecrets", all, err, want)
+
+		for _, r := range []struct {
+			what   string
+			s      store.SealedSecret
+			sealed string
+			want   bool
+		}{
+			{"a factor", want[0], "v2:" + a.ID, true},
+			{"a phone factor", store.SealedSecret{Table: store.SealedFactor, ID: phone.ID, Sealed: phone.Secret}, "v2:" + phone.ID, true},
+			{"a sent code", store.SealedSecret{Table: store.SealedSentCode, ID: code.ID, Sealed: code.SealedCode}, "v2:" + code.ID, true},
+			{"a server secret", store.SealedSecret{Table: store.SealedServer, ID: "pepper", Sealed: pepper}, "v2:pepper", true},
+			// Changed meanwhile (another instance rotated it): left alone.
+			{"a stale factor", store.SealedSecret{Table: store.SealedFactor, ID: b.ID, Sealed: "stale"}, "v2:wrong", false},
+			{"a stale sent code", store.SealedSecret{Table: store.SealedSentCode, ID: code.ID, Sealed: code.SealedCode}, "v3:wrong", false},
+			{"a stale server secret", store.SealedSecret{Table: store.SealedServer, ID: "pepper", Sealed: pepper}, "v3:wrong", false},
+			// The old value of another row does not match.
+			{"another factor's value", store.SealedSecret{Table: store.SealedFactor, ID: p.ID, Sealed: a.Secret}, "v2:wrong", false},
+			{"a missing server secret", store.SealedSecret{Table: store.SealedServer, ID: "missing", Sealed: pepper}, "ghost", false},
+		} {
+			if got, err := db.ReplaceSealedSecret(ctx(), r.s, r.sealed); err != nil || got != r.want {
+				t.Errorf("ReplaceSealedSecret of %s: got (%v, %v), want (%v, nil)", r.what, got, err, r.want)
+			}
+		}
+		if _, err := db.ReplaceSealedSecret(ctx(), store.SealedSecret{Table: "users", ID: alice.ID}, "x"); err == nil {
+			t.Errorf("ReplaceSealedSecret in an unknown table: got nil error, want one")
 		}
 
-		must(t, db.ReplaceSealedSecret(ctx(), a.ID, a.Secret, "v2:"+a.ID))
-		// Changed meanwhile (another instance rotated it): left alone.
-		must(t, db.ReplaceSealedSecret(ctx(), b.ID, "stale", "v2:wrong"))
-		// The old value of another factor does not match.
-		must(t, db.ReplaceSealedSecret(ctx(), p.ID, a.Secret, "v2:wrong"))
-
-		want[a.ID] = "v2:" + a.ID
+		for i, s := range want {
+			switch s.ID {
+			case a.ID, phone.ID, code.ID, "pepper":
+				want[i].Sealed = "v2:" + s.ID
+			}
+		}
 		all, err = db.AllSealedSecrets(ctx())
-		if err != nil || !reflect.DeepEqual(all, want) {
-			t.Errorf("AllSealedSecrets after ReplaceSealedSecret: got (%v, %v), want (%v, nil)", all, err, want)
-		}
-		wa := a
-		wa.Secret = "v2:" + a.ID
+		sortSealed(all)
+		checkRows(t, "AllSealedSecrets after ReplaceSealedSecret", all, err, want)
+		wa, wp := a, phone
+		wa.Secret, wp.Secret = "v2:"+a.ID, "v2:"+phone.ID
 		got, err := db.FactorByID(ctx(), alice.ID, a.ID, base)
 		checkFactor(t, "factor after ReplaceSealedSecret", got, err, wa)
+		got, err = db.FactorByID(ctx(), alice.ID, phone.ID, base)
+		checkFactor(t, "phone factor after ReplaceSealedSecret", got, err, wp)
 		got, err = db.FactorByID(ctx(), bob.ID, b.ID, base)
 		checkFactor(t, "factor after a stale ReplaceSealedSecret", got, err, b)
+		got, err = db.FactorByID(ctx(), bob.ID, mail.ID, base)
+		checkFactor(t, "e-mail factor (untouched)", got, err, mail)
+		live, err := db.LiveSentCode(ctx(), phone.ID, base, 5)
+		if err != nil || live.SealedCode != "v2:"+code.ID {
+			t.Errorf("sent code after ReplaceSealedSecret: got (%+v, %v), want sealed_code v2:%s", live, err, code.ID)
+		}
+		if got, err := db.ServerSecret(ctx(), "pepper", func() string { return "new" }); err != nil || got != "v2:pepper" {
+			t.Errorf("ServerSecret after ReplaceSealedSecret: got (%q, %v), want (v2:pepper, nil)", got, err)
+		}
+		if got, err := db.ServerSecret(ctx(), "missing", func() string { return "made" }); err != nil || got != "made" {
+			t.Errorf("ServerSecret after replacing a missing secret: got (%q, %v), want (made, nil)", got, err)
+		}
 	})
 }
 
@@ -937,17 +968,17 @@ func TestSessionStepUp(t *testing.T) {
 			}
 			must(t, db.CreateSession(ctx(), s))
 			got, _, err := db.SessionByTokenHash(ctx(), s.TokenHash)
-			if err != nil || !stepUpSessionEqual(got, s) {
+			if err != nil || !sessionEqual(got, s) {
 				t.Errorf("SessionByTokenHash:\ngot  %+v, %v\nwant %+v", got, err, s)
 			}
 			all, err := db.ActiveSessions(ctx(), u.ID, at(time.Minute), time.Hour)
-			if err != nil || len(all) != 1 || !stepUpSessionEqual(all[0], s) {
+			if err != nil || len(all) != 1 || !sessionEqual(all[0], s) {
 				t.Errorf("ActiveSessions:\ngot  %+v, %v\nwant [%+v]", all, err, s)
 			}
 			// A session without a step-up reads back without one.
 			plain := newSession(t, db, "s-plain", u.ID, base, life)
 			got, _, err = db.SessionByTokenHash(ctx(), plain.TokenHash)
-			if err != nil || !stepUpSessionEqual(got, plain) || !got.StepUpAt.IsZero() || got.StepUpKind != "" {
+			if err != nil || !sessionEqual(got, plain) || !got.StepUpAt.IsZero() || got.StepUpKind != "" {
 				t.Errorf("session without step-up:\ngot  %+v, %v\nwant %+v", got, err, plain)
 			}
 		})
@@ -969,12 +1000,12 @@ func TestSessionStepUp(t *testing.T) {
 				must(t, db.MarkStepUp(ctx(), s.ID, step.kind, step.aal, at(step.at)))
 				want.StepUpAt, want.StepUpKind, want.AAL = at(step.at), step.kind, step.wantAAL
 				got, _, err := db.SessionByTokenHash(ctx(), s.TokenHash)
-				if err != nil || !stepUpSessionEqual(got, want) {
+				if err != nil || !sessionEqual(got, want) {
 					t.Errorf("after MarkStepUp(%s, aal %d):\ngot  %+v, %v\nwant %+v", step.kind, step.aal, got, err, want)
 				}
 			}
 			got, _, err := db.SessionByTokenHash(ctx(), other.TokenHash)
-			if err != nil || !stepUpSessionEqual(got, other) {
+			if err != nil || !sessionEqual(got, other) {
 				t.Errorf("another session after MarkStepUp:\ngot  %+v, %v\nwant %+v", got, err, other)
 			}
 		})
