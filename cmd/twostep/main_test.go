@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"twostep/internal/app"
+	"twostep/internal/testenv"
 )
 
 // TestMain lets the tests run this binary's main as a child process.
@@ -266,5 +271,76 @@ func TestServeOutboxBanner(t *testing.T) {
 				t.Errorf("banner is not the loud multi-line kind:\n%s", got)
 			}
 		})
+	}
+}
+
+// TestServeRefusesAReadOnlySQLiteFile: SQLite opens a file it may not
+// write read-only without a word, and every sign-in would then fail; serve
+// refuses to start instead, saying why. When the tests run as root (who
+// may write any file) the server runs as nobody, so the mode is real.
+func TestServeRefusesAReadOnlySQLiteFile(t *testing.T) {
+	dir, err := os.MkdirTemp("", "twostep-readonly-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// A database that has been served before (schema and server secret in
+	// place), so nothing but the file mode stands in the way of starting.
+	data := dir + "/data"
+	key := strings.Repeat("ab", 32)
+	cfg := testenv.Config(t, "")
+	cfg.Server.DataDir, cfg.Secrets.Key = data, key
+	a, err := app.Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), app.Options{Now: testenv.NewClock().Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	if err := os.Chmod(data+"/twostep.db", 0o444); err != nil {
+		t.Fatal(err)
+	}
+	bin := os.Args[0]
+	var cred *syscall.Credential
+	if os.Geteuid() == 0 {
+		// nobody owns the directory (SQLite may make its -shm there) but
+		// not the database file, which root keeps at 0444.
+		const nobody = 65534
+		if err := os.Chown(data, nobody, nobody); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(os.Args[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin = dir + "/twostep.test"
+		if err := os.WriteFile(bin, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cred = &syscall.Credential{Uid: nobody, Gid: nobody}
+	}
+	cmd := exec.Command(bin, "serve", "--addr", freeAddr(t), "--data-dir", data)
+	cmd.Env = append(os.Environ(), "TWOSTEP_TEST_RUN_MAIN=1",
+		"TWOSTEP_SECRETS_KEY="+key) // no key file to write either
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("serve on a read-only database is still running\nstdout: %s\nstderr: %s", stdout.String(), stderr.String())
+	}
+	if err == nil || strings.Contains(stdout.String(), "is running") {
+		t.Fatalf("serve on a read-only database: exit %v, stdout %q; want a refusal", err, stdout.String())
+	}
+	if got := stderr.String(); !strings.Contains(got, "twostep.db") || !strings.Contains(got, "read-only") {
+		t.Errorf("stderr %q: want it to name the database file and say it is read-only", got)
 	}
 }

@@ -2,13 +2,16 @@ package app_test
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
 	"twostep/internal/app"
+	"twostep/internal/store"
 	"twostep/internal/testenv"
 )
 
@@ -68,5 +71,58 @@ func TestOpenRefusesAnExposedOutbox(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOpenRefusesAReadOnlyDatabase: on PostgreSQL, a role that may read
+// twostep's schema but write nothing in it is refused at start, with an
+// error that says the database takes no writes. (A read-only SQLite file
+// is refused the same way; cmd/twostep tests it with a real file mode.)
+func TestOpenRefusesAReadOnlyDatabase(t *testing.T) {
+	ctx := context.Background()
+	dbURL := testenv.DatabaseURL(t, "postgres")
+	db, err := store.Open(ctx, dbURL, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	u, _ := url.Parse(dbURL)
+	schema := u.Query().Get("search_path")
+	role := "ro_" + strings.TrimPrefix(schema, "t_")
+	admin, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	for _, q := range []string{
+		"CREATE ROLE " + role + " LOGIN",
+		"GRANT USAGE ON SCHEMA " + schema + " TO " + role,
+		"GRANT SELECT ON ALL TABLES IN SCHEMA " + schema + " TO " + role,
+	} {
+		if _, err := admin.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() {
+		if db, err := sql.Open("pgx", dbURL); err == nil {
+			db.Exec("DROP OWNED BY " + role)
+			db.Exec("DROP ROLE " + role)
+			db.Close()
+		}
+	})
+	u.User = url.User(role)
+
+	cfg := testenv.Config(t, u.String())
+	a, err := app.Open(ctx, cfg, quiet, app.Options{Now: testenv.NewClock().Now})
+	if err == nil {
+		a.Close()
+		t.Fatal("app.Open as a read-only role: got nil error, want a refusal")
+	}
+	if !strings.Contains(err.Error(), "takes no writes") {
+		t.Errorf("app.Open as a read-only role: got %q, want it to say the database takes no writes", err)
 	}
 }
