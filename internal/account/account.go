@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
 	"twostep/internal/config"
@@ -28,6 +27,9 @@ var (
 	ErrInvalidToken       = errors.New("account: link is invalid, expired or already used")
 	ErrNoSession          = errors.New("account: not signed in")
 	ErrSessionNotFound    = errors.New("account: no such session")
+	// ErrEmailNotVerified refuses two-step verification on an address its
+	// holder has not proved: a squatter could otherwise lock the owner out.
+	ErrEmailNotVerified = errors.New("account: confirm the e-mail address first")
 	// ErrBusy means the password hasher is saturated: retry shortly.
 	ErrBusy = password.ErrBusy
 )
@@ -75,9 +77,10 @@ type Service struct {
 	now     func() time.Time
 	log     *slog.Logger
 
-	// mail tracks messages being sent in the background, so that sending
-	// (or not, for an unknown address) never shows in response times.
-	mail sync.WaitGroup
+	// mail wakes and serialises the sender of the outgoing-mail queue
+	// (mail.go): messages are queued in the database and sent in the
+	// background, so sending never shows in response times.
+	mail mailer
 }
 
 // New returns a Service.
@@ -92,6 +95,7 @@ func New(o Options) *Service {
 		db: o.DB, hasher: o.Hasher, limiter: o.Limiter, sender: o.Sender, cfg: o.Config, keys: o.Keys, pepper: o.Pepper, senders: o.CodeSenders,
 		policy:  password.Policy{MinLen: o.Config.Password.MinLength, MaxLen: o.Config.Password.MaxLength},
 		baseURL: o.Config.BaseURL(), now: o.Now, log: o.Log,
+		mail: mailer{poke: make(chan struct{}, 1)},
 	}
 }
 
@@ -101,23 +105,6 @@ func (s *Service) Now() time.Time { return s.now() }
 
 // Config returns the settings the service runs with.
 func (s *Service) Config() config.Config { return s.cfg }
-
-// Flush waits until every message queued so far has been handed to the
-// delivery provider (shutdown and tests).
-func (s *Service) Flush() { s.mail.Wait() }
-
-// send hands m to the provider in the background.
-func (s *Service) send(m delivery.Message, what string) {
-	s.mail.Add(1)
-	go func() {
-		defer s.mail.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := s.sender.Send(ctx, m); err != nil {
-			s.log.Error("send message failed", "what", what, "channel", m.Channel, "err", err)
-		}
-	}()
-}
 
 // record stores a security event; a failure to record is logged, never
 // shown to the user.

@@ -60,16 +60,30 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, sess store.Sessi
 		return err
 	}
 	now := s.now()
-	if err := s.db.SetPassword(ctx, u.ID, hash, now); err != nil {
-		return err
-	}
-	s.limiter.Reset(ctx, key)
-	n, err := s.db.RevokeSessions(ctx, u.ID, sess.ID, now)
+	// The new password, the sessions and sign-ins it ends and the e-mail
+	// saying so commit together.
+	note := s.mailRow(u.ID, "notification", noticeMessage(u, s.baseURL, "Your password was changed",
+		"The password of your account "+u.Email+" was changed at "+now.UTC().Format(time.RFC1123)+". Your other sessions were signed out."))
+	var n int64
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.SetPassword(ctx, u.ID, hash, now); err != nil {
+			return err
+		}
+		var err error
+		if n, err = tx.RevokeSessions(ctx, u.ID, sess.ID, now); err != nil {
+			return err
+		}
+		if _, err := tx.RevokePendingSignins(ctx, u.ID, now); err != nil {
+			return err
+		}
+		return tx.QueueMail(ctx, note)
+	})
 	if err != nil {
 		return err
 	}
+	s.limiter.Reset(ctx, key)
 	s.record(ctx, c, u.ID, "password_change", "success", sessionsEnded(n))
-	s.notify(u, "Your password was changed", "The password of your account "+u.Email+" was changed at "+now.UTC().Format(time.RFC1123)+". Your other sessions were signed out.")
+	s.pokeMail()
 	return nil
 }
 
@@ -81,7 +95,10 @@ func sessionsEnded(n int64) string {
 }
 
 // RequestReset e-mails a single-use reset link if the address has an
-// account. It answers the same, in the same time, whether or not it does.
+// account. It answers the same, in the same time, whether or not it does:
+// both paths take the same budgets, seal a message of the same size and
+// run the same transaction, whose inserts match no user for an unknown
+// address; the mail itself leaves in the background.
 func (s *Service) RequestReset(ctx context.Context, c Client, email string) error {
 	email, err := NormalizeEmail(email)
 	if err != nil {
@@ -91,36 +108,46 @@ func (s *Service) RequestReset(ctx context.Context, c Client, email string) erro
 		return err
 	}
 	u, err := s.db.UserByEmail(ctx, email)
-	if errors.Is(err, store.ErrNotFound) {
-		s.record(ctx, c, "", "password_reset_request", "unknown_email", "")
-		return nil
-	}
-	if err != nil {
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	// Per account, a quiet limit: the caller sees the same answer, the
-	// mailbox is not flooded.
-	if err := s.limiter.Take(ctx, "reset:acct:"+u.ID, s.cfg.Limits.ResetPerAccount); err != nil {
+	// Per recipient, a quiet limit: the caller sees the same answer, the
+	// mailbox is not flooded. Keyed by the address, so unknown addresses
+	// spend a budget too.
+	if err := s.limiter.Take(ctx, "reset:to:"+email, s.cfg.Limits.ResetPerAccount); err != nil {
 		s.record(ctx, c, u.ID, "password_reset_request", "throttled", "")
 		return nil
 	}
 	token := secret.NewToken()
 	now := s.now()
-	if err := s.db.CreateToken(ctx, store.Token{
-		Hash: secret.Hash(token), Kind: tokenReset, UserID: u.ID, Email: u.Email,
+	t := store.Token{
+		Hash: secret.Hash(token), Kind: tokenReset, UserID: u.ID, Email: email,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.Tokens.ResetTTL.D()),
-	}); err != nil {
-		return err
 	}
-	s.record(ctx, c, u.ID, "password_reset_request", "success", "")
-	s.send(delivery.Message{
-		Channel: delivery.Email, To: u.Email, Code: token,
+	m := s.mailRow(u.ID, "password reset", delivery.Message{
+		Channel: delivery.Email, To: email, Code: token,
 		Subject: "Reset your " + s.cfg.Server.SiteName + " password",
-		Body: "Someone asked to reset the password of " + u.Email + ".\n\n" +
+		Body: "Someone asked to reset the password of " + email + ".\n\n" +
 			"Open this link to choose a new password (it works once, for " + s.cfg.Tokens.ResetTTL.D().String() + "):\n" +
 			s.baseURL + "/reset-password?token=" + token + "\n\n" +
 			"If it was not you, ignore this message: your password stays as it is.\n",
-	}, "password reset")
+	})
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateTokenForUser(ctx, t); err != nil {
+			return err
+		}
+		return tx.QueueMailForUser(ctx, m)
+	})
+	if err != nil {
+		return err
+	}
+	if !known {
+		s.record(ctx, c, "", "password_reset_request", "unknown_email", "")
+		return nil
+	}
+	s.record(ctx, c, u.ID, "password_reset_request", "success", "")
+	s.pokeMail()
 	return nil
 }
 
@@ -163,56 +190,91 @@ func (s *Service) ResetPassword(ctx context.Context, c Client, token, next strin
 	if err != nil {
 		return err
 	}
-	t, err = s.db.ConsumeToken(ctx, hash, tokenReset, s.now())
+	u, err := s.db.UserByID(ctx, t.UserID)
+	if err != nil {
+		return err
+	}
+	// Everything the reset changes commits together with the e-mail that
+	// tells the owner, or nothing does (and the link stays usable).
+	var ended int64
+	var verified, cleared bool
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		now = s.now()
+		if _, err := tx.ConsumeToken(ctx, hash, tokenReset, now); err != nil {
+			return err
+		}
+		if err := tx.SetPassword(ctx, u.ID, pwHash, now); err != nil {
+			return err
+		}
+		if err := tx.UseAllTokens(ctx, u.ID, tokenReset, now); err != nil {
+			return err
+		}
+		var err error
+		if ended, err = tx.RevokeSessions(ctx, u.ID, "", now); err != nil {
+			return err
+		}
+		if _, err := tx.RevokePendingSignins(ctx, u.ID, now); err != nil {
+			return err
+		}
+		if _, err := tx.DeleteDevices(ctx, u.ID); err != nil {
+			return err
+		}
+		// Opening the link proves the address. If it was never proved
+		// before, any two-step set up on the account was set up by someone
+		// who did not read this mailbox: it goes.
+		if verified, err = tx.MarkEmailVerified(ctx, u.ID, t.Email, now); err != nil {
+			return err
+		}
+		if verified {
+			wasOn, removed, err := tx.ClearTwoStep(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			cleared = wasOn || removed > 0
+		}
+		body := "The password of your account " + u.Email + " was reset with an e-mailed link at " + now.UTC().Format(time.RFC1123) + ". Every session was signed out."
+		if cleared {
+			body += "\n\nTwo-step verification had been set up on this account before its e-mail address was confirmed, so it was not set up by you: it was turned off and its methods were removed. Sign in and turn it on again if you want it."
+		}
+		note := s.mailRow(u.ID, "notification", noticeMessage(u, s.baseURL, "Your password was reset", body))
+		return tx.QueueMail(ctx, note)
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return ErrInvalidToken
 	}
 	if err != nil {
 		return err
 	}
-	u, err := s.db.UserByID(ctx, t.UserID)
-	if err != nil {
-		return err
-	}
-	now = s.now()
-	if err := s.db.SetPassword(ctx, u.ID, pwHash, now); err != nil {
-		return err
-	}
-	if err := s.db.UseAllTokens(ctx, u.ID, tokenReset, now); err != nil {
-		return err
-	}
-	n, err := s.db.RevokeSessions(ctx, u.ID, "", now)
-	if err != nil {
-		return err
-	}
-	if _, err := s.db.DeleteDevices(ctx, u.ID); err != nil {
-		return err
-	}
 	// Whoever was guessing the old password starts again from nothing, and
 	// so does the owner.
 	s.limiter.Reset(ctx, accountKey(u.Email))
-	s.record(ctx, c, u.ID, "password_reset", "success", itoa(n)+" sessions ended")
-	s.notify(u, "Your password was reset", "The password of your account "+u.Email+" was reset with an e-mailed link at "+now.UTC().Format(time.RFC1123)+". Every session was signed out.")
+	s.record(ctx, c, u.ID, "password_reset", "success", itoa(ended)+" sessions ended")
+	if verified {
+		s.record(ctx, c, u.ID, "email_verified", "success", "by password reset")
+	}
+	if cleared {
+		s.record(ctx, c, u.ID, "two_step_disabled", "success", "set up before the e-mail address was confirmed; cleared by password reset")
+	}
+	s.pokeMail()
 	return nil
 }
 
-// sendVerification e-mails a link that proves the user reads the mailbox.
-func (s *Service) sendVerification(ctx context.Context, u store.User) error {
+// verification builds a verification link for u: the token to store and
+// the queued e-mail carrying it.
+func (s *Service) verification(u store.User) (store.Token, store.Mail) {
 	token := secret.NewToken()
 	now := s.now()
-	if err := s.db.CreateToken(ctx, store.Token{
+	t := store.Token{
 		Hash: secret.Hash(token), Kind: tokenVerify, UserID: u.ID, Email: u.Email,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.Tokens.VerifyTTL.D()),
-	}); err != nil {
-		return err
 	}
-	s.send(delivery.Message{
+	m := s.mailRow(u.ID, "verification", delivery.Message{
 		Channel: delivery.Email, To: u.Email, Code: token,
 		Subject: "Confirm your e-mail address for " + s.cfg.Server.SiteName,
 		Body: "Welcome to " + s.cfg.Server.SiteName + ".\n\nOpen this link to confirm that " + u.Email + " is yours:\n" +
 			s.baseURL + "/verify-email?token=" + token + "\n",
-	}, "verification")
-	return nil
+	})
+	return t, m
 }
 
 // ResendVerification sends a new verification link, within a budget.
@@ -223,7 +285,18 @@ func (s *Service) ResendVerification(ctx context.Context, c Client, u store.User
 	if err := s.limiter.Take(ctx, "verify:acct:"+u.ID, s.cfg.Limits.VerifyPerAccount); err != nil {
 		return err
 	}
-	return s.sendVerification(ctx, u)
+	t, m := s.verification(u)
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateToken(ctx, t); err != nil {
+			return err
+		}
+		return tx.QueueMail(ctx, m)
+	})
+	if err != nil {
+		return err
+	}
+	s.pokeMail()
+	return nil
 }
 
 // VerifyEmail uses a verification link.

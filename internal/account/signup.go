@@ -26,16 +26,26 @@ func (s *Service) SignUp(ctx context.Context, c Client, email, pw string) (store
 	}
 	now := s.now()
 	u := store.User{ID: store.NewID(), Email: email, PasswordHash: hash, CreatedAt: now, PasswordChangedAt: now}
-	if err := s.db.CreateUser(ctx, u); err != nil {
-		if errors.Is(err, store.ErrEmailTaken) {
-			return store.User{}, Issued{}, ErrEmailTaken
+	// The account, its verification link and the e-mail carrying it
+	// commit together: a failed write leaves no account behind.
+	t, m := s.verification(u)
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
 		}
+		if err := tx.CreateToken(ctx, t); err != nil {
+			return err
+		}
+		return tx.QueueMail(ctx, m)
+	})
+	if errors.Is(err, store.ErrEmailTaken) {
+		return store.User{}, Issued{}, ErrEmailTaken
+	}
+	if err != nil {
 		return store.User{}, Issued{}, err
 	}
+	s.pokeMail()
 	s.record(ctx, c, u.ID, "signup", "success", "")
-	if err := s.sendVerification(ctx, u); err != nil {
-		s.log.Error("queue verification failed", "err", err)
-	}
 	iss, err := s.startSession(ctx, c, u, 1, "password", false)
 	if err != nil {
 		return u, Issued{}, err

@@ -445,6 +445,9 @@ func (s *Service) Policy(ctx context.Context, userID string) (PolicyStatus, erro
 // EnableTwoStep turns 2SV on, in one step, once the policy is met. The
 // browser can be remembered at the same time (the wizard's checkbox).
 func (s *Service) EnableTwoStep(ctx context.Context, c Client, sess store.Session, u store.User) error {
+	if u.EmailVerifiedAt.IsZero() {
+		return ErrEmailNotVerified
+	}
 	if u.TwoStepEnabled {
 		return ErrAlreadyEnabled
 	}

@@ -113,12 +113,14 @@ func (e *env) want(r reply, status int, code string) {
 
 const goodPassword = "correct horse battery staple"
 
-// signup creates an account with a fresh client and returns the client.
+// signup creates an account with a fresh client, confirms its e-mail
+// address (two-step verification needs it) and returns the client.
 func (e *env) signup(email string) *http.Client {
 	e.t.Helper()
 	c := e.srv.Client()
 	r := e.call(c, "POST", "/api/v1/signup", map[string]string{"email": email, "password": goodPassword})
 	e.want(r, http.StatusCreated, "")
+	e.verifyEmail(email)
 	return c
 }
 

@@ -97,6 +97,8 @@ func (a *API) problemFor(r *http.Request, err error) *Problem {
 		return problem(http.StatusConflict, "last_factor", "Last method", "This is your last sign-in method. To stop using codes, turn two-step verification off instead.")
 	case errors.Is(err, account.ErrBackupRequired):
 		return problem(http.StatusConflict, "backup_required", "Backup method needed", "Add a backup method (another app or recovery codes) before turning two-step verification on.")
+	case errors.Is(err, account.ErrEmailNotVerified):
+		return problem(http.StatusConflict, "email_not_verified", "E-mail address not confirmed", "Confirm your e-mail address with the link we sent before turning two-step verification on.")
 	case errors.Is(err, account.ErrPrimaryRequired):
 		return problem(http.StatusConflict, "primary_required", "Method needed", "Add and confirm a method (an authenticator app or a phone) before turning two-step verification on.")
 	case errors.Is(err, account.ErrPolicyRequiresTwoStep):

@@ -140,6 +140,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Option
 		surfaces = append(surfaces, &twilioStatus{token: cfg.Delivery.Twilio.AuthToken, url: cfg.BaseURL() + twilioStatusPath, db: db, now: o.Now, log: log})
 	}
 	h := server.Handler(log, server.Options{HSTS: strings.HasPrefix(cfg.BaseURL(), "https://")}, surfaces...)
+	acct.StartMail() // the outgoing-mail queue's sender; Close stops it
 	return &App{Config: cfg, DB: db, Account: acct, Outbox: box, Handler: h, KeyCreated: created}, nil
 }
 
@@ -176,9 +177,10 @@ func Pepper(ctx context.Context, db *store.DB, keys *secret.Keyring) ([]byte, er
 	return p, nil
 }
 
-// Close waits for queued messages and closes the database.
+// Close stops the mail sender (after the round in hand; unsent mail stays
+// queued in the database) and closes the database.
 func (a *App) Close() error {
-	a.Account.Flush()
+	a.Account.StopMail()
 	return a.DB.Close()
 }
 

@@ -172,6 +172,7 @@ func TestPhoneWizard(t *testing.T) {
 	b.acceptLanguage("en-CA,en;q=0.9")
 	email := uniqueEmail("alexander.graham-bell")
 	b.signUp(email, goodPassword)
+	verifyEmail(t, srv, email)
 
 	// The wizard's first step offers a phone to people without an app.
 	b.open("/account/two-step", 200)
@@ -288,6 +289,7 @@ func enrollPhoneByAPI(t *testing.T, srv *testenv.Server, email string) {
 	t.Helper()
 	c, base := srv.Client(), srv.BaseURL()
 	apiCall(t, c, base, "POST", "/api/v1/signup", map[string]string{"email": email, "password": goodPassword}, http.StatusCreated)
+	verifyEmail(t, srv, email)
 	r := apiCall(t, c, base, "POST", "/api/v1/factors/phone", map[string]string{"phone": testPhoneTyped, "country": "CA", "channel": "sms"}, http.StatusCreated)
 	f, _ := r["factor"].(map[string]any)
 	id, _ := f["id"].(string)

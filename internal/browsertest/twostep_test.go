@@ -214,9 +214,10 @@ func (b *browser) signOut() {
 }
 
 func TestTwoStepWizard(t *testing.T) {
-	_, b := startWithin(t, twoStepTimeout)
+	srv, b := startWithin(t, twoStepTimeout)
 	email := uniqueEmail("grace")
 	b.signUp(email, goodPassword)
+	verifyEmail(t, srv, email)
 
 	// The two-step page: off, with the way to turn it on.
 	b.open("/account/two-step", 200)
@@ -418,6 +419,7 @@ func enrollByAPI(t *testing.T, srv *testenv.Server, email string) string {
 	t.Helper()
 	c, base := srv.Client(), srv.BaseURL()
 	apiCall(t, c, base, "POST", "/api/v1/signup", map[string]string{"email": email, "password": goodPassword}, http.StatusCreated)
+	verifyEmail(t, srv, email)
 	r := apiCall(t, c, base, "POST", "/api/v1/factors/totp", map[string]string{"label": "Phone app"}, http.StatusCreated)
 	secret, _ := r["secret"].(string)
 	f, _ := r["factor"].(map[string]any)

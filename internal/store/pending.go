@@ -178,3 +178,15 @@ func (db *DB) MarkStepUp(ctx context.Context, sessionID, kind string, aal int, n
 	}
 	return nil
 }
+
+// RevokePendingSignins ends every unfinished pending sign-in of the user
+// (after a password reset or change, a password typed before it must not
+// lead anywhere), when the transaction commits, and says how many.
+func (t *Tx) RevokePendingSignins(ctx context.Context, userID string, now time.Time) (int64, error) {
+	res, err := t.exec(ctx, `UPDATE pending_signins SET done_at = ? WHERE user_id = ? AND done_at IS NULL`, micros(now), userID)
+	if err != nil {
+		return 0, fmt.Errorf("revoke pending sign-ins: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}

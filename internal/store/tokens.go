@@ -20,8 +20,26 @@ type Token struct {
 }
 
 // CreateToken stores a new token.
-func (db *DB) CreateToken(ctx context.Context, t Token) error {
-	_, err := db.exec(ctx, `INSERT INTO tokens (hash, kind, user_id, email, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+func (db *DB) CreateToken(ctx context.Context, t Token) error { return createToken(ctx, db, t) }
+
+// CreateToken stores a new token when the transaction commits.
+func (tx *Tx) CreateToken(ctx context.Context, t Token) error { return createToken(ctx, tx, t) }
+
+// CreateTokenForUser stores a new token only if the user t.UserID exists.
+// A reset request for an unknown address runs the same statement with an
+// empty user id: it writes nothing but costs the same.
+func (tx *Tx) CreateTokenForUser(ctx context.Context, t Token) error {
+	_, err := tx.exec(ctx, `INSERT INTO tokens (hash, kind, user_id, email, created_at, expires_at)
+		SELECT ?, ?, id, ?, CAST(? AS BIGINT), CAST(? AS BIGINT) FROM users WHERE id = ?`,
+		t.Hash, t.Kind, t.Email, micros(t.CreatedAt), micros(t.ExpiresAt), t.UserID)
+	if err != nil {
+		return fmt.Errorf("create token: %w", err)
+	}
+	return nil
+}
+
+func createToken(ctx context.Context, w writer, t Token) error {
+	_, err := w.exec(ctx, `INSERT INTO tokens (hash, kind, user_id, email, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		t.Hash, t.Kind, t.UserID, t.Email, micros(t.CreatedAt), micros(t.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("create token: %w", err)
@@ -33,9 +51,19 @@ func (db *DB) CreateToken(ctx context.Context, t Token) error {
 // it, in one conditional UPDATE so two requests cannot both use it.
 // ErrNotFound covers unknown, expired and already-used tokens alike.
 func (db *DB) ConsumeToken(ctx context.Context, hash, kind string, now time.Time) (Token, error) {
+	return consumeToken(ctx, db, hash, kind, now)
+}
+
+// ConsumeToken uses a token inside a transaction: if the transaction
+// rolls back, the token stays usable.
+func (tx *Tx) ConsumeToken(ctx context.Context, hash, kind string, now time.Time) (Token, error) {
+	return consumeToken(ctx, tx, hash, kind, now)
+}
+
+func consumeToken(ctx context.Context, w writer, hash, kind string, now time.Time) (Token, error) {
 	t := Token{Hash: hash, Kind: kind}
 	var created, expires int64
-	err := db.writeRow(ctx, `UPDATE tokens SET used_at = ? WHERE hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ?
+	err := w.writeRow(ctx, `UPDATE tokens SET used_at = ? WHERE hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ?
 		RETURNING user_id, email, created_at, expires_at`, micros(now), hash, kind, micros(now)).
 		Scan(&t.UserID, &t.Email, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -68,7 +96,17 @@ func (db *DB) PeekToken(ctx context.Context, hash, kind string, now time.Time) (
 // UseAllTokens marks every open token of kind for the user as used, so an
 // older reset link stops working once a newer one has been used.
 func (db *DB) UseAllTokens(ctx context.Context, userID, kind string, now time.Time) error {
-	_, err := db.exec(ctx, `UPDATE tokens SET used_at = ? WHERE user_id = ? AND kind = ? AND used_at IS NULL`, micros(now), userID, kind)
+	return useAllTokens(ctx, db, userID, kind, now)
+}
+
+// UseAllTokens marks every open token of kind for the user as used when
+// the transaction commits.
+func (tx *Tx) UseAllTokens(ctx context.Context, userID, kind string, now time.Time) error {
+	return useAllTokens(ctx, tx, userID, kind, now)
+}
+
+func useAllTokens(ctx context.Context, w writer, userID, kind string, now time.Time) error {
+	_, err := w.exec(ctx, `UPDATE tokens SET used_at = ? WHERE user_id = ? AND kind = ? AND used_at IS NULL`, micros(now), userID, kind)
 	if err != nil {
 		return fmt.Errorf("use tokens: %w", err)
 	}

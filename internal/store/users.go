@@ -44,8 +44,14 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 }
 
 // CreateUser inserts u, or returns ErrEmailTaken.
-func (db *DB) CreateUser(ctx context.Context, u User) error {
-	res, err := db.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, 0, ?, ?, '')
+func (db *DB) CreateUser(ctx context.Context, u User) error { return createUser(ctx, db, u) }
+
+// CreateUser inserts u when the transaction commits, or returns
+// ErrEmailTaken.
+func (t *Tx) CreateUser(ctx context.Context, u User) error { return createUser(ctx, t, u) }
+
+func createUser(ctx context.Context, w writer, u User) error {
+	res, err := w.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, 0, ?, ?, '')
 		ON CONFLICT (email) DO NOTHING`,
 		u.ID, u.Email, u.PasswordHash, optMicros(u.EmailVerifiedAt), micros(u.CreatedAt), micros(u.PasswordChangedAt))
 	if err != nil {
@@ -77,7 +83,16 @@ func (db *DB) UserByID(ctx context.Context, id string) (User, error) {
 
 // SetPassword stores a new password hash, as a change or reset.
 func (db *DB) SetPassword(ctx context.Context, userID, hash string, at time.Time) error {
-	res, err := db.exec(ctx, `UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?`, hash, micros(at), userID)
+	return setPassword(ctx, db, userID, hash, at)
+}
+
+// SetPassword stores a new password hash when the transaction commits.
+func (t *Tx) SetPassword(ctx context.Context, userID, hash string, at time.Time) error {
+	return setPassword(ctx, t, userID, hash, at)
+}
+
+func setPassword(ctx context.Context, w writer, userID, hash string, at time.Time) error {
+	res, err := w.exec(ctx, `UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?`, hash, micros(at), userID)
 	if err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}
@@ -100,9 +115,40 @@ func (db *DB) UpgradePasswordHash(ctx context.Context, userID, oldHash, newHash 
 // MarkEmailVerified records that the user proved they read their mailbox,
 // if the address is still the one the link was sent to.
 func (db *DB) MarkEmailVerified(ctx context.Context, userID, email string, at time.Time) error {
-	_, err := db.exec(ctx, `UPDATE users SET email_verified_at = ? WHERE id = ? AND email = ? AND email_verified_at IS NULL`, micros(at), userID, email)
+	_, err := markEmailVerified(ctx, db, userID, email, at)
+	return err
+}
+
+// MarkEmailVerified records, when the transaction commits, that the user
+// proved they read their mailbox (a password reset link was used), and
+// reports whether the address was unverified until now.
+func (t *Tx) MarkEmailVerified(ctx context.Context, userID, email string, at time.Time) (bool, error) {
+	return markEmailVerified(ctx, t, userID, email, at)
+}
+
+func markEmailVerified(ctx context.Context, w writer, userID, email string, at time.Time) (bool, error) {
+	res, err := w.exec(ctx, `UPDATE users SET email_verified_at = ? WHERE id = ? AND email = ? AND email_verified_at IS NULL`, micros(at), userID, email)
 	if err != nil {
-		return fmt.Errorf("mark email verified: %w", err)
+		return false, fmt.Errorf("mark email verified: %w", err)
 	}
-	return nil
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// ClearTwoStep turns two-step verification off and removes every method
+// of the user (and with them recovery codes and sent codes), when the
+// transaction commits. It reports whether two-step was on and how many
+// methods were removed.
+func (t *Tx) ClearTwoStep(ctx context.Context, userID string) (wasOn bool, removed int64, err error) {
+	res, err := t.exec(ctx, `UPDATE users SET two_step_enabled = 0, default_factor_id = '' WHERE id = ? AND two_step_enabled <> 0`, userID)
+	if err != nil {
+		return false, 0, fmt.Errorf("clear two-step: %w", err)
+	}
+	on, _ := res.RowsAffected()
+	res, err = t.exec(ctx, `DELETE FROM factors WHERE user_id = ?`, userID)
+	if err != nil {
+		return false, 0, fmt.Errorf("clear two-step: %w", err)
+	}
+	removed, _ = res.RowsAffected()
+	return on == 1, removed, nil
 }

@@ -87,6 +87,7 @@ func TestStepUpWithAPhoneOnThePages(t *testing.T) {
 	if st != http.StatusSeeOther || !strings.HasPrefix(loc, "/account") {
 		t.Fatalf("sign-up = %d %s", st, loc)
 	}
+	s.verifyEmail("pages@example.com")
 	// The phone form defaults the country from Accept-Language.
 	st, _, body := s.do("GET", "/account/two-step/phone?step=1", nil)
 	s.want(200, st, body, `<option value="GB" selected>`)

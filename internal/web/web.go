@@ -219,6 +219,8 @@ func (w *Web) explain(err error) (int, string) {
 		return http.StatusConflict, "This is your last sign-in method. To stop using codes, turn two-step verification off instead."
 	case errors.Is(err, account.ErrBackupRequired):
 		return http.StatusConflict, "Add a backup first: recovery codes or a second app."
+	case errors.Is(err, account.ErrEmailNotVerified):
+		return http.StatusConflict, "Confirm your e-mail address first: open the link we sent you, then turn two-step verification on."
 	case errors.Is(err, account.ErrPrimaryRequired):
 		return http.StatusConflict, "Set up your authenticator app first."
 	case errors.Is(err, account.ErrPolicyRequiresTwoStep):
