@@ -220,8 +220,11 @@ func rotateKey(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	n, err := app.RotateKey(ctx, db, keys)
+	if errors.Is(err, secret.ErrWrongKey) {
+		return fmt.Errorf("%w (re-encrypted %d before the error): list the key it was sealed with in secrets.old_keys", err, n)
+	}
 	if err != nil {
-		return fmt.Errorf("rotate-key: %w (re-encrypted %d before the error)", err, n)
+		return fmt.Errorf("%w (re-encrypted %d before the error)", err, n)
 	}
 	fmt.Fprintf(stdout, "re-encrypted %d secret(s) under key %s; secrets.old_keys can now be emptied\n", n, keys.KeyID())
 	return nil

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +20,8 @@ import (
 	"time"
 
 	"twostep/internal/app"
+	"twostep/internal/secret"
+	"twostep/internal/store"
 	"twostep/internal/testenv"
 )
 
@@ -343,4 +348,111 @@ func TestServeRefusesAReadOnlySQLiteFile(t *testing.T) {
 	if got := stderr.String(); !strings.Contains(got, "twostep.db") || !strings.Contains(got, "read-only") {
 		t.Errorf("stderr %q: want it to name the database file and say it is read-only", got)
 	}
+}
+
+// TestRotateKeyCommand runs `twostep rotate-key` on a database holding
+// every kind of sealed value under the old key: without the old key in
+// secrets.old_keys it changes nothing and says so; with it, it re-seals
+// everything, after which the new key alone opens every value and a
+// second run has nothing to do.
+func TestRotateKeyCommand(t *testing.T) {
+	for _, engine := range testenv.Engines {
+		t.Run(engine, func(t *testing.T) {
+			dbURL := testenv.DatabaseURL(t, engine)
+			oldKey, newKey := hex.EncodeToString(randomBytes(32)), hex.EncodeToString(randomBytes(32))
+			t.Setenv("TWOSTEP_DATABASE_URL", dbURL)
+			dir := t.TempDir()
+			db, err := store.Open(t.Context(), dbURL, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Migrate(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			old := keyring(t, oldKey, "")
+			if _, err := app.Pepper(t.Context(), db, old); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+			if err := db.CreateUser(t.Context(), store.User{ID: "u1", Email: "a@example.com", PasswordHash: "x", CreatedAt: now, PasswordChangedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range []struct{ id, kind, plain, context string }{
+				{"f-app", "totp", "JBSWY3DPEHPK3PXP", "totp:f-app"},
+				{"f-sms", "sms", "+15062345678", "to:f-sms"},
+				{"f-voice", "voice", "+15062345679", "to:f-voice"},
+				{"f-mail", "email", "a@example.com", "to:f-mail"},
+			} {
+				if err := db.CreateFactor(t.Context(), store.Factor{ID: f.id, UserID: "u1", Kind: f.kind, Label: f.id, Role: "primary",
+					Status: "active", Secret: old.Seal([]byte(f.plain), f.context), CreatedAt: now, ConfirmedAt: now}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := db.IssueSentCode(t.Context(), store.SentCode{ID: "c1", FactorID: "f-sms", CodeHash: "h",
+				SealedCode: old.Seal([]byte("123456"), "code:c1"), CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}, now, 5); err != nil {
+				t.Fatal(err)
+			}
+			before, err := db.AllSealedSecrets(t.Context())
+			if err != nil || len(before) != 6 {
+				t.Fatalf("sealed values before: %d (%v), want 6", len(before), err)
+			}
+
+			var out, errb bytes.Buffer
+			t.Setenv("TWOSTEP_SECRETS_KEY", newKey)
+			err = run([]string{"rotate-key", "--data-dir", dir}, &out, &errb)
+			if err == nil || !strings.Contains(err.Error(), "re-encrypted 0 before the error") || !strings.Contains(err.Error(), "secrets.old_keys") {
+				t.Fatalf("rotate-key without the old key: err = %v, want a failure that re-encrypted nothing", err)
+			}
+			if after, _ := db.AllSealedSecrets(t.Context()); !reflect.DeepEqual(after, before) {
+				t.Fatalf("a failed rotate-key changed the sealed values:\n got  %v\n want %v", after, before)
+			}
+
+			t.Setenv("TWOSTEP_SECRETS_OLD_KEYS", oldKey)
+			if err := run([]string{"rotate-key", "--data-dir", dir}, &out, &errb); err != nil {
+				t.Fatalf("rotate-key: %v", err)
+			}
+			if want := "re-encrypted 6 secret(s) under key " + keyring(t, newKey, "").KeyID(); !strings.HasPrefix(out.String(), want) {
+				t.Fatalf("rotate-key said %q, want it to start %q", out.String(), want)
+			}
+			only := keyring(t, newKey, "")
+			after, err := db.AllSealedSecrets(t.Context())
+			if err != nil || len(after) != 6 {
+				t.Fatalf("sealed values after: %d (%v), want 6", len(after), err)
+			}
+			for _, s := range after {
+				sc, err := app.SealContext(s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := only.Open(s.Sealed, sc); err != nil {
+					t.Errorf("%s %s does not open with the new key alone: %v", s.Table, s.ID, err)
+				}
+			}
+			t.Setenv("TWOSTEP_SECRETS_OLD_KEYS", "")
+			out.Reset()
+			if err := run([]string{"rotate-key", "--data-dir", dir}, &out, &errb); err != nil || !strings.HasPrefix(out.String(), "re-encrypted 0 ") {
+				t.Fatalf("second rotate-key: %q, %v; want nothing left to do", out.String(), err)
+			}
+		})
+	}
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+func keyring(t *testing.T, key, oldKeys string) *secret.Keyring {
+	t.Helper()
+	k, err := secret.ParseKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := app.Keyring(k, oldKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ring
 }
