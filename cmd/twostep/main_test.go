@@ -393,9 +393,13 @@ func TestRotateKeyCommand(t *testing.T) {
 				SealedCode: old.Seal([]byte("123456"), "code:c1"), CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}, now, 5); err != nil {
 				t.Fatal(err)
 			}
+			if err := db.QueueMail(t.Context(), store.Mail{ID: "m1", Kind: "verification", Channel: "email", To: "a@example.com",
+				Sealed: old.Seal([]byte(`{"s":"Confirm"}`), "mail:m1"), CreatedAt: now, DueAt: now}); err != nil {
+				t.Fatal(err)
+			}
 			before, err := db.AllSealedSecrets(t.Context())
-			if err != nil || len(before) != 6 {
-				t.Fatalf("sealed values before: %d (%v), want 6", len(before), err)
+			if err != nil || len(before) != 7 {
+				t.Fatalf("sealed values before: %d (%v), want 7", len(before), err)
 			}
 
 			var out, errb bytes.Buffer
@@ -412,13 +416,13 @@ func TestRotateKeyCommand(t *testing.T) {
 			if err := run([]string{"rotate-key", "--data-dir", dir}, &out, &errb); err != nil {
 				t.Fatalf("rotate-key: %v", err)
 			}
-			if want := "re-encrypted 6 secret(s) under key " + keyring(t, newKey, "").KeyID(); !strings.HasPrefix(out.String(), want) {
+			if want := "re-encrypted 7 secret(s) under key " + keyring(t, newKey, "").KeyID(); !strings.HasPrefix(out.String(), want) {
 				t.Fatalf("rotate-key said %q, want it to start %q", out.String(), want)
 			}
 			only := keyring(t, newKey, "")
 			after, err := db.AllSealedSecrets(t.Context())
-			if err != nil || len(after) != 6 {
-				t.Fatalf("sealed values after: %d (%v), want 6", len(after), err)
+			if err != nil || len(after) != 7 {
+				t.Fatalf("sealed values after: %d (%v), want 7", len(after), err)
 			}
 			for _, s := range after {
 				sc, err := app.SealContext(s)

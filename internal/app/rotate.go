@@ -11,7 +11,7 @@ import (
 
 // RotateKey re-seals every secret in the database under the keyring's
 // current key: authenticator keys, the numbers and addresses codes go to,
-// the sealed copies of sent codes and the server secrets. Secrets sealed
+// the sealed copies of sent codes, the server secrets and queued mail. Secrets sealed
 // under an earlier key must open (list it in secrets.old_keys). Everything
 // is opened before anything is written, so a secret that does not open
 // changes nothing. It returns how many secrets it re-sealed.
@@ -62,6 +62,7 @@ func RotateKey(ctx context.Context, db *store.DB, keys *secret.Keyring) (int, er
 //     id (account.Service.newSentFactor)
 //   - a sent code's sealed copy: "code:" + sent-code id (account.Service.sendCode)
 //   - a server secret: "server:" + its name (Pepper)
+//   - a queued message: "mail:" + its id (account.Service.mailRow)
 //
 // A kind it does not know is an error, never a guess: a new sealed value
 // must be taught to key rotation.
@@ -79,6 +80,8 @@ func SealContext(s store.SealedSecret) (string, error) {
 		return "code:" + s.ID, nil
 	case store.SealedServer:
 		return "server:" + s.ID, nil
+	case store.SealedMail:
+		return "mail:" + s.ID, nil
 	}
 	return "", fmt.Errorf("%s %s: no sealing context for this table", s.Table, s.ID)
 }

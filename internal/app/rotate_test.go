@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -50,6 +51,13 @@ func (c *codeCatcher) last(t *testing.T, to string) string {
 	}
 	t.Fatalf("no code sent to %s", to)
 	return ""
+}
+
+// mailDown is a mail server that is down: queued mail stays queued.
+type mailDown struct{}
+
+func (mailDown) Send(context.Context, delivery.Message) error {
+	return &delivery.Error{Provider: "test", Temporary: true, Err: errors.New("mail server down")}
 }
 
 // rotEnv is one twostep on a database shared with the others of a test.
@@ -128,18 +136,20 @@ func TestRotateKeyReSealsEverySecret(t *testing.T) {
 			oldKey, newKey := newKey(t), newKey(t)
 			clock := testenv.NewClock()
 			codes := &codeCatcher{}
-			start := func(key, oldKeys string) *rotEnv {
+			start := func(key, oldKeys string, mail delivery.Sender) *rotEnv {
 				cfg := testenv.Config(t, dbURL)
 				cfg.Methods.Email = true
 				cfg.Secrets.Key, cfg.Secrets.OldKeys = key, oldKeys
-				o := app.Options{Now: clock.Now, CodeSenders: map[delivery.Channel]delivery.Sender{
+				o := app.Options{Now: clock.Now, Sender: mail, CodeSenders: map[delivery.Channel]delivery.Sender{
 					delivery.SMS: codes, delivery.Voice: codes, delivery.Email: codes}}
 				return &rotEnv{t: t, srv: testenv.Start(t, cfg, o), clock: clock}
 			}
 
-			// Before: an account with every kind of method, and a sign-in
-			// that has sent a code by text and by e-mail, not yet used.
-			before := start(oldKey, "")
+			// Before: an account with every kind of method, a sign-in that
+			// has sent a code by text and by e-mail, not yet used, and mail
+			// (the address's verification link) queued while the mail
+			// server is down.
+			before := start(oldKey, "", mailDown{})
 			c := before.srv.Client()
 			before.call(c, "/api/v1/signup", map[string]string{"email": rotEmail, "password": rotPassword}, 201)
 			// As if the owner had opened the verification link: two-step
@@ -168,6 +178,7 @@ func TestRotateKeyReSealsEverySecret(t *testing.T) {
 			before.call(b, "/api/v1/signin/send", map[string]string{"method_id": phone}, 202)
 			before.call(b, "/api/v1/signin/send", map[string]string{"method_id": mail}, 202)
 			smsCode, mailCode := codes.last(t, rotPhone), codes.last(t, rotEmail)
+			before.srv.App.Account.StopMail()
 
 			// Rotate, as `twostep rotate-key` does: the new key current,
 			// the old one still able to open.
@@ -206,7 +217,7 @@ func TestRotateKeyReSealsEverySecret(t *testing.T) {
 				}
 				kinds[s.Table+" "+s.Kind]++
 			}
-			for _, k := range []string{"factors totp", "factors sms", "factors email", "sent_codes ", "server_secrets "} {
+			for _, k := range []string{"factors totp", "factors sms", "factors email", "sent_codes ", "server_secrets ", "mail_queue "} {
 				if kinds[k] == 0 {
 					t.Errorf("no %q among the sealed values %v: the test did not make every kind", k, kinds)
 				}
@@ -217,7 +228,7 @@ func TestRotateKeyReSealsEverySecret(t *testing.T) {
 			oldID := mustBox(t, oldKey).KeyID()
 			for _, v := range allText(t, engine, dbURL) {
 				if strings.HasPrefix(v, oldID+".") {
-					t.Errorf("a value in the database is still sealed under the old key: %s", v)
+					t.Errorf("a value in the database is still sealed under the old key: %.24s…", v)
 				}
 			}
 			// A second run finds nothing left to do.
@@ -228,7 +239,7 @@ func TestRotateKeyReSealsEverySecret(t *testing.T) {
 			// After: a server that knows only the new key signs in with
 			// every method. Each send opens the re-sealed recipient and
 			// code (a resend within the code's life sends the same code).
-			after := start(newKey, "")
+			after := start(newKey, "", codes)
 			signIn := func(method string, send bool, code func() string) {
 				t.Helper()
 				x := after.srv.Client()
@@ -251,6 +262,19 @@ func TestRotateKeyReSealsEverySecret(t *testing.T) {
 			signIn(phone, true, func() string { return codes.last(t, rotPhone) })
 			signIn(totpID, false, func() string { return totpCode(t, totpSecret, clock.Now()) })
 			signIn(recID, false, func() string { return recovery })
+
+			// The mail queued before the rotation goes out once due.
+			clock.Advance(2 * time.Hour)
+			after.srv.App.Account.Flush()
+			queue, err := db.MailQueue(t.Context(), 100)
+			if err != nil || len(queue) == 0 {
+				t.Fatalf("mail queue: %d messages (%v), want the ones queued before the rotation", len(queue), err)
+			}
+			for _, m := range queue {
+				if m.SentAt.IsZero() || !m.FailedAt.IsZero() {
+					t.Errorf("queued %s to %s: sent %v, failed %v (%s); want it sent after the rotation", m.Kind, m.To, m.SentAt, m.FailedAt, m.LastError)
+				}
+			}
 		})
 	}
 }

@@ -16,25 +16,29 @@ const (
 	SealedSentCode = "sent_codes"
 	// SealedServer is a server-wide secret such as the recovery pepper.
 	SealedServer = "server_secrets"
+	// SealedMail is a queued message's subject, body and code, kept until
+	// it is sent or given up.
+	SealedMail = "mail_queue"
 )
 
 // SealedSecret is one value made by package secret, with what is needed to
 // open it again: where it lives, its row (a factor or sent-code id, or a
 // server secret's name) and, for factors, the factor's kind.
 type SealedSecret struct {
-	Table  string // SealedFactor, SealedSentCode or SealedServer
+	Table  string // SealedFactor, SealedSentCode, SealedServer or SealedMail
 	ID     string
 	Kind   string // the factor's kind; empty for other tables
 	Sealed string
 }
 
 // AllSealedSecrets lists every sealed value in the database, for key
-// rotation: factor secrets, sent codes and server secrets.
+// rotation: factor secrets, sent codes, server secrets and queued mail.
 func (db *DB) AllSealedSecrets(ctx context.Context) ([]SealedSecret, error) {
 	rows, err := db.query(ctx, `
 		SELECT 'factors', id, kind, secret FROM factors WHERE secret <> ''
 		UNION ALL SELECT 'sent_codes', id, '', sealed_code FROM sent_codes WHERE sealed_code <> ''
 		UNION ALL SELECT 'server_secrets', name, '', sealed FROM server_secrets
+		UNION ALL SELECT 'mail_queue', id, '', sealed FROM mail_queue WHERE sealed <> ''
 		ORDER BY 1, 2`)
 	if err != nil {
 		return nil, fmt.Errorf("list sealed secrets: %w", err)
@@ -63,6 +67,8 @@ func (db *DB) ReplaceSealedSecret(ctx context.Context, s SealedSecret, sealed st
 		q = `UPDATE sent_codes SET sealed_code = ? WHERE id = ? AND sealed_code = ?`
 	case SealedServer:
 		q = `UPDATE server_secrets SET sealed = ? WHERE name = ? AND sealed = ?`
+	case SealedMail:
+		q = `UPDATE mail_queue SET sealed = ? WHERE id = ? AND sealed = ?`
 	default:
 		return false, fmt.Errorf("replace sealed secret: unknown table %q", s.Table)
 	}

@@ -652,8 +652,8 @@ func TestServerSecretConcurrent(t *testing.T) {
 }
 
 // TestSealedSecrets lists every sealed value with where it lives — factor
-// secrets of every kind, sent codes, server secrets — and replaces each
-// only while it is unchanged.
+// secrets of every kind, sent codes, server secrets, queued mail — and
+// replaces each only while it is unchanged.
 func TestSealedSecrets(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *store.DB) {
 		alice := newUser(t, db, "u-alice", "alice@example.com")
@@ -674,6 +674,9 @@ func TestSealedSecrets(t *testing.T) {
 		must(t, err)
 		pepper, err := db.ServerSecret(ctx(), "pepper", func() string { return "sealed-pepper" })
 		must(t, err)
+		mailRow := store.Mail{ID: "m-1", UserID: alice.ID, Kind: "verification", Channel: "email", To: alice.Email,
+			Sealed: "sealed-m-1", CreatedAt: base, DueAt: base}
+		must(t, db.QueueMail(ctx(), mailRow))
 
 		want := []store.SealedSecret{
 			{Table: store.SealedFactor, ID: a.ID, Kind: "totp", Sealed: a.Secret},
@@ -683,6 +686,7 @@ func TestSealedSecrets(t *testing.T) {
 			{Table: store.SealedFactor, ID: phone.ID, Kind: "sms", Sealed: phone.Secret},
 			{Table: store.SealedServer, ID: "pepper", Sealed: pepper},
 			{Table: store.SealedSentCode, ID: code.ID, Sealed: code.SealedCode},
+			{Table: store.SealedMail, ID: mailRow.ID, Sealed: mailRow.Sealed},
 		}
 		sortSealed := func(ss []store.SealedSecret) {
 			sort.Slice(ss, func(i, j int) bool { return ss[i].Table+"\x00"+ss[i].ID < ss[j].Table+"\x00"+ss[j].ID })
@@ -702,6 +706,8 @@ func TestSealedSecrets(t *testing.T) {
 			{"a phone factor", store.SealedSecret{Table: store.SealedFactor, ID: phone.ID, Sealed: phone.Secret}, "v2:" + phone.ID, true},
 			{"a sent code", store.SealedSecret{Table: store.SealedSentCode, ID: code.ID, Sealed: code.SealedCode}, "v2:" + code.ID, true},
 			{"a server secret", store.SealedSecret{Table: store.SealedServer, ID: "pepper", Sealed: pepper}, "v2:pepper", true},
+			{"queued mail", store.SealedSecret{Table: store.SealedMail, ID: mailRow.ID, Sealed: mailRow.Sealed}, "v2:" + mailRow.ID, true},
+			{"stale queued mail", store.SealedSecret{Table: store.SealedMail, ID: mailRow.ID, Sealed: mailRow.Sealed}, "v3:wrong", false},
 			// Changed meanwhile (another instance rotated it): left alone.
 			{"a stale factor", store.SealedSecret{Table: store.SealedFactor, ID: b.ID, Sealed: "stale"}, "v2:wrong", false},
 			{"a stale sent code", store.SealedSecret{Table: store.SealedSentCode, ID: code.ID, Sealed: code.SealedCode}, "v3:wrong", false},
@@ -720,7 +726,7 @@ func TestSealedSecrets(t *testing.T) {
 
 		for i, s := range want {
 			switch s.ID {
-			case a.ID, phone.ID, code.ID, "pepper":
+			case a.ID, phone.ID, code.ID, "pepper", mailRow.ID:
 				want[i].Sealed = "v2:" + s.ID
 			}
 		}
@@ -744,6 +750,10 @@ func TestSealedSecrets(t *testing.T) {
 		if got, err := db.ServerSecret(ctx(), "pepper", func() string { return "new" }); err != nil || got != "v2:pepper" {
 			t.Errorf("ServerSecret after ReplaceSealedSecret: got (%q, %v), want (v2:pepper, nil)", got, err)
 		}
+		queued, err := db.MailQueue(ctx(), 10)
+		wm := mailRow
+		wm.Sealed = "v2:" + mailRow.ID
+		checkRows(t, "queued mail after ReplaceSealedSecret", queued, err, []store.Mail{wm})
 		if got, err := db.ServerSecret(ctx(), "missing", func() string { return "made" }); err != nil || got != "made" {
 			t.Errorf("ServerSecret after replacing a missing secret: got (%q, %v), want (made, nil)", got, err)
 		}
