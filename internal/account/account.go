@@ -109,12 +109,17 @@ func (s *Service) Config() config.Config { return s.cfg }
 // record stores a security event; a failure to record is logged, never
 // shown to the user.
 func (s *Service) record(ctx context.Context, c Client, userID, kind, outcome, detail string) {
-	err := s.db.AddEvent(context.WithoutCancel(ctx), store.Event{
-		ID: store.NewID(), UserID: userID, Kind: kind, Outcome: outcome,
-		IP: c.IP, UserAgent: truncate(c.UserAgent, 512), Detail: detail, CreatedAt: s.now(),
-	})
+	err := s.db.AddEvent(context.WithoutCancel(ctx), s.event(c, userID, kind, outcome, detail))
 	if err != nil {
 		s.log.Error("record event failed", "kind", kind, "err", err)
+	}
+}
+
+// event builds a security event to record now.
+func (s *Service) event(c Client, userID, kind, outcome, detail string) store.Event {
+	return store.Event{
+		ID: store.NewID(), UserID: userID, Kind: kind, Outcome: outcome,
+		IP: c.IP, UserAgent: truncate(c.UserAgent, 512), Detail: detail, CreatedAt: s.now(),
 	}
 }
 

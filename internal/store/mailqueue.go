@@ -45,29 +45,16 @@ func scanMail(row interface{ Scan(...any) error }) (Mail, error) {
 	return m, nil
 }
 
-// QueueMail adds m to the queue, due at m.DueAt.
+// QueueMail adds m to the queue, due at m.DueAt. A message with FailedAt
+// set is recorded as never to be sent (LastError says why).
 func (db *DB) QueueMail(ctx context.Context, m Mail) error { return queueMail(ctx, db, m) }
 
 // QueueMail adds m to the queue when the transaction commits.
 func (t *Tx) QueueMail(ctx context.Context, m Mail) error { return queueMail(ctx, t, m) }
 
 func queueMail(ctx context.Context, w writer, m Mail) error {
-	_, err := w.exec(ctx, `INSERT INTO mail_queue (id, user_id, kind, channel, recipient, sealed, created_at, due_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, m.ID, m.UserID, m.Kind, m.Channel, m.To, m.Sealed, micros(m.CreatedAt), micros(m.DueAt))
-	if err != nil {
-		return fmt.Errorf("queue mail: %w", err)
-	}
-	return nil
-}
-
-// QueueMailForUser adds m to the queue only if the user m.UserID exists.
-// A reset request for an unknown address runs the same statement with an
-// empty user id: it writes nothing, but costs the same, so response times
-// do not tell which addresses have accounts.
-func (t *Tx) QueueMailForUser(ctx context.Context, m Mail) error {
-	_, err := t.exec(ctx, `INSERT INTO mail_queue (id, user_id, kind, channel, recipient, sealed, created_at, due_at)
-		SELECT ?, id, ?, ?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT) FROM users WHERE id = ?`,
-		m.ID, m.Kind, m.Channel, m.To, m.Sealed, micros(m.CreatedAt), micros(m.DueAt), m.UserID)
+	_, err := w.exec(ctx, `INSERT INTO mail_queue (id, user_id, kind, channel, recipient, sealed, created_at, due_at, last_error, failed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.ID, m.UserID, m.Kind, m.Channel, m.To, m.Sealed, micros(m.CreatedAt), micros(m.DueAt), m.LastError, optMicros(m.FailedAt))
 	if err != nil {
 		return fmt.Errorf("queue mail: %w", err)
 	}

@@ -72,3 +72,18 @@ func (t *Tx) DeleteDevices(ctx context.Context, userID string) (int64, error) {
 	n, _ := res.RowsAffected()
 	return n, nil
 }
+
+// AddEvent is DB.AddEvent inside a transaction, for events that must
+// commit (or not) with the change they record.
+func (t *Tx) AddEvent(ctx context.Context, e Event) error {
+	var uid any
+	if e.UserID != "" {
+		uid = e.UserID
+	}
+	_, err := t.exec(ctx, `INSERT INTO events (id, user_id, kind, outcome, ip, user_agent, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, uid, e.Kind, e.Outcome, e.IP, e.UserAgent, e.Detail, micros(e.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("add event: %w", err)
+	}
+	return nil
+}
