@@ -76,8 +76,7 @@ func (s *Service) mailRow(userID, kind string, m delivery.Message) store.Mail {
 	}
 }
 
-// noticeMessage is the e-mail telling u about a security change (the same
-// wording as notify).
+// noticeMessage is the e-mail telling u about a security change.
 func noticeMessage(u store.User, baseURL, subject, body string) delivery.Message {
 	return delivery.Message{
 		Channel: delivery.Email, To: u.Email,
@@ -88,10 +87,10 @@ func noticeMessage(u store.User, baseURL, subject, body string) delivery.Message
 
 // send queues m outside any transaction (for notifications whose change
 // was already committed) and wakes the loop.
-func (s *Service) send(m delivery.Message, what string) {
+func (s *Service) send(userID string, m delivery.Message, what string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := s.db.QueueMail(ctx, s.mailRow("", what, m)); err != nil {
+	if err := s.db.QueueMail(ctx, s.mailRow(userID, what, m)); err != nil {
 		s.log.Error("queue message failed", "what", what, "channel", m.Channel, "err", err)
 		return
 	}

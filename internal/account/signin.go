@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"twostep/internal/delivery"
 	"twostep/internal/password"
 	"twostep/internal/ratelimit"
 	"twostep/internal/secret"
@@ -296,9 +295,5 @@ func (s *Service) Sessions(ctx context.Context, userID string) ([]store.Session,
 
 // notify tells the user about a security change by e-mail.
 func (s *Service) notify(u store.User, subject, body string) {
-	s.send(delivery.Message{
-		Channel: delivery.Email, To: u.Email,
-		Subject: subject,
-		Body:    body + "\n\nIf this was not you, reset your password now: " + s.baseURL + "/forgot-password\n",
-	}, "notification")
+	s.send(u.ID, noticeMessage(u, s.baseURL, subject, body), "notification")
 }
