@@ -36,13 +36,26 @@ var (
 
 // Client describes who is asking: recorded with every event and session.
 type Client struct {
-	IP        string
+	// IP is the client's address, as recorded with sessions and events.
+	IP string
+	// Network is what the client's address limits are counted under: the
+	// address itself for IPv4, its /64 for IPv6 (session.LimitKey). Empty
+	// means IP.
+	Network   string
 	UserAgent string
 	// BrowserID is the raw value of the browser's twostep cookie, if any.
 	BrowserID string
 	// DeviceTokens are the remembered-device tokens the browser holds, one
 	// per account that trusted it.
 	DeviceTokens []string
+}
+
+// limitAddr is the client's address as rate limits count it.
+func (c Client) limitAddr() string {
+	if c.Network != "" {
+		return c.Network
+	}
+	return c.IP
 }
 
 // Options wires a Service.

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"twostep/internal/delivery"
-	"twostep/internal/password"
 	"twostep/internal/secret"
 	"twostep/internal/store"
 )
@@ -34,26 +33,8 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, sess store.Sessi
 	if err != nil {
 		return err
 	}
-	key := "pw:change:" + u.ID
-	if err := s.limiter.Check(ctx, key); err != nil {
+	if err := s.verifyOwnPassword(ctx, c, u, current, "password_change"); err != nil {
 		return err
-	}
-	normCur, err := password.Normalize(current)
-	ok := false
-	if err == nil {
-		ok, _, err = s.hasher.Verify(ctx, normCur, u.PasswordHash)
-	} else {
-		err = s.hasher.VerifyDummy(ctx, current)
-	}
-	if err != nil {
-		return err
-	}
-	if !ok {
-		if _, err := s.limiter.Fail(ctx, key, s.cfg.Limits.PasswordPerAccount); err != nil {
-			return err
-		}
-		s.record(ctx, c, u.ID, "password_change", "failure", "current password wrong")
-		return ErrWrongPassword
 	}
 	hash, err := s.hasher.Hash(ctx, normNext)
 	if err != nil {
@@ -81,7 +62,6 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, sess store.Sessi
 	if err != nil {
 		return err
 	}
-	s.limiter.Reset(ctx, key)
 	s.record(ctx, c, u.ID, "password_change", "success", sessionsEnded(n))
 	s.pokeMail()
 	return nil
@@ -104,7 +84,7 @@ func (s *Service) RequestReset(ctx context.Context, c Client, email string) erro
 	if err != nil {
 		return err
 	}
-	if err := s.limiter.Take(ctx, "reset:ip:"+c.IP, s.cfg.Limits.ResetPerAddress); err != nil {
+	if err := s.limiter.Take(ctx, "reset:ip:"+c.limitAddr(), s.cfg.Limits.ResetPerAddress); err != nil {
 		return err
 	}
 	u, err := s.db.UserByEmail(ctx, email)

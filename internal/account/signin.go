@@ -80,7 +80,7 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 		}
 	}
 	err = s.limiter.Reserve(ctx,
-		ratelimit.BackoffWant(addressKey(c.IP), s.cfg.Limits.PasswordPerAddress),
+		ratelimit.BackoffWant(addressKey(c.limitAddr()), s.cfg.Limits.PasswordPerAddress),
 		ratelimit.BackoffWant(key, backoff))
 	if err != nil {
 		s.throttled(ctx, c, u.ID, "signin", err)
@@ -96,7 +96,7 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 	}
 	if err != nil {
 		// Not evaluated (the hasher is busy): the attempt is given back.
-		s.limiter.Refund(context.WithoutCancel(ctx), addressKey(c.IP))
+		s.limiter.Refund(context.WithoutCancel(ctx), addressKey(c.limitAddr()))
 		s.limiter.Refund(context.WithoutCancel(ctx), key)
 		return store.User{}, Issued{}, err
 	}
@@ -113,7 +113,7 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 	// back. A known browser's earlier failures are its owner's typos and
 	// are forgiven; the account's are not — they may be someone else's
 	// guesses, which the owner signing in must not wipe out.
-	if err := s.limiter.Refund(ctx, addressKey(c.IP)); err != nil {
+	if err := s.limiter.Refund(ctx, addressKey(c.limitAddr())); err != nil {
 		return store.User{}, Issued{}, err
 	}
 	forgive := s.limiter.Refund

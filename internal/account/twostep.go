@@ -525,7 +525,7 @@ func (s *Service) reserveCode(ctx context.Context, c Client, userID string) ([]s
 		}
 	}
 	if !known {
-		wants = append(wants, ratelimit.BudgetWant(codeAddressKey(c.IP), l.CodePerAddress))
+		wants = append(wants, ratelimit.BudgetWant(codeAddressKey(c.limitAddr()), l.CodePerAddress))
 	}
 	if err := s.limiter.Reserve(ctx, wants...); err != nil {
 		var lim *ratelimit.Limited

@@ -93,7 +93,8 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 // client describes the request's sender. Its address is what rate limits
 // count: the client behind any trusted proxies, and for IPv6 its /64.
 func (a *API) client(r *http.Request) account.Client {
-	return account.Client{IP: session.LimitKey(session.ClientIP(r, a.trustProxy)), UserAgent: r.UserAgent(), BrowserID: a.cookies.Browser(r), DeviceTokens: a.cookies.Devices(r)}
+	ip := session.ClientIP(r, a.trustProxy)
+	return account.Client{IP: ip, Network: session.LimitKey(ip), UserAgent: r.UserAgent(), BrowserID: a.cookies.Browser(r), DeviceTokens: a.cookies.Devices(r)}
 }
 
 type authedHandler func(w http.ResponseWriter, r *http.Request, sess store.Session, u store.User)

@@ -23,7 +23,6 @@ import (
 // Store is what the limiter needs from the database.
 type Store interface {
 	CountHit(ctx context.Context, key string, now time.Time, window time.Duration) (store.Counter, error)
-	Block(ctx context.Context, key string, until, keepUntil time.Time) error
 	ReadCounter(ctx context.Context, key string) (store.Counter, error)
 	ResetCounter(ctx context.Context, key string) error
 	Reserve(ctx context.Context, now time.Time, wants []store.Want) (*store.Refusal, error)
@@ -76,52 +75,6 @@ func (l *Limiter) Take(ctx context.Context, key string, b config.Budget) error {
 	return nil
 }
 
-// Check returns a *Limited error while key is held back by an earlier
-// Fail, and nil otherwise. It counts nothing.
-func (l *Limiter) Check(ctx context.Context, key string) error {
-	_, err := l.CheckCount(ctx, key)
-	return err
-}
-
-// CheckCount is Check that also returns the failures counted so far, so a
-// caller can skip a Reset when there is nothing to forget.
-func (l *Limiter) CheckCount(ctx context.Context, key string) (int64, error) {
-	c, err := l.st.ReadCounter(ctx, key)
-	if err != nil {
-		return 0, fmt.Errorf("ratelimit: %w", err)
-	}
-	now := l.now()
-	if c.BlockedUntil.After(now) {
-		return c.Count, &Limited{RetryAfter: c.BlockedUntil.Sub(now), Until: c.BlockedUntil}
-	}
-	return c.Count, nil
-}
-
-// Fail records a failure under key. After b.Free failures within b.Reset,
-// each further failure blocks the key for b.Base, then twice that, and so
-// on up to b.Max. It returns the block now in force, or zero.
-func (l *Limiter) Fail(ctx context.Context, key string, b config.Backoff) (time.Duration, error) {
-	now := l.now()
-	c, err := l.st.CountHit(ctx, key, now, b.Reset.D())
-	if err != nil {
-		return 0, fmt.Errorf("ratelimit: %w", err)
-	}
-	over := c.Count - int64(b.Free)
-	if over <= 0 {
-		return 0, nil
-	}
-	delay := Delay(b, over)
-	until := now.Add(delay)
-	keep := c.WindowStart.Add(b.Reset.D())
-	if until.After(keep) {
-		keep = until
-	}
-	if err := l.st.Block(ctx, key, until, keep); err != nil {
-		return 0, fmt.Errorf("ratelimit: %w", err)
-	}
-	return delay, nil
-}
-
 // Delay is the wait imposed by the n-th failure past the free ones.
 func Delay(b config.Backoff, n int64) time.Duration {
 	d := b.Base.D()
@@ -153,21 +106,6 @@ func (l *Limiter) Exhausted(ctx context.Context, key string, b config.Budget) er
 	now := l.now()
 	until := c.WindowStart.Add(b.Window.D())
 	if c.Count >= int64(b.Limit) && until.After(now) {
-		return &Limited{RetryAfter: until.Sub(now), Until: until}
-	}
-	return nil
-}
-
-// Spend counts one failure against budget b and returns a *Limited error
-// when that failure used the budget up.
-func (l *Limiter) Spend(ctx context.Context, key string, b config.Budget) error {
-	now := l.now()
-	c, err := l.st.CountHit(ctx, key, now, b.Window.D())
-	if err != nil {
-		return fmt.Errorf("ratelimit: %w", err)
-	}
-	if c.Count >= int64(b.Limit) {
-		until := c.WindowStart.Add(b.Window.D())
 		return &Limited{RetryAfter: until.Sub(now), Until: until}
 	}
 	return nil

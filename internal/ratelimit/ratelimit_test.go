@@ -97,118 +97,118 @@ func TestTake(t *testing.T) {
 	limited(t, "Take over the limit in the next window", lim.Take(ctx, "k", b), time.Hour, start.Add(2*time.Hour))
 }
 
-func TestSpendAndExhausted(t *testing.T) {
+func TestReserveBudgetAndExhausted(t *testing.T) {
 	ctx := context.Background()
 	lim, clock := newLimiter(t)
 	b := config.Budget{Limit: 3, Window: d(time.Hour)}
+	want := ratelimit.BudgetWant("k", b)
 	start := clock.Now()
 
-	for i := 1; i < b.Limit; i++ {
+	for i := 1; i <= b.Limit; i++ {
 		if err := lim.Exhausted(ctx, "k", b); err != nil {
-			t.Fatalf("Exhausted before failure #%d: got %v, want nil", i, err)
+			t.Fatalf("Exhausted before unit #%d: got %v, want nil", i, err)
 		}
-		if err := lim.Spend(ctx, "k", b); err != nil {
-			t.Fatalf("Spend #%d of %d: got %v, want nil", i, b.Limit, err)
+		if err := lim.Reserve(ctx, want); err != nil {
+			t.Fatalf("Reserve #%d of %d: got %v, want nil", i, b.Limit, err)
 		}
 		clock.Advance(10 * time.Minute)
 	}
-	// The failure that uses the budget up is reported...
-	limited(t, "Spend using up the budget", lim.Spend(ctx, "k", b), 40*time.Minute, start.Add(time.Hour))
-	// ...and from then on Exhausted refuses without counting.
-	clock.Advance(30 * time.Minute)
+	// Spent: both refuse until the window ends, and a refusal counts nothing.
 	for i := 0; i < 3; i++ {
-		limited(t, "Exhausted with the budget used up", lim.Exhausted(ctx, "k", b), 10*time.Minute, start.Add(time.Hour))
+		limited(t, "Reserve with the budget spent", lim.Reserve(ctx, want), 30*time.Minute, start.Add(time.Hour))
+		limited(t, "Exhausted with the budget spent", lim.Exhausted(ctx, "k", b), 30*time.Minute, start.Add(time.Hour))
 	}
-	if err := lim.Exhausted(ctx, "other", b); err != nil {
-		t.Errorf("Exhausted of another key: got %v, want nil", err)
+	// A refund gives one unit back.
+	if err := lim.Refund(ctx, "k"); err != nil {
+		t.Fatal(err)
 	}
-	clock.Advance(10 * time.Minute)
+	if err := lim.Reserve(ctx, want); err != nil {
+		t.Errorf("Reserve after a refund: got %v, want nil", err)
+	}
+	if err := lim.Reserve(ctx, ratelimit.BudgetWant("other", b)); err != nil {
+		t.Errorf("Reserve of another key: got %v, want nil", err)
+	}
+	clock.Advance(30 * time.Minute)
 	if err := lim.Exhausted(ctx, "k", b); err != nil {
 		t.Errorf("Exhausted when the window has ended: got %v, want nil", err)
 	}
-	if err := lim.Spend(ctx, "k", b); err != nil {
-		t.Errorf("Spend in a new window: got %v, want nil", err)
+	if err := lim.Reserve(ctx, want); err != nil {
+		t.Errorf("Reserve in a new window: got %v, want nil", err)
 	}
 }
 
-func TestBackoff(t *testing.T) {
+func TestReserveBackoff(t *testing.T) {
 	ctx := context.Background()
 	lim, clock := newLimiter(t)
 	b := config.Backoff{Free: 3, Base: d(time.Second), Max: d(10 * time.Second), Reset: d(time.Hour)}
+	want := ratelimit.BackoffWant("k", b)
 
-	if err := lim.Check(ctx, "k"); err != nil {
-		t.Fatalf("Check of a fresh key: got %v, want nil", err)
-	}
-	for i, want := range []time.Duration{
+	for i, delay := range []time.Duration{
 		0, 0, 0, // free
 		time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second,
 		10 * time.Second, 10 * time.Second, // capped at Max
 	} {
-		got, err := lim.Fail(ctx, "k", b)
-		if err != nil || got != want {
-			t.Fatalf("Fail #%d: got (%v, %v), want (%v, nil)", i+1, got, err, want)
+		if err := lim.Reserve(ctx, want); err != nil {
+			t.Fatalf("Reserve #%d: got %v, want nil", i+1, err)
 		}
-		if want == 0 {
-			if err := lim.Check(ctx, "k"); err != nil {
-				t.Errorf("Check after free failure #%d: got %v, want nil", i+1, err)
-			}
+		if delay == 0 {
 			continue
 		}
 		now := clock.Now()
-		limited(t, fmt.Sprintf("Check right after failure #%d", i+1), lim.Check(ctx, "k"), want, now.Add(want))
-		clock.Advance(want / 2)
-		limited(t, fmt.Sprintf("Check half-way through block #%d", i+1), lim.Check(ctx, "k"), want-want/2, now.Add(want))
-		clock.Advance(want - want/2)
-		if err := lim.Check(ctx, "k"); err != nil {
-			t.Errorf("Check when block #%d has passed: got %v, want nil", i+1, err)
-		}
+		limited(t, fmt.Sprintf("Reserve right after attempt #%d", i+1), lim.Reserve(ctx, want), delay, now.Add(delay))
+		clock.Advance(delay / 2)
+		limited(t, fmt.Sprintf("Reserve half-way through block #%d", i+1), lim.Reserve(ctx, want), delay-delay/2, now.Add(delay))
+		clock.Advance(delay - delay/2)
 	}
 	// Another key is not held back.
-	if _, err := lim.Fail(ctx, "other", b); err != nil {
+	if err := lim.Reserve(ctx, ratelimit.BackoffWant("other", b)); err != nil {
+		t.Errorf("Reserve of another key: got %v, want nil", err)
+	}
+	// All or nothing: with "k" blocked, "fresh" is not charged.
+	if err := lim.Reserve(ctx, want); err != nil {
 		t.Fatal(err)
 	}
-	if err := lim.Check(ctx, "other"); err != nil {
-		t.Errorf("Check of another key: got %v, want nil", err)
+	for i := 0; i < 5; i++ {
+		if err := lim.Reserve(ctx, ratelimit.BackoffWant("fresh", b), want); err == nil {
+			t.Fatal("Reserve with a blocked want: got nil")
+		}
+	}
+	for i := 1; i <= b.Free; i++ {
+		if err := lim.Reserve(ctx, ratelimit.BackoffWant("fresh", b)); err != nil {
+			t.Fatalf("fresh was charged by refused reservations: attempt #%d refused: %v", i, err)
+		}
 	}
 
-	// Reset forgets the failures and the block.
-	if _, err := lim.Fail(ctx, "k", b); err != nil {
-		t.Fatal(err)
-	}
-	if err := lim.Check(ctx, "k"); err == nil {
-		t.Fatalf("Check before Reset: got nil, want a block")
-	}
+	// Reset forgets the attempts and the block.
 	if err := lim.Reset(ctx, "k"); err != nil {
 		t.Fatalf("Reset: %v", err)
 	}
-	if err := lim.Check(ctx, "k"); err != nil {
-		t.Errorf("Check after Reset: got %v, want nil", err)
-	}
-	for i := 1; i <= b.Free; i++ {
-		if got, err := lim.Fail(ctx, "k", b); err != nil || got != 0 {
-			t.Errorf("Fail #%d after Reset: got (%v, %v), want (0, nil)", i, got, err)
+	for i := 1; i <= b.Free+1; i++ {
+		if err := lim.Reserve(ctx, want); err != nil {
+			t.Errorf("Reserve #%d after Reset: got %v, want nil", i, err)
 		}
 	}
-	if got, err := lim.Fail(ctx, "k", b); err != nil || got != time.Second {
-		t.Errorf("first non-free Fail after Reset: got (%v, %v), want (1s, nil)", got, err)
-	}
+	limited(t, "after Reset, the first delay", lim.Reserve(ctx, want), time.Second, clock.Now().Add(time.Second))
 }
 
-func TestBackoffForgetsAfterReset(t *testing.T) {
+func TestBackoffForgetsAfterResetPeriod(t *testing.T) {
 	ctx := context.Background()
 	lim, clock := newLimiter(t)
 	b := config.Backoff{Free: 1, Base: d(time.Second), Max: d(time.Minute), Reset: d(time.Hour)}
-	for i, want := range []time.Duration{0, time.Second, 2 * time.Second} {
-		if got, err := lim.Fail(ctx, "k", b); err != nil || got != want {
-			t.Fatalf("Fail #%d: got (%v, %v), want (%v, nil)", i+1, got, err, want)
+	want := ratelimit.BackoffWant("k", b)
+	for i := 0; i < 2; i++ {
+		if err := lim.Reserve(ctx, want); err != nil {
+			t.Fatalf("Reserve #%d: %v", i+1, err)
 		}
 	}
-	clock.Advance(time.Hour)
-	if err := lim.Check(ctx, "k"); err != nil {
-		t.Errorf("Check after the reset period: got %v, want nil", err)
+	if err := lim.Reserve(ctx, want); err == nil {
+		t.Fatal("no block after the free attempt and one more")
 	}
-	if got, err := lim.Fail(ctx, "k", b); err != nil || got != 0 {
-		t.Errorf("Fail after the reset period: got (%v, %v), want (0, nil): failures should be forgotten", got, err)
+	clock.Advance(time.Hour)
+	for i := 0; i < 2; i++ {
+		if err := lim.Reserve(ctx, want); err != nil {
+			t.Errorf("Reserve #%d after the reset period: got %v, want nil: attempts should be forgotten", i+1, err)
+		}
 	}
 }
 
@@ -273,23 +273,24 @@ var errStore = errors.New("database down")
 func (failingStore) CountHit(context.Context, string, time.Time, time.Duration) (store.Counter, error) {
 	return store.Counter{}, errStore
 }
-func (failingStore) Block(context.Context, string, time.Time, time.Time) error { return errStore }
 func (failingStore) ReadCounter(context.Context, string) (store.Counter, error) {
 	return store.Counter{}, errStore
 }
 func (failingStore) ResetCounter(context.Context, string) error { return errStore }
+func (failingStore) Reserve(context.Context, time.Time, []store.Want) (*store.Refusal, error) {
+	return nil, errStore
+}
+func (failingStore) Refund(context.Context, string) error { return errStore }
 
 func TestStoreErrors(t *testing.T) {
 	ctx := context.Background()
 	lim := ratelimit.New(failingStore{}, newClock().Now)
-	_, failErr := lim.Fail(ctx, "k", config.Backoff{Free: 0, Base: d(time.Second), Max: d(time.Second), Reset: d(time.Hour)})
 	budget := config.Budget{Limit: 1, Window: d(time.Hour)}
 	for name, err := range map[string]error{
 		"Take":      lim.Take(ctx, "k", budget),
-		"Check":     lim.Check(ctx, "k"),
-		"Fail":      failErr,
+		"Reserve":   lim.Reserve(ctx, ratelimit.BackoffWant("k", config.Backoff{Free: 0, Base: d(time.Second), Max: d(time.Second), Reset: d(time.Hour)})),
+		"Refund":    lim.Refund(ctx, "k"),
 		"Reset":     lim.Reset(ctx, "k"),
-		"Spend":     lim.Spend(ctx, "k", budget),
 		"Exhausted": lim.Exhausted(ctx, "k", budget),
 	} {
 		var l *ratelimit.Limited

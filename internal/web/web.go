@@ -238,7 +238,8 @@ func (w *Web) explain(err error) (int, string) {
 // client describes the request's sender. Its address is what rate limits
 // count: the client behind any trusted proxies, and for IPv6 its /64.
 func (w *Web) client(r *http.Request) account.Client {
-	return account.Client{IP: session.LimitKey(session.ClientIP(r, w.trustProxy)), UserAgent: r.UserAgent(), BrowserID: w.cookies.Browser(r), DeviceTokens: w.cookies.Devices(r)}
+	ip := session.ClientIP(r, w.trustProxy)
+	return account.Client{IP: ip, Network: session.LimitKey(ip), UserAgent: r.UserAgent(), BrowserID: w.cookies.Browser(r), DeviceTokens: w.cookies.Devices(r)}
 }
 
 // current returns the signed-in user, or ok=false.
