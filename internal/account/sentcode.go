@@ -435,7 +435,7 @@ func (s *Service) codeMessage(channel, to, code string) delivery.Message {
 // checkSentCode verifies a code sent for factor f.
 func (s *Service) checkSentCode(ctx context.Context, f store.Factor, code string) (bool, error) {
 	now := s.now()
-	live, err := s.db.LiveSentCode(ctx, f.ID, now, s.cfg.Codes.Attempts)
+	live, err := s.db.ReserveSentCodeAttempt(ctx, f.ID, now, s.cfg.Codes.Attempts)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
@@ -449,9 +449,6 @@ func (s *Service) checkSentCode(ctx context.Context, f store.Factor, code string
 		return r
 	}, code)
 	if len(digits) != 6 || !hmac.Equal([]byte(s.keyedHash("code", f.ID, digits)), []byte(live.CodeHash)) {
-		if err := s.db.FailSentCode(ctx, live.ID); err != nil {
-			return false, err
-		}
 		return false, nil
 	}
 	return s.db.UseSentCode(ctx, live.ID, now, s.cfg.Codes.Attempts)

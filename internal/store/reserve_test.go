@@ -132,3 +132,46 @@ func TestReservePendingAttempt(t *testing.T) {
 		}
 	})
 }
+
+func TestReserveSentCodeAttempt(t *testing.T) {
+	forEachEngineURL(t, func(t *testing.T, engine, url string) {
+		one := open(t, url)
+		if _, err := one.Migrate(ctx()); err != nil {
+			t.Fatal(err)
+		}
+		two := open(t, url)
+		dbs := []*store.DB{one, two}
+		u := newUser(t, one, "u-try", "try@example.com")
+		f := newFactor(t, one, "f-try", u.ID, base)
+		code := store.SentCode{ID: "c-try", FactorID: f.ID, CodeHash: "h", SealedCode: "s", CreatedAt: base, ExpiresAt: at(10 * time.Minute)}
+		if _, err := one.IssueSentCode(ctx(), code, base, 5); err != nil {
+			t.Fatal(err)
+		}
+		var granted atomic.Int64
+		var wg sync.WaitGroup
+		for i := 0; i < 30; i++ {
+			wg.Add(1)
+			go func(db *store.DB) {
+				defer wg.Done()
+				c, err := db.ReserveSentCodeAttempt(ctx(), f.ID, at(time.Minute), 5)
+				switch {
+				case err == nil && c.ID == code.ID:
+					granted.Add(1)
+				case err != nil && err != store.ErrNotFound:
+					t.Error(err)
+				}
+			}(dbs[i%2])
+		}
+		wg.Wait()
+		if granted.Load() != 5 {
+			t.Fatalf("%d of 30 concurrent guesses at one sent code were compared, want its 5 attempts", granted.Load())
+		}
+		// The last attempt may carry the right code: it can still be used.
+		if ok, err := one.UseSentCode(ctx(), code.ID, at(time.Minute), 5); err != nil || !ok {
+			t.Fatalf("UseSentCode on the last attempt = %v, %v; want true", ok, err)
+		}
+		if _, err := two.ReserveSentCodeAttempt(ctx(), f.ID, at(time.Minute), 6); err != store.ErrNotFound {
+			t.Fatalf("a used code granted an attempt: %v", err)
+		}
+	})
+}

@@ -144,18 +144,28 @@ func (db *DB) MarkSent(ctx context.Context, id, channel string, at time.Time) er
 	return nil
 }
 
-// FailSentCode counts a wrong attempt against a code.
-func (db *DB) FailSentCode(ctx context.Context, id string) error {
-	if _, err := db.exec(ctx, `UPDATE sent_codes SET attempts = attempts + 1 WHERE id = ?`, id); err != nil {
-		return fmt.Errorf("fail sent code: %w", err)
+// ReserveSentCodeAttempt spends one attempt of the factor's newest live
+// code (unused, unexpired) before a typed code is compared with it, and
+// returns that code. ErrNotFound means there is none, or its attempts are
+// spent. One conditional UPDATE, so concurrent guesses at one code get no
+// more comparisons than its attempts.
+func (db *DB) ReserveSentCodeAttempt(ctx context.Context, factorID string, now time.Time, maxAttempts int) (SentCode, error) {
+	c, err := scanSentCode(db.writeRow(ctx, `UPDATE sent_codes SET attempts = attempts + 1
+		WHERE id = (SELECT id FROM sent_codes WHERE factor_id = ? AND used_at IS NULL AND expires_at > ? ORDER BY created_at DESC LIMIT 1)
+		AND attempts < ?
+		RETURNING id, factor_id, code_hash, sealed_code, created_at, expires_at, last_sent_at, last_channel, sends, attempts`,
+		factorID, micros(now), maxAttempts))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return c, fmt.Errorf("reserve sent code attempt: %w", err)
 	}
-	return nil
+	return c, err
 }
 
 // UseSentCode consumes a code once: a conditional UPDATE, so two requests
-// cannot both use it.
+// cannot both use it. The attempt that carried it was reserved already
+// (ReserveSentCodeAttempt), so it may be the last one.
 func (db *DB) UseSentCode(ctx context.Context, id string, now time.Time, maxAttempts int) (bool, error) {
-	res, err := db.exec(ctx, `UPDATE sent_codes SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ? AND attempts < ?`,
+	res, err := db.exec(ctx, `UPDATE sent_codes SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ? AND attempts <= ?`,
 		micros(now), id, micros(now), maxAttempts)
 	if err != nil {
 		return false, fmt.Errorf("use sent code: %w", err)
