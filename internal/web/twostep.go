@@ -473,6 +473,9 @@ type deviceRow struct {
 }
 
 type twoStepData struct {
+	// Unverified: the e-mail address is not confirmed yet, which turning
+	// two-step verification on needs.
+	Unverified                         bool
 	PhoneOK                            bool
 	Page                               page
 	FormError                          string
@@ -492,7 +495,8 @@ func (w *Web) showTwoStep(rw http.ResponseWriter, r *http.Request, status int, f
 	if !ok {
 		return
 	}
-	d := twoStepData{Page: w.page("Two-step verification", &u), FormError: formError, Enabled: u.TwoStepEnabled, AllowDisable: w.acct.Config().TwoStep.AllowDisable, PhoneOK: w.acct.PhoneMethodsAllowed()}
+	d := twoStepData{Page: w.page("Two-step verification", &u), FormError: formError, Enabled: u.TwoStepEnabled, AllowDisable: w.acct.Config().TwoStep.AllowDisable, PhoneOK: w.acct.PhoneMethodsAllowed(),
+		Unverified: u.EmailVerifiedAt.IsZero()}
 	d.Page.Notice = notices[r.URL.Query().Get("notice")]
 	methods, err := w.acct.Methods(r.Context(), u.ID)
 	if err != nil {
