@@ -2,10 +2,7 @@ package api_test
 
 import (
 	"context"
-	"database/sql"
 	"net/http"
-	"net/url"
-	"strings"
 	"testing"
 
 	"twostep/internal/app"
@@ -33,43 +30,21 @@ func TestReadyzNeedsWrites(t *testing.T) {
 	}
 	db.Close()
 
-	u, _ := url.Parse(dbURL)
-	schema := u.Query().Get("search_path")
-	role := "rw_" + strings.TrimPrefix(schema, "t_")
-	admin, err := sql.Open("pgx", dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	exec := func(q string) {
-		t.Helper()
-		if _, err := admin.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	exec("CREATE ROLE " + role + " LOGIN")
-	t.Cleanup(func() {
-		if db, err := sql.Open("pgx", dbURL); err == nil {
-			db.Exec("DROP OWNED BY " + role)
-			db.Exec("DROP ROLE " + role)
-			db.Close()
-		}
-	})
-	exec("GRANT USAGE, CREATE ON SCHEMA " + schema + " TO " + role)
-	exec("GRANT ALL ON ALL TABLES IN SCHEMA " + schema + " TO " + role)
-	exec("GRANT ALL ON ALL SEQUENCES IN SCHEMA " + schema + " TO " + role)
-	u.User = url.User(role)
+	rw := testenv.NewPostgresRole(t, dbURL, "rw_",
+		"GRANT USAGE, CREATE ON SCHEMA %[1]s TO %[2]s",
+		"GRANT ALL ON ALL TABLES IN SCHEMA %[1]s TO %[2]s",
+		"GRANT ALL ON ALL SEQUENCES IN SCHEMA %[1]s TO %[2]s")
 
-	cfg := testenv.Config(t, u.String())
+	cfg := testenv.Config(t, rw.URL)
 	srv := testenv.Start(t, cfg, app.Options{Now: testenv.NewClock().Now})
 	e := &env{t: t, srv: srv}
 	c := srv.Client()
 	e.want(e.call(c, "GET", "/readyz", nil), http.StatusOK, "")
 
-	exec("REVOKE INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA " + schema + " FROM " + role)
+	rw.Exec(t, "REVOKE INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %[1]s FROM %[2]s")
 	e.want(e.call(c, "GET", "/readyz", nil), http.StatusServiceUnavailable, "not_ready")
 	e.want(e.call(c, "GET", "/healthz", nil), http.StatusOK, "")
 
-	exec("GRANT ALL ON ALL TABLES IN SCHEMA " + schema + " TO " + role)
+	rw.Exec(t, "GRANT ALL ON ALL TABLES IN SCHEMA %[1]s TO %[2]s")
 	e.want(e.call(c, "GET", "/readyz", nil), http.StatusOK, "")
 }

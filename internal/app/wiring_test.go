@@ -2,11 +2,9 @@ package app_test
 
 import (
 	"context"
-	"database/sql"
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -90,33 +88,11 @@ func TestOpenRefusesAReadOnlyDatabase(t *testing.T) {
 	}
 	db.Close()
 
-	u, _ := url.Parse(dbURL)
-	schema := u.Query().Get("search_path")
-	role := "ro_" + strings.TrimPrefix(schema, "t_")
-	admin, err := sql.Open("pgx", dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	for _, q := range []string{
-		"CREATE ROLE " + role + " LOGIN",
-		"GRANT USAGE ON SCHEMA " + schema + " TO " + role,
-		"GRANT SELECT ON ALL TABLES IN SCHEMA " + schema + " TO " + role,
-	} {
-		if _, err := admin.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	t.Cleanup(func() {
-		if db, err := sql.Open("pgx", dbURL); err == nil {
-			db.Exec("DROP OWNED BY " + role)
-			db.Exec("DROP ROLE " + role)
-			db.Close()
-		}
-	})
-	u.User = url.User(role)
+	ro := testenv.NewPostgresRole(t, dbURL, "ro_",
+		"GRANT USAGE ON SCHEMA %[1]s TO %[2]s",
+		"GRANT SELECT ON ALL TABLES IN SCHEMA %[1]s TO %[2]s")
 
-	cfg := testenv.Config(t, u.String())
+	cfg := testenv.Config(t, ro.URL)
 	a, err := app.Open(ctx, cfg, quiet, app.Options{Now: testenv.NewClock().Now})
 	if err == nil {
 		a.Close()

@@ -2,8 +2,6 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,35 +15,9 @@ import (
 // role that may read every table of the schema and write none of them.
 func readOnlyRole(t *testing.T, dbURL string) string {
 	t.Helper()
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := u.Query().Get("search_path")
-	role := "ro_" + strings.TrimPrefix(schema, "t_")
-	admin, err := sql.Open("pgx", dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	for _, q := range []string{
-		"CREATE ROLE " + role + " LOGIN",
-		"GRANT USAGE ON SCHEMA " + schema + " TO " + role,
-		"GRANT SELECT ON ALL TABLES IN SCHEMA " + schema + " TO " + role,
-	} {
-		if _, err := admin.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	t.Cleanup(func() {
-		if db, err := sql.Open("pgx", dbURL); err == nil {
-			db.Exec("DROP OWNED BY " + role)
-			db.Exec("DROP ROLE " + role)
-			db.Close()
-		}
-	})
-	u.User = url.User(role)
-	return u.String()
+	return testenv.NewPostgresRole(t, dbURL, "ro_",
+		"GRANT USAGE ON SCHEMA %[1]s TO %[2]s",
+		"GRANT SELECT ON ALL TABLES IN SCHEMA %[1]s TO %[2]s").URL
 }
 
 // TestCheckWritable: readiness is a committed write, so a database that

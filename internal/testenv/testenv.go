@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -189,4 +190,56 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// PostgresRole is a login role of its own for the test schema of dbURL (a
+// PostgreSQL URL from DatabaseURL), dropped after the test.
+type PostgresRole struct {
+	Name   string
+	Schema string
+	// URL is dbURL as that role.
+	URL   string
+	admin string
+}
+
+// NewPostgresRole creates a role whose name starts with prefix, then
+// grants it what grants lists, each statement formatted with the schema
+// and the role's name (fmt verbs %[1]s and %[2]s).
+func NewPostgresRole(t testing.TB, dbURL, prefix string, grants ...string) PostgresRole {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := u.Query().Get("search_path")
+	r := PostgresRole{Name: prefix + strings.TrimPrefix(schema, "t_"), Schema: schema, admin: dbURL}
+	r.Exec(t, "CREATE ROLE %[2]s LOGIN")
+	t.Cleanup(func() {
+		if db, err := sql.Open("pgx", dbURL); err == nil {
+			db.Exec("DROP OWNED BY " + r.Name)
+			db.Exec("DROP ROLE " + r.Name)
+			db.Close()
+		}
+	})
+	for _, g := range grants {
+		r.Exec(t, g)
+	}
+	u.User = url.User(r.Name)
+	r.URL = u.String()
+	return r
+}
+
+// Exec runs a statement as the test's own user, formatted with the schema
+// and the role's name (%[1]s, %[2]s): to grant or revoke rights mid-test.
+func (r PostgresRole) Exec(t testing.TB, stmt string) {
+	t.Helper()
+	admin, err := sql.Open("pgx", r.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	q := fmt.Sprintf(stmt, r.Schema, r.Name)
+	if _, err := admin.Exec(q); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
 }
