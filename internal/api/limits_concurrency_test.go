@@ -12,13 +12,12 @@ import (
 	"twostep/internal/testenv"
 )
 
-// fire sends n requests at once, request i through envs[i%len(envs)] with
-// the client clients(i) and the body body(i), and returns how many came
-// back with each status and problem code ("401 invalid_code", "200 ").
-func fire(t *testing.T, envs []*env, n int, clients func(i int) *http.Client, path string, body func(i int) any) map[string]int {
+// fireAll sends n requests at once, request i through envs[i%len(envs)]
+// with the client clients(i) and the body body(i), and returns the
+// replies in order.
+func fireAll(t *testing.T, envs []*env, n int, clients func(i int) *http.Client, path string, body func(i int) any) []reply {
 	t.Helper()
-	var mu sync.Mutex
-	got := map[string]int{}
+	replies := make([]reply, n)
 	var wg sync.WaitGroup
 	startLine := make(chan struct{})
 	for i := 0; i < n; i++ {
@@ -26,15 +25,22 @@ func fire(t *testing.T, envs []*env, n int, clients func(i int) *http.Client, pa
 		go func(i int) {
 			defer wg.Done()
 			<-startLine
-			e := envs[i%len(envs)]
-			r := e.call(clients(i), "POST", path, body(i))
-			mu.Lock()
-			got[fmt.Sprintf("%d %s", r.Status, r.str("code"))]++
-			mu.Unlock()
+			replies[i] = envs[i%len(envs)].call(clients(i), "POST", path, body(i))
 		}(i)
 	}
 	close(startLine)
 	wg.Wait()
+	return replies
+}
+
+// fire is fireAll counting the replies by status and problem code
+// ("401 invalid_code", "200 ").
+func fire(t *testing.T, envs []*env, n int, clients func(i int) *http.Client, path string, body func(i int) any) map[string]int {
+	t.Helper()
+	got := map[string]int{}
+	for _, r := range fireAll(t, envs, n, clients, path, body) {
+		got[fmt.Sprintf("%d %s", r.Status, r.str("code"))]++
+	}
 	return got
 }
 

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -70,27 +69,14 @@ func startTwilioInstances(t *testing.T, engine string, n int, adjust func(*confi
 	return envs, tw
 }
 
-// burst sends n requests at once, the i-th through envs[i%len(envs)] with
-// body(i), and counts the answers by status.
+// burst sends n requests at once through client c, the i-th through
+// envs[i%len(envs)] with body(i), and counts the answers by status.
 func burst(t *testing.T, envs []*env, c *http.Client, n int, path string, body func(i int) any) map[int]int {
 	t.Helper()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
 	count := map[int]int{}
-	gate := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			r := envs[i%len(envs)].call(c, "POST", path, body(i))
-			mu.Lock()
-			count[r.Status]++
-			mu.Unlock()
-		}()
+	for _, r := range fireAll(t, envs, n, func(int) *http.Client { return c }, path, body) {
+		count[r.Status]++
 	}
-	close(gate)
-	wg.Wait()
 	return count
 }
 
