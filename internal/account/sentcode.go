@@ -189,7 +189,7 @@ func (s *Service) newSentFactor(ctx context.Context, sess store.Session, u store
 	id := store.NewID()
 	f := store.Factor{
 		ID: id, UserID: u.ID, Kind: kind, Label: label, Role: role, Status: "pending",
-		Secret: s.keys.Seal([]byte(to), "to:"+id), PhoneHash: hash, Masked: masked,
+		Secret: s.keys.Seal([]byte(to), "to:"+id), RecipientHash: hash, Masked: masked,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.TwoStep.PendingFactorTTL.D()), SessionID: sess.ID,
 	}
 	return f, s.db.CreateFactor(ctx, f)

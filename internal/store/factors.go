@@ -25,22 +25,23 @@ type Factor struct {
 	ConfirmedAt time.Time
 	LastUsedAt  time.Time
 	ExpiresAt   time.Time // pending factors only
-	// PhoneHash is a keyed hash of the E.164 number (phone factors), for
-	// limits across accounts; Masked is the number as shown ("•••678").
-	PhoneHash string
-	Masked    string
+	// RecipientHash is a keyed hash of where codes go (the E.164 number of
+	// a phone, the address of an e-mail method), for limits across
+	// accounts; Masked is the recipient as shown ("•••678").
+	RecipientHash string
+	Masked        string
 	// SessionID is, while the factor is pending, the session that added
 	// it: only that session may see or confirm it.
 	SessionID string
 }
 
-const factorCols = "id, user_id, kind, label, role, status, secret, last_step, drift_steps, created_at, confirmed_at, last_used_at, expires_at, phone_hash, masked, session_id"
+const factorCols = "id, user_id, kind, label, role, status, secret, last_step, drift_steps, created_at, confirmed_at, last_used_at, expires_at, recipient_hash, masked, session_id"
 
 func scanFactor(row interface{ Scan(...any) error }) (Factor, error) {
 	var f Factor
 	var created, expires int64
 	var confirmed, used sql.NullInt64
-	err := row.Scan(&f.ID, &f.UserID, &f.Kind, &f.Label, &f.Role, &f.Status, &f.Secret, &f.LastStep, &f.DriftSteps, &created, &confirmed, &used, &expires, &f.PhoneHash, &f.Masked, &f.SessionID)
+	err := row.Scan(&f.ID, &f.UserID, &f.Kind, &f.Label, &f.Role, &f.Status, &f.Secret, &f.LastStep, &f.DriftSteps, &created, &confirmed, &used, &expires, &f.RecipientHash, &f.Masked, &f.SessionID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return f, ErrNotFound
 	}
@@ -57,7 +58,7 @@ const insertFactor = `INSERT INTO factors (` + factorCols + `) VALUES (?, ?, ?, 
 // factorValues are f's columns in factorCols order.
 func factorValues(f Factor) []any {
 	return []any{f.ID, f.UserID, f.Kind, f.Label, f.Role, f.Status, f.Secret, f.LastStep, f.DriftSteps,
-		micros(f.CreatedAt), optMicros(f.ConfirmedAt), optMicros(f.LastUsedAt), micros(f.ExpiresAt), f.PhoneHash, f.Masked, f.SessionID}
+		micros(f.CreatedAt), optMicros(f.ConfirmedAt), optMicros(f.LastUsedAt), micros(f.ExpiresAt), f.RecipientHash, f.Masked, f.SessionID}
 }
 
 // CreateFactor inserts a factor.

@@ -57,7 +57,7 @@ func newFactor(t *testing.T, db *store.DB, id, userID string, created time.Time)
 		Secret: "sealed-" + id, LastStep: 100, CreatedAt: created, ConfirmedAt: created,
 		// Distinct values in every column, so a column read into the wrong
 		// field shows in every comparison.
-		PhoneHash: "hash-" + id, Masked: "•••" + id,
+		RecipientHash: "hash-" + id, Masked: "•••" + id,
 	}
 	must(t, db.CreateFactor(ctx(), f))
 	return f
@@ -68,7 +68,7 @@ func newPendingFactor(t *testing.T, db *store.DB, id, userID string, created, ex
 	t.Helper()
 	f := store.Factor{
 		ID: id, UserID: userID, Kind: "totp", Label: "new phone " + id, Role: "backup", Status: "pending",
-		Secret: "sealed-" + id, CreatedAt: created, ExpiresAt: expires, PhoneHash: "hash-" + id, Masked: "•••" + id,
+		Secret: "sealed-" + id, CreatedAt: created, ExpiresAt: expires, RecipientHash: "hash-" + id, Masked: "•••" + id,
 	}
 	must(t, db.CreateFactor(ctx(), f))
 	return f
@@ -662,10 +662,10 @@ func TestSealedSecrets(t *testing.T) {
 		p := newPendingFactor(t, db, "f-p", alice.ID, base, at(time.Hour))
 		b := newFactor(t, db, "f-b", bob.ID, base)
 		phone := store.Factor{ID: "f-sms", UserID: alice.ID, Kind: "sms", Label: "Phone", Role: "backup", Status: "active",
-			Secret: "sealed-f-sms", CreatedAt: base, ConfirmedAt: base, PhoneHash: "ph-1", Masked: "•••678"}
+			Secret: "sealed-f-sms", CreatedAt: base, ConfirmedAt: base, RecipientHash: "ph-1", Masked: "•••678"}
 		must(t, db.CreateFactor(ctx(), phone))
 		mail := store.Factor{ID: "f-mail", UserID: bob.ID, Kind: "email", Label: "E-mail", Role: "backup", Status: "pending",
-			Secret: "sealed-f-mail", CreatedAt: base, ExpiresAt: at(time.Hour), PhoneHash: "eh-1", Masked: "b•••b@example.com"}
+			Secret: "sealed-f-mail", CreatedAt: base, ExpiresAt: at(time.Hour), RecipientHash: "eh-1", Masked: "b•••b@example.com"}
 		must(t, db.CreateFactor(ctx(), mail))
 		must(t, db.ReplaceRecoveryCodes(ctx(), recoveryFactor("f-rc", alice.ID, base), []string{"h1"})) // no secret
 		code := store.SentCode{ID: "c-1", FactorID: phone.ID, CodeHash: "ch-1", SealedCode: "sealed-c-1",
