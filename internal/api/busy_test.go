@@ -10,9 +10,12 @@ import (
 	"twostep/internal/testenv"
 )
 
-// TestHashingIsAdmittedNotQueuedForever: with one hashing slot and a 1 ms
-// wait, a burst of sign-ins gets some 503 + Retry-After answers instead of
-// an unbounded queue (and unbounded memory).
+// TestHashingIsAdmittedNotQueuedForever: with one hashing slot and a
+// max_wait shorter than one hash, a sign-in that finds the slot taken
+// cannot be served in time, so a burst gets some 503 + Retry-After answers
+// instead of an unbounded queue (and unbounded memory) — and gets them at
+// once: a refusal does not wait for the slot, so at least one comes before
+// the first sign-in that hashed is answered.
 func TestHashingIsAdmittedNotQueuedForever(t *testing.T) {
 	cfg := testenv.Config(t, testenv.DatabaseURL(t, "sqlite"))
 	// Real cost here: each hash must take long enough to overlap.
@@ -22,6 +25,7 @@ func TestHashingIsAdmittedNotQueuedForever(t *testing.T) {
 	e := &env{t: t, srv: srv, clock: testenv.NewClock()}
 
 	statuses := map[int]int{}
+	var answers []int // statuses in the order they came
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -37,6 +41,7 @@ func TestHashingIsAdmittedNotQueuedForever(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			statuses[r.Status]++
+			answers = append(answers, r.Status)
 			if r.Status == http.StatusServiceUnavailable && (r.str("code") != "busy" || r.Header.Get("Retry-After") == "") {
 				t.Errorf("503 without code busy and Retry-After: %s %v", r.Body, r.Header)
 			}
@@ -46,5 +51,8 @@ func TestHashingIsAdmittedNotQueuedForever(t *testing.T) {
 	wg.Wait()
 	if statuses[401]+statuses[503] != 8 || statuses[503] == 0 || statuses[401] == 0 {
 		t.Fatalf("statuses = %v, want only 401 and 503, some of each", statuses)
+	}
+	if answers[0] != http.StatusServiceUnavailable {
+		t.Errorf("answers in order = %v, want a 503 first: refused at once, not after the slot's hash", answers)
 	}
 }

@@ -152,7 +152,7 @@ func (a *API) problemFor(r *http.Request, err error) *Problem {
 		return p
 	case errors.Is(err, password.ErrBusy):
 		p := problem(http.StatusServiceUnavailable, "busy", "Server busy", "The server is busy checking passwords. Try again in a moment.")
-		p.RetryAfterS = 2
+		p.RetryAfterS = password.RetryAfterSeconds(err)
 		return p
 	case errors.As(err, &weak):
 		p := problem(http.StatusBadRequest, "weak_password", "Password not accepted", weak.Reason)

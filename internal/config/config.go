@@ -255,7 +255,7 @@ func Default() Config {
 			Iterations:    2,
 			Parallelism:   1,
 			MaxConcurrent: 2 * runtime.NumCPU(),
-			MaxWait:       Duration(3 * time.Second),
+			MaxWait:       Duration(10 * time.Second),
 			MinLength:     8,
 			MaxLength:     1024,
 		},

@@ -244,6 +244,7 @@ func TestValidate(t *testing.T) {
 		{"parallelism", func(c *config.Config) { c.Password.Parallelism = 0 }, "password.parallelism"},
 		{"max concurrent", func(c *config.Config) { c.Password.MaxConcurrent = 0 }, "password.max_concurrent"},
 		{"max wait", func(c *config.Config) { c.Password.MaxWait = 0 }, "password.max_wait"},
+		{"max wait negative", func(c *config.Config) { c.Password.MaxWait = d(-time.Second) }, "password.max_wait"},
 		{"min length", func(c *config.Config) { c.Password.MinLength = 7 }, "password.min_length"},
 		{"max length", func(c *config.Config) { c.Password.MaxLength = 63 }, "max_length"},
 		{"min over max", func(c *config.Config) { c.Password.MinLength = 100; c.Password.MaxLength = 99 }, "password.min_length"},

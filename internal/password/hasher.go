@@ -13,8 +13,10 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// ErrBusy is returned when a hash could not start within the Hasher's
-// maximum wait because all its slots were taken.
+// ErrBusy is returned when a hash is refused at admission: all slots were
+// taken and the hashes queued ahead could not finish within the Hasher's
+// maximum wait at the measured rate. The error returned is a [*BusyError]
+// that says when to retry.
 var ErrBusy = errors.New("password: too many hashes in progress")
 
 // Params are argon2id cost parameters.
@@ -51,33 +53,37 @@ func (p Params) Validate() error {
 	return nil
 }
 
-// Hasher hashes and verifies passwords with argon2id, admitting at most a
+// Hasher hashes and verifies passwords with argon2id, running at most a
 // fixed number of hashes at once. Every argon2id hash holds its full memory
 // cost until it finishes, so the slots bound the memory that sign-in can
-// use: 19 MiB × slots at the default parameters. A Hasher is safe for
-// concurrent use.
+// use: 19 MiB × slots at the default parameters.
+//
+// A hash that finds every slot taken is admitted to wait in line if the
+// hashes ahead of it can finish within the maximum wait at the rate the
+// Hasher measures (a moving average of its own hashes); otherwise it is
+// refused at once with a [*BusyError], rather than after waiting in vain.
+// Waiting hashes hold no memory block. A Hasher is safe for concurrent use.
 type Hasher struct {
-	params  Params
-	slots   chan struct{}
-	maxWait time.Duration
-	dummy   string // a hash of a random password, for VerifyDummy
+	params Params
+	adm    *admission
+	dummy  string // a hash of a random password, for VerifyDummy
 }
 
 // NewHasher returns a Hasher using p for new hashes, running at most
-// maxConcurrent hashes at once (at least 1), and waiting at most maxWait
-// for a free slot (zero or less: not at all). It computes one hash to serve
-// VerifyDummy, so it takes as long as one Hash. It panics if p is not
-// valid; check configured parameters with [Params.Validate] first.
+// maxConcurrent hashes at once (at least 1), and admitting a hash to wait
+// for a slot when its expected wait is at most maxWait (zero or less: no
+// waiting at all). It computes one hash to serve VerifyDummy, which also
+// gives the first measure of the hash rate, so it takes as long as one
+// Hash. It panics if p is not valid; check configured parameters with
+// [Params.Validate] first.
 func NewHasher(p Params, maxConcurrent int, maxWait time.Duration) *Hasher {
 	if err := p.Validate(); err != nil {
 		panic(err)
 	}
-	h := &Hasher{
-		params:  p,
-		slots:   make(chan struct{}, max(maxConcurrent, 1)),
-		maxWait: maxWait,
-	}
+	h := &Hasher{params: p, adm: newAdmission(maxConcurrent, maxWait)}
+	t, _ := h.adm.acquire(context.Background()) // the first slot is free
 	h.dummy = h.hash(rand.Text())
+	h.adm.release(t, true)
 	return h
 }
 
@@ -87,14 +93,15 @@ func (h *Hasher) Params() Params { return h.params }
 // Hash returns an argon2id PHC string for pw, such as
 // $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash> with unpadded standard
 // base64 salt and hash. Hash normalises nothing: callers pass a password
-// already normalised by [Normalize] or [Policy.Check]. It returns an error
-// wrapping [ErrBusy] if no slot frees up in time, or ctx's error if ctx
-// ends while waiting.
+// already normalised by [Normalize] or [Policy.Check]. It returns a
+// [*BusyError] (wrapping [ErrBusy]) if it is refused at admission, or ctx's
+// error if ctx ends while it waits for a slot.
 func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
-	if err := h.acquire(ctx); err != nil {
+	t, err := h.adm.acquire(ctx)
+	if err != nil {
 		return "", err
 	}
-	defer h.release()
+	defer h.adm.release(t, true)
 	return h.hash(pw), nil
 }
 
@@ -116,7 +123,7 @@ func (h *Hasher) hash(pw string) string {
 // or $2y$). needsRehash is true when the password matched but encoded was
 // not made with h's parameters (always so for bcrypt): the caller should
 // then store a fresh Hash of pw. A malformed encoded gives an error wrapping
-// [ErrMalformedHash]; waiting for a slot can fail as in [Hasher.Hash].
+// [ErrMalformedHash]; admission can fail as in [Hasher.Hash].
 func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (ok, needsRehash bool, err error) {
 	if isBcrypt(encoded) {
 		return h.verifyBcrypt(ctx, pw, encoded)
@@ -125,15 +132,18 @@ func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (ok, needsRehas
 	if err != nil {
 		return false, false, err
 	}
-	if err := h.acquire(ctx); err != nil {
+	// Only hashes at h's parameters measure the rate: others cost more or less.
+	current := stored.params() == h.params
+	t, err := h.adm.acquire(ctx)
+	if err != nil {
 		return false, false, err
 	}
-	defer h.release()
+	defer h.adm.release(t, current)
 	key := argon2.IDKey([]byte(pw), stored.salt, stored.iterations, stored.memoryKiB, stored.parallelism, uint32(len(stored.key)))
 	if subtle.ConstantTimeCompare(key, stored.key) != 1 {
 		return false, false, nil
 	}
-	return true, stored.params() != h.params, nil
+	return true, !current, nil
 }
 
 // isBcrypt reports whether encoded looks like a bcrypt hash in one of the
@@ -161,10 +171,11 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, pw, encoded string) (ok, need
 	if cost > maxBcryptCost {
 		return false, false, fmt.Errorf("%w: bcrypt cost %d above %d", ErrMalformedHash, cost, maxBcryptCost)
 	}
-	if err := h.acquire(ctx); err != nil {
+	t, err := h.adm.acquire(ctx)
+	if err != nil {
 		return false, false, err
 	}
-	defer h.release()
+	defer h.adm.release(t, false)
 	switch err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(pw)); {
 	case err == nil:
 		return true, true, nil
@@ -178,37 +189,8 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, pw, encoded string) (ok, need
 // VerifyDummy spends the time of a real Verify, against a hash made when h
 // was created, and always fails. Sign-in calls it for an unknown e-mail
 // address so that the response time does not reveal which addresses have
-// accounts. It returns an error only if waiting for a slot failed.
+// accounts. It returns an error only if admission failed.
 func (h *Hasher) VerifyDummy(ctx context.Context, pw string) error {
 	_, _, err := h.Verify(ctx, pw, h.dummy)
 	return err
 }
-
-// acquire takes a hashing slot, waiting at most h.maxWait. It returns
-// ErrBusy when the wait runs out and ctx's error when ctx ends first.
-func (h *Hasher) acquire(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	select {
-	case h.slots <- struct{}{}:
-		return nil
-	default:
-	}
-	if h.maxWait <= 0 {
-		return ErrBusy
-	}
-	t := time.NewTimer(h.maxWait)
-	defer t.Stop()
-	select {
-	case h.slots <- struct{}{}:
-		return nil
-	case <-t.C:
-		return ErrBusy
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// release gives back a slot taken by acquire.
-func (h *Hasher) release() { <-h.slots }

@@ -1,7 +1,6 @@
 package password
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -253,65 +252,6 @@ func TestVerifyBcrypt(t *testing.T) {
 				t.Errorf("Verify = %v, %v, %v; want %v, %v, nil", ok, rehash, err, tt.wantOK, tt.wantRehash)
 			}
 		})
-	}
-}
-
-// TestAdmission holds the only slot through the unexported acquire, so the
-// outcome does not depend on how long a hash takes.
-func TestAdmission(t *testing.T) {
-	h := NewHasher(testParams, 1, 50*time.Millisecond)
-	enc, err := h.Hash(t.Context(), "pw")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.acquire(t.Context()); err != nil {
-		t.Fatalf("acquire: %v", err)
-	}
-
-	if _, err := h.Hash(t.Context(), "pw"); !errors.Is(err, ErrBusy) {
-		t.Errorf("Hash with slot held = %v, want ErrBusy", err)
-	}
-	if _, _, err := h.Verify(t.Context(), "pw", enc); !errors.Is(err, ErrBusy) {
-		t.Errorf("Verify with slot held = %v, want ErrBusy", err)
-	}
-	if err := h.VerifyDummy(t.Context(), "pw"); !errors.Is(err, ErrBusy) {
-		t.Errorf("VerifyDummy with slot held = %v, want ErrBusy", err)
-	}
-
-	// A context that ends while waiting wins over the 50ms timer; a long
-	// maxWait makes sure the timer cannot fire first.
-	slow := NewHasher(testParams, 1, time.Hour)
-	if err := slow.acquire(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error)
-	go func() {
-		_, err := slow.Hash(ctx, "pw")
-		done <- err
-	}()
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("Hash with cancelled context = %v, want context.Canceled", err)
-	}
-
-	// Once released, the slot admits the next hash.
-	h.release()
-	if _, err := h.Hash(t.Context(), "pw"); err != nil {
-		t.Errorf("Hash after release = %v, want nil", err)
-	}
-	if len(h.slots) != 0 {
-		t.Errorf("slots in use after Hash = %d, want 0", len(h.slots))
-	}
-}
-
-func TestAdmissionNoWait(t *testing.T) {
-	h := NewHasher(testParams, 1, 0)
-	if err := h.acquire(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.Hash(t.Context(), "pw"); !errors.Is(err, ErrBusy) {
-		t.Errorf("Hash with maxWait 0 and slot held = %v, want ErrBusy", err)
 	}
 }
 
