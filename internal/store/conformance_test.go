@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"twostep/internal/delivery"
 	"twostep/internal/store"
 	"twostep/internal/testenv"
 )
@@ -790,16 +789,16 @@ func TestEvents(t *testing.T) {
 
 func TestOutbox(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *store.DB) {
-		msgs := []delivery.Sent{
-			{ID: "m1", Channel: delivery.Email, To: "a@example.com", Subject: "one", Body: "body 1", Code: "c1", SentAt: at(time.Minute)},
-			{ID: "m2", Channel: delivery.Email, To: "b@example.com", Subject: "two", Body: "body 2", Code: "", SentAt: at(2 * time.Minute)},
-			{ID: "m3", Channel: delivery.SMS, To: "a@example.com", Body: "body 3", Code: "c3", SentAt: at(3 * time.Minute)},
-			{ID: "m4", Channel: delivery.Email, To: "a@example.com", Subject: "four", Body: "body 4", SentAt: at(3 * time.Minute)},
+		msgs := []store.OutboxMessage{
+			{ID: "m1", Channel: "email", To: "a@example.com", Subject: "one", Body: "body 1", Code: "c1", SentAt: at(time.Minute)},
+			{ID: "m2", Channel: "email", To: "b@example.com", Subject: "two", Body: "body 2", Code: "", SentAt: at(2 * time.Minute)},
+			{ID: "m3", Channel: "sms", To: "a@example.com", Body: "body 3", Code: "c3", SentAt: at(3 * time.Minute)},
+			{ID: "m4", Channel: "email", To: "a@example.com", Subject: "four", Body: "body 4", SentAt: at(3 * time.Minute)},
 		}
 		for _, m := range msgs {
 			must(t, db.AddOutbox(ctx(), m))
 		}
-		ids := func(ms []delivery.Sent) []string {
+		ids := func(ms []store.OutboxMessage) []string {
 			out := []string{}
 			for _, m := range ms {
 				out = append(out, m.ID)

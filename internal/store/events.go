@@ -21,12 +21,18 @@ type Event struct {
 
 // AddEvent records an event. UserID may be empty for events about no known
 // account (a sign-in attempt for an unknown e-mail).
-func (db *DB) AddEvent(ctx context.Context, e Event) error {
+func (db *DB) AddEvent(ctx context.Context, e Event) error { return addEvent(ctx, db, e) }
+
+// AddEvent is DB.AddEvent inside a transaction, for events that must
+// commit (or not) with the change they record.
+func (t *Tx) AddEvent(ctx context.Context, e Event) error { return addEvent(ctx, t, e) }
+
+func addEvent(ctx context.Context, w writer, e Event) error {
 	var uid any
 	if e.UserID != "" {
 		uid = e.UserID
 	}
-	_, err := db.exec(ctx, `INSERT INTO events (id, user_id, kind, outcome, ip, user_agent, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := w.exec(ctx, `INSERT INTO events (id, user_id, kind, outcome, ip, user_agent, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, uid, e.Kind, e.Outcome, e.IP, e.UserAgent, e.Detail, micros(e.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("add event: %w", err)

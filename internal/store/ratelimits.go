@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 )
 
@@ -75,47 +76,119 @@ func (db *DB) ResetCounter(ctx context.Context, key string) error {
 	return nil
 }
 
-// PurgeExpired deletes rate-limit rows, sessions and tokens nobody can use
-// any more.
-func (db *DB) PurgeExpired(ctx context.Context, now time.Time) error {
+// Want is one unit of a rate limit that a request asks to spend before it
+// does the work the limit guards (hashing a password, checking a code).
+//
+// With Delay nil it is a budget: at most Limit units per fixed Window.
+// With Delay set it is a growing-delay throttle: Free units per Window go
+// through freely; each unit past them blocks the key for Delay(n), n
+// counting the units past the free ones, and a blocked key spends nothing.
+type Want struct {
+	Key    string
+	Window time.Duration
+	Limit  int64
+	Free   int64
+	Delay  func(over int64) time.Duration
+}
+
+// Refusal is a reservation that spent nothing because at least one want
+// had no unit left. Until is when every refusing want has room again.
+type Refusal struct {
+	Keys  []string
+	Until time.Time
+}
+
+// Reserve spends one unit of every want, or — when any of them has no
+// unit left — none at all, and returns the refusal. It is one
+// transaction with the counters locked (SQLite's single writer; FOR
+// UPDATE on PostgreSQL, keys locked in sorted order so two reservations
+// never deadlock), so concurrent requests, on any number of instances,
+// can never together spend more than a limit allows: the check and the
+// spending are the same step.
+func (db *DB) Reserve(ctx context.Context, now time.Time, wants []Want) (*Refusal, error) {
+	order := make([]int, len(wants))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return wants[order[a]].Key < wants[order[b]].Key })
+
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("reserve: %w", err)
+	}
+	defer tx.Rollback()
+	lock := ""
+	if db.pg {
+		lock = " FOR UPDATE"
+	}
+	type next struct {
+		count, start, blocked, expires int64
+	}
+	updates := make([]next, len(wants))
+	var refusal *Refusal
 	n := micros(now)
-	for _, q := range []string{
-		`DELETE FROM rate_limits WHERE expires_at < ?`,
-		`DELETE FROM tokens WHERE expires_at < ?`,
-		`DELETE FROM sessions WHERE expires_at < ?`,
-		`DELETE FROM known_browsers WHERE expires_at < ?`,
-		`DELETE FROM pending_signins WHERE expires_at < ?`,
-		`DELETE FROM sent_codes WHERE expires_at < ?`,
-		`DELETE FROM devices WHERE expires_at < ?`,
-		`DELETE FROM factors WHERE status = 'pending' AND expires_at < ?`,
-		`DELETE FROM totp_burned_steps WHERE expires_at < ?`,
-	} {
-		if _, err := db.exec(ctx, q, n); err != nil {
-			return fmt.Errorf("purge: %w", err)
+	for _, i := range order {
+		w := wants[i]
+		// The row must exist to be locked; a new one starts empty.
+		if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO rate_limits (key, count, window_start, blocked_until, updated_at, expires_at)
+			VALUES (?, 0, ?, 0, ?, ?) ON CONFLICT (key) DO NOTHING`), w.Key, n, n, micros(now.Add(w.Window))); err != nil {
+			return nil, fmt.Errorf("reserve %s: %w", w.Key, err)
+		}
+		var c next
+		err := tx.QueryRowContext(ctx, db.q(`SELECT count, window_start, blocked_until FROM rate_limits WHERE key = ?`+lock), w.Key).
+			Scan(&c.count, &c.start, &c.blocked)
+		if err != nil {
+			return nil, fmt.Errorf("reserve %s: %w", w.Key, err)
+		}
+		if c.start <= micros(now.Add(-w.Window)) { // a new window
+			c.count, c.start, c.blocked = 0, n, 0
+		}
+		var until int64
+		switch {
+		case w.Delay == nil && c.count >= w.Limit:
+			until = micros(fromMicros(c.start).Add(w.Window))
+		case w.Delay != nil && c.blocked > n:
+			until = c.blocked
+		}
+		if until != 0 {
+			if refusal == nil {
+				refusal = &Refusal{}
+			}
+			refusal.Keys = append(refusal.Keys, w.Key)
+			if t := fromMicros(until); t.After(refusal.Until) {
+				refusal.Until = t
+			}
+			continue
+		}
+		c.count++
+		if w.Delay != nil && c.count > w.Free {
+			c.blocked = micros(now.Add(w.Delay(c.count - w.Free)))
+		}
+		c.expires = max(micros(fromMicros(c.start).Add(w.Window)), c.blocked)
+		updates[i] = c
+	}
+	if refusal != nil {
+		return refusal, nil // the rollback spends nothing
+	}
+	for i, w := range wants {
+		c := updates[i]
+		if _, err := tx.ExecContext(ctx, db.q(`UPDATE rate_limits SET count = ?, window_start = ?, blocked_until = ?, updated_at = ?, expires_at = ? WHERE key = ?`),
+			c.count, c.start, c.blocked, n, c.expires, w.Key); err != nil {
+			return nil, fmt.Errorf("reserve %s: %w", w.Key, err)
 		}
 	}
-	return nil
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("reserve: %w", err)
+	}
+	return nil, nil
 }
 
-// RememberBrowser records that the browser whose id hashes to hash signed
-// in to the user's account, until expires.
-func (db *DB) RememberBrowser(ctx context.Context, userID, hash string, now, expires time.Time) error {
-	_, err := db.exec(ctx, `INSERT INTO known_browsers (user_id, browser_hash, created_at, last_used_at, expires_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (user_id, browser_hash) DO UPDATE SET last_used_at = excluded.last_used_at, expires_at = excluded.expires_at`,
-		userID, hash, micros(now), micros(now), micros(expires))
-	if err != nil {
-		return fmt.Errorf("remember browser: %w", err)
+// Refund gives back one unit reserved under key, for work that turned
+// out not to be a failure (the right password, the right code). A block
+// already in force stays.
+func (db *DB) Refund(ctx context.Context, key string) error {
+	if _, err := db.exec(ctx, `UPDATE rate_limits SET count = count - 1 WHERE key = ? AND count > 0`, key); err != nil {
+		return fmt.Errorf("refund %s: %w", key, err)
 	}
 	return nil
-}
-
-// KnownBrowser reports whether the browser has signed in to the user's
-// account before and that knowledge has not expired.
-func (db *DB) KnownBrowser(ctx context.Context, userID, hash string, now time.Time) (bool, error) {
-	var n int
-	err := db.queryRow(ctx, `SELECT COUNT(*) FROM known_browsers WHERE user_id = ? AND browser_hash = ? AND expires_at > ?`, userID, hash, micros(now)).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("known browser: %w", err)
-	}
-	return n > 0, nil
 }

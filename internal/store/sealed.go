@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -78,4 +80,25 @@ func (db *DB) ReplaceSealedSecret(ctx context.Context, s SealedSecret, sealed st
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
+}
+
+// ServerSecret returns the sealed server secret called name, creating it
+// with create() when no instance has yet: the first writer wins, and every
+// instance reads the same value.
+func (db *DB) ServerSecret(ctx context.Context, name string, create func() string) (string, error) {
+	var sealed string
+	err := db.w.QueryRowContext(ctx, db.q(`SELECT sealed FROM server_secrets WHERE name = ?`), name).Scan(&sealed)
+	if err == nil {
+		return sealed, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("server secret: %w", err)
+	}
+	if _, err := db.exec(ctx, `INSERT INTO server_secrets (name, sealed) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, create()); err != nil {
+		return "", fmt.Errorf("server secret: %w", err)
+	}
+	if err := db.w.QueryRowContext(ctx, db.q(`SELECT sealed FROM server_secrets WHERE name = ?`), name).Scan(&sealed); err != nil {
+		return "", fmt.Errorf("server secret: %w", err)
+	}
+	return sealed, nil
 }

@@ -134,7 +134,28 @@ func (db *DB) RevokeSession(ctx context.Context, userID, id string, at time.Time
 // RevokeSessions ends every live session of the user except keepID (which
 // may be empty) and returns how many ended.
 func (db *DB) RevokeSessions(ctx context.Context, userID, keepID string, at time.Time) (int64, error) {
-	res, err := db.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND id <> ? AND revoked_at IS NULL AND expires_at > ?`, micros(at), userID, keepID, micros(at))
+	return revokeSessions(ctx, db, userID, keepID, at)
+}
+
+// MarkStepUp records that the session just re-verified (kind "password" or
+// "second_factor") and raises its assurance level.
+func (db *DB) MarkStepUp(ctx context.Context, sessionID, kind string, aal int, now time.Time) error {
+	_, err := db.exec(ctx, `UPDATE sessions SET stepup_at = ?, stepup_kind = ?, aal = CASE WHEN aal < ? THEN ? ELSE aal END WHERE id = ?`,
+		micros(now), kind, aal, aal, sessionID)
+	if err != nil {
+		return fmt.Errorf("mark step-up: %w", err)
+	}
+	return nil
+}
+
+// RevokeSessions is DB.RevokeSessions inside a transaction: it ends every
+// live session of the user except keepID when the transaction commits.
+func (t *Tx) RevokeSessions(ctx context.Context, userID, keepID string, at time.Time) (int64, error) {
+	return revokeSessions(ctx, t, userID, keepID, at)
+}
+
+func revokeSessions(ctx context.Context, w writer, userID, keepID string, at time.Time) (int64, error) {
+	res, err := w.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND id <> ? AND revoked_at IS NULL AND expires_at > ?`, micros(at), userID, keepID, micros(at))
 	if err != nil {
 		return 0, fmt.Errorf("revoke sessions: %w", err)
 	}

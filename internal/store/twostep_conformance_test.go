@@ -782,34 +782,35 @@ func TestPendingSignins(t *testing.T) {
 			wantNotFound(t, "PendingByTokenHash unknown", err)
 		})
 
-		t.Run("failures", func(t *testing.T) {
+		t.Run("attempts", func(t *testing.T) {
 			p := newPending(t, db, "p-fail", u.ID, at(time.Hour))
-			for want := 1; want <= 4; want++ {
-				n, err := db.FailPending(ctx(), p.ID)
+			for want := 1; want <= max; want++ {
+				n, err := db.ReservePendingAttempt(ctx(), p.ID, base, max)
 				if err != nil || n != want {
-					t.Errorf("FailPending #%d: got (%d, %v), want (%d, nil)", want, n, err, want)
+					t.Errorf("ReservePendingAttempt #%d: got (%d, %v), want (%d, nil)", want, n, err, want)
 				}
 				got, err := db.PendingByTokenHash(ctx(), p.TokenHash, base, max)
 				if want < max {
 					if err != nil || got.Failures != want {
-						t.Errorf("PendingByTokenHash after %d failures: got (%+v, %v), want failures %d", want, got, err, want)
+						t.Errorf("PendingByTokenHash after %d attempts: got (%+v, %v), want failures %d", want, got, err, want)
 					}
 				} else {
-					wantNotFound(t, fmt.Sprintf("PendingByTokenHash after %d failures (max %d)", want, max), err)
+					wantNotFound(t, fmt.Sprintf("PendingByTokenHash after %d attempts (max %d)", want, max), err)
 				}
 			}
+			_, err := db.ReservePendingAttempt(ctx(), p.ID, base, max)
+			wantNotFound(t, "ReservePendingAttempt past the last attempt", err)
 			got, err := db.PendingByTokenHash(ctx(), p.TokenHash, base, 5)
-			if err != nil || got.Failures != 4 {
-				t.Errorf("PendingByTokenHash with a larger budget: got (%+v, %v), want failures 4", got, err)
+			if err != nil || got.Failures != max {
+				t.Errorf("PendingByTokenHash with a larger budget: got (%+v, %v), want failures %d", got, err, max)
 			}
-			// Failures are per sign-in.
+			// Attempts are per sign-in.
 			other := newPending(t, db, "p-fail-other", u.ID, at(time.Hour))
-			if n, err := db.FailPending(ctx(), other.ID); err != nil || n != 1 {
-				t.Errorf("FailPending of another sign-in: got (%d, %v), want (1, nil)", n, err)
+			if n, err := db.ReservePendingAttempt(ctx(), other.ID, base, max); err != nil || n != 1 {
+				t.Errorf("ReservePendingAttempt of another sign-in: got (%d, %v), want (1, nil)", n, err)
 			}
-			if _, err := db.FailPending(ctx(), "p-nope"); err == nil {
-				t.Errorf("FailPending of an unknown sign-in: got nil error, want one")
-			}
+			_, err = db.ReservePendingAttempt(ctx(), "p-nope", base, max)
+			wantNotFound(t, "ReservePendingAttempt of an unknown sign-in", err)
 		})
 
 		t.Run("complete once", func(t *testing.T) {

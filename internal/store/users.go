@@ -152,3 +152,40 @@ func (t *Tx) ClearTwoStep(ctx context.Context, userID string) (wasOn bool, remov
 	removed, _ = res.RowsAffected()
 	return on == 1, removed, nil
 }
+
+// SetTwoStep turns two-step verification on or off for the user and sets
+// the default method. Turning it off deletes every factor and device in
+// the same transaction.
+func (db *DB) SetTwoStep(ctx context.Context, userID string, enabled bool, defaultFactorID string) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("set two-step: %w", err)
+	}
+	defer tx.Rollback()
+	on := 0
+	if enabled {
+		on = 1
+	}
+	if _, err := tx.ExecContext(ctx, db.q(`UPDATE users SET two_step_enabled = ?, default_factor_id = ? WHERE id = ?`), on, defaultFactorID, userID); err != nil {
+		return fmt.Errorf("set two-step: %w", err)
+	}
+	if !enabled {
+		for _, q := range []string{`DELETE FROM factors WHERE user_id = ?`, `DELETE FROM devices WHERE user_id = ?`} {
+			if _, err := tx.ExecContext(ctx, db.q(q), userID); err != nil {
+				return fmt.Errorf("set two-step: %w", err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("set two-step: %w", err)
+	}
+	return nil
+}
+
+// SetDefaultFactor chooses the method the sign-in challenge asks for first.
+func (db *DB) SetDefaultFactor(ctx context.Context, userID, factorID string) error {
+	if _, err := db.exec(ctx, `UPDATE users SET default_factor_id = ? WHERE id = ?`, factorID, userID); err != nil {
+		return fmt.Errorf("set default factor: %w", err)
+	}
+	return nil
+}

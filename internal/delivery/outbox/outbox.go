@@ -15,8 +15,8 @@ import (
 
 // Store keeps and lists messages.
 type Store interface {
-	AddOutbox(ctx context.Context, m delivery.Sent) error
-	Outbox(ctx context.Context, to string, limit int) ([]delivery.Sent, error)
+	AddOutbox(ctx context.Context, m store.OutboxMessage) error
+	Outbox(ctx context.Context, to string, limit int) ([]store.OutboxMessage, error)
 }
 
 // Outbox keeps every message it is asked to send.
@@ -32,8 +32,8 @@ func New(st Store, now func() time.Time) *Outbox { return &Outbox{st: st, now: n
 
 // Send keeps m.
 func (o *Outbox) Send(ctx context.Context, m delivery.Message) error {
-	err := o.st.AddOutbox(ctx, delivery.Sent{
-		ID: store.NewID(), Channel: m.Channel, To: m.To, Subject: m.Subject, Body: m.Body, Code: m.Code, SentAt: o.now(),
+	err := o.st.AddOutbox(ctx, store.OutboxMessage{
+		ID: store.NewID(), Channel: string(m.Channel), To: m.To, Subject: m.Subject, Body: m.Body, Code: m.Code, SentAt: o.now(),
 	})
 	if err != nil {
 		return fmt.Errorf("outbox: %w", err)
@@ -44,5 +44,13 @@ func (o *Outbox) Send(ctx context.Context, m delivery.Message) error {
 // List returns kept messages, newest first, optionally only those to one
 // recipient (in the form they were sent).
 func (o *Outbox) List(ctx context.Context, to string, limit int) ([]delivery.Sent, error) {
-	return o.st.Outbox(ctx, to, limit)
+	rows, err := o.st.Outbox(ctx, to, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]delivery.Sent, len(rows))
+	for i, r := range rows {
+		out[i] = delivery.Sent{ID: r.ID, Channel: delivery.Channel(r.Channel), To: r.To, Subject: r.Subject, Body: r.Body, Code: r.Code, SentAt: r.SentAt}
+	}
+	return out, nil
 }
