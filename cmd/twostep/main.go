@@ -25,8 +25,10 @@ import (
 	"syscall"
 	"time"
 
+	"twostep/internal/admin"
 	"twostep/internal/app"
 	"twostep/internal/config"
+	"twostep/internal/loadtest"
 	"twostep/internal/secret"
 	"twostep/internal/store"
 )
@@ -219,7 +221,7 @@ func rotateKey(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	n, err := app.RotateKey(ctx, db, keys)
+	n, err := admin.RotateKey(ctx, db, keys)
 	if errors.Is(err, secret.ErrWrongKey) {
 		return fmt.Errorf("%w (re-encrypted %d before the error): list the key it was sealed with in secrets.old_keys", err, n)
 	}
@@ -248,4 +250,46 @@ func deliveries(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%-20s  %-7s  %-8s  %-22s  %-11s  %6d  %s\n", d.CreatedAt.UTC().Format("2006-01-02 15:04:05"), d.Channel, d.Provider, d.Recipient, d.Status, d.DurationMS, d.Error)
 	}
 	return nil
+}
+
+// bench parses the flags of `twostep bench` and runs the load test
+// (internal/loadtest) until it ends or is interrupted.
+func bench(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o loadtest.Options
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long each concurrency level runs")
+	levels := fs.String("levels", "1,4,16", "comma-separated numbers of concurrent clients, one run each")
+	fs.StringVar(&o.DatabaseURL, "database-url", "", "PostgreSQL URL to run on, in a fresh schema bench_<random> dropped afterwards (default: a fresh SQLite database in a temporary directory)")
+	fs.IntVar(&o.Burst, "burst", 500, "concurrent sign-ins fired at once for the memory test (0: no burst)")
+	fs.IntVar(&o.Users, "users", 16, fmt.Sprintf("accounts to create and sign in to (1–%d)", loadtest.MaxUsers))
+	fs.DurationVar(&o.HashFor, "hash-duration", 3*time.Second, "how long to measure the bare argon2id hash rate")
+	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (server log, SQLite database) and print its path")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: twostep bench [flags]\n\n"+
+			"Measures the bare argon2id hash rate, then starts `twostep serve` as a child\n"+
+			"process at the default settings, creates accounts and signs in to them over\n"+
+			"HTTP at each concurrency level, fires a burst of concurrent sign-ins, and\n"+
+			"reports throughput, latency, errors and the server's memory.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
+	}
+	var err error
+	if o.Levels, err = loadtest.ParseLevels(*levels); err != nil {
+		return err
+	}
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return loadtest.Run(ctx, o, stdout)
 }

@@ -18,6 +18,7 @@ import (
 	"twostep/internal/delivery"
 	"twostep/internal/delivery/outbox"
 	"twostep/internal/delivery/smtp"
+	"twostep/internal/delivery/twilio"
 	"twostep/internal/password"
 	"twostep/internal/ratelimit"
 	"twostep/internal/secret"
@@ -135,11 +136,21 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Option
 	if err != nil {
 		return nil, err
 	}
-	surfaces := []server.Routes{api.New(acct, cookies, box, db, log), pages}
+	jsonAPI := api.New(acct, cookies, box, db, log)
+	surfaces := []server.Routes{jsonAPI, pages}
 	if cfg.Delivery.Twilio.AuthToken != "" {
-		surfaces = append(surfaces, &twilioStatus{token: cfg.Delivery.Twilio.AuthToken, url: cfg.BaseURL() + twilioStatusPath, db: db, now: o.Now, log: log})
+		surfaces = append(surfaces, &twilio.StatusHandler{Token: cfg.Delivery.Twilio.AuthToken, URL: cfg.BaseURL() + twilio.StatusPath, Store: db, Now: o.Now, Log: log})
 	}
-	h := server.Handler(log, server.Options{HSTS: strings.HasPrefix(cfg.BaseURL(), "https://")}, surfaces...)
+	// A request the server refuses itself is answered in the words of the
+	// surface it was for.
+	writeError := func(w http.ResponseWriter, r *http.Request, err error) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			jsonAPI.WriteError(w, r, err)
+			return
+		}
+		pages.WriteError(w, r, err)
+	}
+	h := server.Handler(log, server.Options{HSTS: strings.HasPrefix(cfg.BaseURL(), "https://"), WriteError: writeError}, surfaces...)
 	acct.StartMail() // the outgoing-mail queue's sender; Close stops it
 	return &App{Config: cfg, DB: db, Account: acct, Outbox: box, Handler: h, KeyCreated: created}, nil
 }
@@ -165,12 +176,12 @@ func Keyring(current []byte, oldKeys string) (*secret.Keyring, error) {
 // made by the first instance, kept sealed in the database.
 func Pepper(ctx context.Context, db *store.DB, keys *secret.Keyring) ([]byte, error) {
 	sealed, err := db.ServerSecret(ctx, "recovery_pepper", func() string {
-		return keys.Seal([]byte(secret.NewToken()), "server:recovery_pepper")
+		return keys.Seal([]byte(secret.NewToken()), secret.ServerSecretContext("recovery_pepper"))
 	})
 	if err != nil {
 		return nil, err
 	}
-	p, err := keys.Open(sealed, "server:recovery_pepper")
+	p, err := keys.Open(sealed, secret.ServerSecretContext("recovery_pepper"))
 	if err != nil {
 		return nil, fmt.Errorf("open recovery pepper (is secrets.key the key this database was made with?): %w", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
@@ -65,7 +64,7 @@ func codeSenders(cfg config.Config, db *store.DB, box *outbox.Outbox, email deli
 			case "twilio":
 				t := cfg.Delivery.Twilio
 				c, err := twilio.New(twilio.Config{AccountSID: t.AccountSID, AuthToken: t.AuthToken, From: t.From, BaseURL: t.BaseURL,
-					StatusCallback: cfg.BaseURL() + twilioStatusPath, Timeout: cfg.Delivery.Timeout.D(), VoiceLanguage: t.VoiceLanguage})
+					StatusCallback: cfg.BaseURL() + twilio.StatusPath, Timeout: cfg.Delivery.Timeout.D(), VoiceLanguage: t.VoiceLanguage})
 				if err != nil {
 					return nil, fmt.Errorf("config: delivery.twilio: %w", err)
 				}
@@ -105,48 +104,4 @@ func maskRecipient(to string) string {
 		return strings.Repeat("•", len(to)-3) + to[len(to)-3:]
 	}
 	return "•••"
-}
-
-const twilioStatusPath = "/api/v1/delivery/twilio/status"
-
-// twilioStatus receives Twilio's status callbacks (delivered, failed…)
-// and records them against the delivery attempt. Requests must carry a
-// valid X-Twilio-Signature.
-type twilioStatus struct {
-	token string
-	url   string
-	db    *store.DB
-	now   func() time.Time
-	log   *slog.Logger
-}
-
-func (t *twilioStatus) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("POST "+twilioStatusPath, t.serve)
-}
-
-func (t *twilioStatus) serve(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "unreadable form", http.StatusBadRequest)
-		return
-	}
-	if !twilio.VerifySignature(t.token, t.url, r.PostForm, r.Header.Get("X-Twilio-Signature")) {
-		http.Error(w, "bad signature", http.StatusForbidden)
-		return
-	}
-	id, status, failed, code := twilio.ParseStatus(r.PostForm)
-	if id == "" {
-		http.Error(w, "no MessageSid or CallSid", http.StatusBadRequest)
-		return
-	}
-	errText := ""
-	if failed && code != "" {
-		errText = "twilio error " + code
-	}
-	if _, err := t.db.UpdateDeliveryStatus(r.Context(), "twilio", id, status, errText, t.now()); err != nil {
-		t.log.Error("record delivery status", "err", err)
-		http.Error(w, "try again", http.StatusServiceUnavailable)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }

@@ -1,4 +1,4 @@
-package app_test
+package admin_test
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"twostep/internal/admin"
 	"twostep/internal/app"
 	"twostep/internal/delivery"
 	"twostep/internal/secret"
@@ -191,7 +192,7 @@ func TestRotateKeyReSealsEverySecret(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			n, err := app.RotateKey(t.Context(), db, rotating)
+			n, err := admin.RotateKey(t.Context(), db, rotating)
 			if err != nil {
 				t.Fatalf("RotateKey: %v (re-sealed %d first)", err, n)
 			}
@@ -208,7 +209,7 @@ func TestRotateKeyReSealsEverySecret(t *testing.T) {
 			}
 			kinds := map[string]int{}
 			for _, s := range all {
-				sc, err := app.SealContext(s)
+				sc, err := admin.SealContext(s)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -232,7 +233,7 @@ func TestRotateKeyReSealsEverySecret(t *testing.T) {
 				}
 			}
 			// A second run finds nothing left to do.
-			if n, err := app.RotateKey(t.Context(), db, rotating); err != nil || n != 0 {
+			if n, err := admin.RotateKey(t.Context(), db, rotating); err != nil || n != 0 {
 				t.Errorf("second RotateKey: got (%d, %v), want (0, nil)", n, err)
 			}
 

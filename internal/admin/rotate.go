@@ -1,4 +1,6 @@
-package app
+// Package admin is what operators run against the database beside the
+// servers: key rotation today, user administration next.
+package admin
 
 import (
 	"context"
@@ -57,12 +59,12 @@ func RotateKey(ctx context.Context, db *store.DB, keys *secret.Keyring) (int, er
 // SealContext is the context a sealed value was sealed under (see
 // secret.Box.Seal), which binds a ciphertext to its row:
 //
-//   - an app's TOTP key: "totp:" + factor id (account.Service.AddTOTP)
-//   - the number or address of a text, call or e-mail factor: "to:" + factor
-//     id (account.Service.newSentFactor)
-//   - a sent code's sealed copy: "code:" + sent-code id (account.Service.sendCode)
-//   - a server secret: "server:" + its name (Pepper)
-//   - a queued message: "mail:" + its id (account.Service.mailRow)
+//   - an app's TOTP key (secret.TOTPKeyContext)
+//   - the number or address of a text, call or e-mail factor
+//     (secret.RecipientContext)
+//   - a sent code's sealed copy (secret.SentCodeContext)
+//   - a server secret (secret.ServerSecretContext)
+//   - a queued message (secret.MailContext)
 //
 // A kind it does not know is an error, never a guess: a new sealed value
 // must be taught to key rotation.
@@ -71,17 +73,17 @@ func SealContext(s store.SealedSecret) (string, error) {
 	case store.SealedFactor:
 		switch s.Kind {
 		case account.KindTOTP:
-			return "totp:" + s.ID, nil
+			return secret.TOTPKeyContext(s.ID), nil
 		case account.KindSMS, account.KindVoice, account.KindEmail:
-			return "to:" + s.ID, nil
+			return secret.RecipientContext(s.ID), nil
 		}
 		return "", fmt.Errorf("factor %s: no sealing context for kind %q", s.ID, s.Kind)
 	case store.SealedSentCode:
-		return "code:" + s.ID, nil
+		return secret.SentCodeContext(s.ID), nil
 	case store.SealedServer:
-		return "server:" + s.ID, nil
+		return secret.ServerSecretContext(s.ID), nil
 	case store.SealedMail:
-		return "mail:" + s.ID, nil
+		return secret.MailContext(s.ID), nil
 	}
 	return "", fmt.Errorf("%s %s: no sealing context for this table", s.Table, s.ID)
 }
