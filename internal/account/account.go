@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"twostep/internal/audit"
 	"twostep/internal/config"
 	"twostep/internal/delivery"
 	"twostep/internal/password"
@@ -50,6 +51,9 @@ type Client struct {
 	DeviceTokens []string
 }
 
+// audit is the client as events record it.
+func (c Client) audit() audit.Client { return audit.Client{IP: c.IP, UserAgent: c.UserAgent} }
+
 // limitAddr is the client's address as rate limits count it.
 func (c Client) limitAddr() string {
 	if c.Network != "" {
@@ -89,6 +93,8 @@ type Service struct {
 	baseURL string
 	now     func() time.Time
 	log     *slog.Logger
+	// audit records security events and queues the notices about them.
+	audit *audit.Recorder
 
 	// mail wakes and serialises the sender of the outgoing-mail queue
 	// (mail.go): messages are queued in the database and sent in the
@@ -104,12 +110,14 @@ func New(o Options) *Service {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	return &Service{
+	s := &Service{
 		db: o.DB, hasher: o.Hasher, limiter: o.Limiter, sender: o.Sender, cfg: o.Config, keys: o.Keys, pepper: o.Pepper, senders: o.CodeSenders,
 		policy:  password.Policy{MinLen: o.Config.Password.MinLength, MaxLen: o.Config.Password.MaxLength},
 		baseURL: o.Config.BaseURL(), now: o.Now, log: o.Log,
 		mail: mailer{poke: make(chan struct{}, 1)},
 	}
+	s.audit = audit.New(audit.Options{Events: o.DB, Mail: s.queueMail, BaseURL: s.baseURL, Now: o.Now, Log: o.Log})
+	return s
 }
 
 // Now is the service's clock: every handler reads time through it, so
@@ -121,19 +129,18 @@ func (s *Service) Config() config.Config { return s.cfg }
 
 // record stores a security event; a failure to record is logged, never
 // shown to the user.
-func (s *Service) record(ctx context.Context, c Client, userID, kind, outcome, detail string) {
-	err := s.db.AddEvent(context.WithoutCancel(ctx), s.event(c, userID, kind, outcome, detail))
-	if err != nil {
-		s.log.Error("record event failed", "kind", kind, "err", err)
-	}
+func (s *Service) record(ctx context.Context, c Client, userID string, k audit.Kind, o audit.Outcome, detail string) {
+	s.audit.Record(ctx, c.audit(), userID, k, o, detail)
 }
 
-// event builds a security event to record now.
-func (s *Service) event(c Client, userID, kind, outcome, detail string) store.Event {
-	return store.Event{
-		ID: store.NewID(), UserID: userID, Kind: kind, Outcome: outcome,
-		IP: c.IP, UserAgent: truncate(c.UserAgent, 512), Detail: detail, CreatedAt: s.now(),
-	}
+// event builds a security event to record now, in a transaction.
+func (s *Service) event(c Client, userID string, k audit.Kind, o audit.Outcome, detail string) store.Event {
+	return s.audit.Event(c.audit(), userID, k, o, detail)
+}
+
+// notify tells u about a security change by e-mail, once it is committed.
+func (s *Service) notify(ctx context.Context, u store.User, n audit.Notice) {
+	s.audit.Notify(ctx, u, n)
 }
 
 // Events lists the user's recent security activity, newest first.

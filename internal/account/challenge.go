@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"twostep/internal/audit"
 	"twostep/internal/secret"
 	"twostep/internal/store"
 )
@@ -34,7 +35,7 @@ func (s *Service) challenge(ctx context.Context, c Client, u store.User, known b
 		if err != nil {
 			return Issued{}, err
 		}
-		s.record(ctx, c, u.ID, "signin", "success", "remembered browser: "+d.Label)
+		s.record(ctx, c, u.ID, audit.SignIn, audit.Success, "remembered browser: "+d.Label)
 		return iss, nil
 	}
 	methods, err := s.Methods(ctx, u.ID)
@@ -47,7 +48,7 @@ func (s *Service) challenge(ctx context.Context, c Client, u store.User, known b
 	if err := s.db.CreatePending(ctx, p); err != nil {
 		return Issued{}, err
 	}
-	s.record(ctx, c, u.ID, "signin", "second_factor_required", "")
+	s.record(ctx, c, u.ID, audit.SignIn, audit.SecondFactorRequired, "")
 	return Issued{Challenge: &Challenge{Token: token, ExpiresAt: p.ExpiresAt, Methods: methods, DefaultID: defaultMethod(u, methods)}}, nil
 }
 
@@ -140,7 +141,7 @@ func (s *Service) VerifySignIn(ctx context.Context, c Client, token, methodID, c
 		}
 		bad.AttemptsLeft = max(0, s.cfg.TwoStep.PendingAttempts-n)
 		if bad.AttemptsLeft == 0 {
-			s.record(ctx, c, u.ID, "signin", "failure", "too many wrong codes: password needed again")
+			s.record(ctx, c, u.ID, audit.SignIn, audit.Failure, "too many wrong codes: password needed again")
 		}
 		return u, Issued{}, bad
 	}
@@ -154,10 +155,10 @@ func (s *Service) VerifySignIn(ctx context.Context, c Client, token, methodID, c
 	if err != nil {
 		return u, Issued{}, err
 	}
-	s.record(ctx, c, u.ID, "signin", "success", "with "+f.Label)
+	s.record(ctx, c, u.ID, audit.SignIn, audit.Success, "with "+f.Label)
 	if f.Kind == KindRecovery {
 		left, _ := s.db.RecoveryCodesLeft(ctx, f.ID)
-		s.notify(u, "A recovery code was used", "A recovery code was used to sign in to "+u.Email+". "+itoa(int64(left))+" codes are left.")
+		s.notify(ctx, u, audit.RecoveryCodeUsedToSignIn(u.Email, left))
 	}
 	if remember {
 		tok, err := s.rememberDevice(ctx, c, u)
@@ -183,7 +184,7 @@ func (s *Service) rememberDevice(ctx context.Context, c Client, u store.User) (s
 	if err := s.db.CreateDevice(ctx, d); err != nil {
 		return "", err
 	}
-	s.record(ctx, c, u.ID, "device_remembered", "success", d.Label)
-	s.notify(u, "A browser was remembered", "Codes will no longer be asked for when "+u.Email+" signs in on "+d.Label+" from "+c.IP+".")
+	s.record(ctx, c, u.ID, audit.DeviceRemembered, audit.Success, d.Label)
+	s.notify(ctx, u, audit.BrowserRemembered(u.Email, d.Label, c.IP))
 	return token, nil
 }

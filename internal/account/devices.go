@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"twostep/internal/audit"
 	"twostep/internal/secret"
 	"twostep/internal/store"
 )
@@ -49,7 +50,7 @@ func (s *Service) ForgetDevice(ctx context.Context, c Client, sess store.Session
 		}
 		return err
 	}
-	s.record(ctx, c, u.ID, "device_forgotten", "success", "")
+	s.record(ctx, c, u.ID, audit.DeviceForgotten, audit.Success, "")
 	return nil
 }
 
@@ -62,7 +63,7 @@ func (s *Service) ForgetDevices(ctx context.Context, c Client, sess store.Sessio
 	if err != nil {
 		return err
 	}
-	s.record(ctx, c, u.ID, "device_forgotten", "success", fmt.Sprintf("all (%d)", n))
+	s.record(ctx, c, u.ID, audit.DeviceForgotten, audit.Success, fmt.Sprintf("all (%d)", n))
 	return nil
 }
 

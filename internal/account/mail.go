@@ -76,25 +76,14 @@ func (s *Service) mailRow(userID, kind string, m delivery.Message) store.Mail {
 	}
 }
 
-// noticeMessage is the e-mail telling u about a security change.
-func noticeMessage(u store.User, baseURL, subject, body string) delivery.Message {
-	return delivery.Message{
-		Channel: delivery.Email, To: u.Email,
-		Subject: subject,
-		Body:    body + "\n\nIf this was not you, reset your password now: " + baseURL + "/forgot-password\n",
-	}
-}
-
-// send queues m outside any transaction (for notifications whose change
-// was already committed) and wakes the loop.
-func (s *Service) send(userID string, m delivery.Message, what string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+// queueMail queues m outside any transaction (for notifications whose
+// change was already committed) and wakes the loop.
+func (s *Service) queueMail(ctx context.Context, userID, what string, m delivery.Message) error {
 	if err := s.db.QueueMail(ctx, s.mailRow(userID, what, m)); err != nil {
-		s.log.Error("queue message failed", "what", what, "channel", m.Channel, "err", err)
-		return
+		return err
 	}
 	s.pokeMail()
+	return nil
 }
 
 // pokeMail wakes the sender loop after a commit that queued mail.

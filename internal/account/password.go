@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"time"
 
+	"twostep/internal/audit"
 	"twostep/internal/delivery"
 	"twostep/internal/secret"
 	"twostep/internal/store"
@@ -33,7 +33,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, sess store.Sessi
 	if err != nil {
 		return err
 	}
-	if err := s.verifyOwnPassword(ctx, c, u, current, "password_change"); err != nil {
+	if err := s.verifyOwnPassword(ctx, c, u, current, audit.PasswordChange); err != nil {
 		return err
 	}
 	hash, err := s.hasher.Hash(ctx, normNext)
@@ -43,8 +43,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, sess store.Sessi
 	now := s.now()
 	// The new password, the sessions and sign-ins it ends and the e-mail
 	// saying so commit together.
-	note := s.mailRow(u.ID, "notification", noticeMessage(u, s.baseURL, "Your password was changed",
-		"The password of your account "+u.Email+" was changed at "+now.UTC().Format(time.RFC1123)+". Your other sessions were signed out."))
+	note := s.mailRow(u.ID, audit.MailKind, s.audit.Message(u, audit.PasswordChanged(u.Email, now)))
 	var n int64
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.SetPassword(ctx, u.ID, hash, now); err != nil {
@@ -62,7 +61,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, sess store.Sessi
 	if err != nil {
 		return err
 	}
-	s.record(ctx, c, u.ID, "password_change", "success", sessionsEnded(n))
+	s.record(ctx, c, u.ID, audit.PasswordChange, audit.Success, sessionsEnded(n))
 	s.pokeMail()
 	return nil
 }
@@ -96,7 +95,7 @@ func (s *Service) RequestReset(ctx context.Context, c Client, email string) erro
 	// mailbox is not flooded. Keyed by the address, so unknown addresses
 	// spend a budget too.
 	if err := s.limiter.Take(ctx, "reset:to:"+email, s.cfg.Limits.ResetPerAccount); err != nil {
-		s.record(ctx, c, u.ID, "password_reset_request", "throttled", "")
+		s.record(ctx, c, u.ID, audit.PasswordResetRequest, audit.Throttled, "")
 		return nil
 	}
 	token := secret.NewToken()
@@ -113,11 +112,11 @@ func (s *Service) RequestReset(ctx context.Context, c Client, email string) erro
 			s.baseURL + "/reset-password?token=" + token + "\n\n" +
 			"If it was not you, ignore this message: your password stays as it is.\n",
 	})
-	outcome := "success"
+	outcome := audit.Success
 	if !known {
 		// The message is recorded as never sent, without its body: a
 		// write of the same shape, and a trace for the operator.
-		outcome = "unknown_email"
+		outcome = audit.UnknownEmail
 		m.Sealed, m.FailedAt, m.LastError = "", now, "no account with this address"
 	}
 	// The same statements and writes on both paths: a transaction that
@@ -130,7 +129,7 @@ func (s *Service) RequestReset(ctx context.Context, c Client, email string) erro
 		if err := tx.QueueMail(ctx, m); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, s.event(c, u.ID, "password_reset_request", outcome, ""))
+		return tx.AddEvent(ctx, s.event(c, u.ID, audit.PasswordResetRequest, outcome, ""))
 	})
 	if err != nil {
 		return err
@@ -222,11 +221,7 @@ func (s *Service) ResetPassword(ctx context.Context, c Client, token, next strin
 			}
 			cleared = wasOn || removed > 0
 		}
-		body := "The password of your account " + u.Email + " was reset with an e-mailed link at " + now.UTC().Format(time.RFC1123) + ". Every session was signed out."
-		if cleared {
-			body += "\n\nTwo-step verification had been set up on this account before its e-mail address was confirmed, so it was not set up by you: it was turned off and its methods were removed. Sign in and turn it on again if you want it."
-		}
-		note := s.mailRow(u.ID, "notification", noticeMessage(u, s.baseURL, "Your password was reset", body))
+		note := s.mailRow(u.ID, audit.MailKind, s.audit.Message(u, audit.PasswordWasReset(u.Email, now, cleared)))
 		return tx.QueueMail(ctx, note)
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -238,12 +233,12 @@ func (s *Service) ResetPassword(ctx context.Context, c Client, token, next strin
 	// Whoever was guessing the old password starts again from nothing, and
 	// so does the owner.
 	s.limiter.Reset(ctx, accountKey(u.Email))
-	s.record(ctx, c, u.ID, "password_reset", "success", itoa(ended)+" sessions ended")
+	s.record(ctx, c, u.ID, audit.PasswordReset, audit.Success, itoa(ended)+" sessions ended")
 	if verified {
-		s.record(ctx, c, u.ID, "email_verified", "success", "by password reset")
+		s.record(ctx, c, u.ID, audit.EmailVerified, audit.Success, "by password reset")
 	}
 	if cleared {
-		s.record(ctx, c, u.ID, "two_step_disabled", "success", "set up before the e-mail address was confirmed; cleared by password reset")
+		s.record(ctx, c, u.ID, audit.TwoStepDisabled, audit.Success, "set up before the e-mail address was confirmed; cleared by password reset")
 	}
 	s.pokeMail()
 	return nil
@@ -304,7 +299,7 @@ func (s *Service) VerifyEmail(ctx context.Context, c Client, token string) (stor
 	if err := s.db.MarkEmailVerified(ctx, t.UserID, t.Email, s.now()); err != nil {
 		return store.User{}, err
 	}
-	s.record(ctx, c, t.UserID, "email_verified", "success", "")
+	s.record(ctx, c, t.UserID, audit.EmailVerified, audit.Success, "")
 	return s.db.UserByID(ctx, t.UserID)
 }
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"twostep/internal/audit"
 	"twostep/internal/delivery"
 	"twostep/internal/phone"
 	"twostep/internal/ratelimit"
@@ -124,7 +125,7 @@ func (s *Service) AddPhone(ctx context.Context, c Client, sess store.Session, u 
 	if err != nil {
 		return f, SendResult{}, err
 	}
-	s.record(ctx, c, u.ID, "factor_added", "pending", channel+" "+num.Masked())
+	s.record(ctx, c, u.ID, audit.FactorAdded, audit.Pending, channel+" "+num.Masked())
 	res, err := s.sendCode(ctx, c, u, f, channel)
 	if err != nil {
 		// No code went out: leave nothing behind to confirm.
@@ -158,7 +159,7 @@ func (s *Service) AddEmailFactor(ctx context.Context, c Client, sess store.Sessi
 	if err != nil {
 		return f, SendResult{}, err
 	}
-	s.record(ctx, c, u.ID, "factor_added", "pending", "e-mail "+masked)
+	s.record(ctx, c, u.ID, audit.FactorAdded, audit.Pending, "e-mail "+masked)
 	res, err := s.sendCode(ctx, c, u, f, KindEmail)
 	if err != nil {
 		s.db.DeleteFactor(context.WithoutCancel(ctx), u.ID, f.ID)
@@ -299,9 +300,9 @@ func (s *Service) sendCode(ctx context.Context, c Client, u store.User, f store.
 			release()
 			if b.guard {
 				s.log.Warn("send budget spent: codes refused", "budget", strings.SplitN(b.key, ":", 3)[1])
-				s.record(ctx, c, u.ID, "send_budget", "exhausted", b.key[len("send:"):])
+				s.record(ctx, c, u.ID, audit.SendBudget, audit.Exhausted, b.key[len("send:"):])
 			} else {
-				s.record(ctx, c, u.ID, "code_sent", "throttled", channel)
+				s.record(ctx, c, u.ID, audit.CodeSent, audit.Throttled, channel)
 			}
 			return SendResult{}, err
 		}
@@ -325,7 +326,7 @@ func (s *Service) sendCode(ctx context.Context, c Client, u store.User, f store.
 	if err := s.senders[delivery.Channel(channel)].Send(ctx, m); err != nil {
 		release()
 		s.log.Warn("code delivery failed", "channel", channel, "err", err)
-		s.record(ctx, c, u.ID, "code_sent", "failure", channel+" "+f.Masked)
+		s.record(ctx, c, u.ID, audit.CodeSent, audit.Failure, channel+" "+f.Masked)
 		methods, _ := s.Methods(ctx, u.ID)
 		var others []store.Factor
 		for _, o := range methods {
@@ -338,7 +339,7 @@ func (s *Service) sendCode(ctx context.Context, c Client, u store.User, f store.
 	if err := s.db.MarkSent(ctx, live.ID, channel, now); err != nil {
 		return SendResult{}, err
 	}
-	s.record(ctx, c, u.ID, "code_sent", "success", channel+" "+f.Masked)
+	s.record(ctx, c, u.ID, audit.CodeSent, audit.Success, channel+" "+f.Masked)
 	return SendResult{Channel: channel, Masked: f.Masked, ResendAfter: cool, ExpiresIn: live.ExpiresAt.Sub(now)}, nil
 }
 

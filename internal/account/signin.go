@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"twostep/internal/audit"
 	"twostep/internal/password"
 	"twostep/internal/ratelimit"
 	"twostep/internal/secret"
@@ -83,7 +84,7 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 		ratelimit.BackoffWant(addressKey(c.limitAddr()), s.cfg.Limits.PasswordPerAddress),
 		ratelimit.BackoffWant(key, backoff))
 	if err != nil {
-		s.throttled(ctx, c, u.ID, "signin", err)
+		s.throttled(ctx, c, u.ID, audit.SignIn, err)
 		return store.User{}, Issued{}, err
 	}
 
@@ -105,7 +106,7 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 		if found {
 			uid = u.ID
 		}
-		s.record(ctx, c, uid, "signin", "failure", "wrong password")
+		s.record(ctx, c, uid, audit.SignIn, audit.Failure, "wrong password")
 		return store.User{}, Issued{}, ErrInvalidCredentials
 	}
 
@@ -134,13 +135,13 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 	if err != nil {
 		return store.User{}, Issued{}, err
 	}
-	s.record(ctx, c, u.ID, "signin", "success", "")
+	s.record(ctx, c, u.ID, audit.SignIn, audit.Success, "")
 	return u, iss, nil
 }
 
 // throttled records and logs a request refused by a limit. The log line
 // names the flow and the limits, never the address or account typed.
-func (s *Service) throttled(ctx context.Context, c Client, userID, flow string, err error) {
+func (s *Service) throttled(ctx context.Context, c Client, userID string, flow audit.Kind, err error) {
 	var lim *ratelimit.Limited
 	if !errors.As(err, &lim) {
 		return
@@ -151,7 +152,7 @@ func (s *Service) throttled(ctx context.Context, c Client, userID, flow string, 
 	}
 	s.log.Warn("request throttled", "flow", flow, "limits", strings.Join(kinds, ","), "retry_after_s", lim.Seconds())
 	if userID != "" {
-		s.record(ctx, c, userID, flow, "throttled", strings.Join(kinds, ","))
+		s.record(ctx, c, userID, flow, audit.Throttled, strings.Join(kinds, ","))
 	}
 }
 
@@ -251,7 +252,7 @@ func (s *Service) SignOut(ctx context.Context, c Client, sess store.Session) err
 	if err := s.db.RevokeSession(ctx, sess.UserID, sess.ID, s.now()); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	s.record(ctx, c, sess.UserID, "signout", "success", "")
+	s.record(ctx, c, sess.UserID, audit.SignOut, audit.Success, "")
 	return nil
 }
 
@@ -261,7 +262,7 @@ func (s *Service) SignOutEverywhere(ctx context.Context, c Client, sess store.Se
 	if err != nil {
 		return 0, err
 	}
-	s.record(ctx, c, sess.UserID, "signout_everywhere", "success", fmt.Sprintf("%d sessions ended", n))
+	s.record(ctx, c, sess.UserID, audit.SignOutEverywhere, audit.Success, fmt.Sprintf("%d sessions ended", n))
 	return n, nil
 }
 
@@ -271,7 +272,7 @@ func (s *Service) RevokeOthers(ctx context.Context, c Client, sess store.Session
 	if err != nil {
 		return 0, err
 	}
-	s.record(ctx, c, sess.UserID, "sessions_revoked", "success", fmt.Sprintf("%d other sessions ended", n))
+	s.record(ctx, c, sess.UserID, audit.SessionsRevoked, audit.Success, fmt.Sprintf("%d other sessions ended", n))
 	return n, nil
 }
 
@@ -284,16 +285,11 @@ func (s *Service) RevokeSession(ctx context.Context, c Client, sess store.Sessio
 	if err != nil {
 		return err
 	}
-	s.record(ctx, c, sess.UserID, "session_revoked", "success", "session "+id)
+	s.record(ctx, c, sess.UserID, audit.SessionRevoked, audit.Success, "session "+id)
 	return nil
 }
 
 // Sessions lists the user's live sessions, most recently used first.
 func (s *Service) Sessions(ctx context.Context, userID string) ([]store.Session, error) {
 	return s.db.ActiveSessions(ctx, userID, s.now(), s.cfg.Session.IdleTimeout.D())
-}
-
-// notify tells the user about a security change by e-mail.
-func (s *Service) notify(u store.User, subject, body string) {
-	s.send(u.ID, noticeMessage(u, s.baseURL, subject, body), "notification")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"twostep/internal/audit"
 	"twostep/internal/store"
 )
 
@@ -45,11 +46,11 @@ func (s *Service) SignUp(ctx context.Context, c Client, email, pw string) (store
 		return store.User{}, Issued{}, err
 	}
 	s.pokeMail()
-	s.record(ctx, c, u.ID, "signup", "success", "")
+	s.record(ctx, c, u.ID, audit.SignUp, audit.Success, "")
 	iss, err := s.startSession(ctx, c, u, 1, "password", false)
 	if err != nil {
 		return u, Issued{}, err
 	}
-	s.record(ctx, c, u.ID, "signin", "success", "after sign-up")
+	s.record(ctx, c, u.ID, audit.SignIn, audit.Success, "after sign-up")
 	return u, iss, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"twostep/internal/audit"
 	"twostep/internal/password"
 	"twostep/internal/ratelimit"
 	"twostep/internal/store"
@@ -35,13 +36,13 @@ func (s *Service) StepUpPassword(ctx context.Context, c Client, sess store.Sessi
 	if u.TwoStepEnabled {
 		return s.RequireStepUp(ctx, store.Session{}, u)
 	}
-	if err := s.verifyOwnPassword(ctx, c, u, pw, "step_up"); err != nil {
+	if err := s.verifyOwnPassword(ctx, c, u, pw, audit.StepUp); err != nil {
 		return err
 	}
 	if err := s.db.MarkStepUp(ctx, sess.ID, "password", 1, s.now()); err != nil {
 		return err
 	}
-	s.record(ctx, c, u.ID, "step_up", "success", "password")
+	s.record(ctx, c, u.ID, audit.StepUp, audit.Success, "password")
 	return nil
 }
 
@@ -69,14 +70,14 @@ func (s *Service) StepUpCode(ctx context.Context, c Client, sess store.Session, 
 	if err := s.db.MarkStepUp(ctx, sess.ID, "second_factor", 2, s.now()); err != nil {
 		return err
 	}
-	s.record(ctx, c, u.ID, "step_up", "success", f.Label)
+	s.record(ctx, c, u.ID, audit.StepUp, audit.Success, f.Label)
 	return nil
 }
 
 // verifyOwnPassword checks a signed-in person's password (step-up, a
 // password change) under a growing-delay throttle of its own, reserved
 // before hashing so concurrent guesses cannot outrun it.
-func (s *Service) verifyOwnPassword(ctx context.Context, c Client, u store.User, pw, flow string) error {
+func (s *Service) verifyOwnPassword(ctx context.Context, c Client, u store.User, pw string, flow audit.Kind) error {
 	key := "pw:change:" + u.ID
 	if err := s.limiter.Reserve(ctx, ratelimit.BackoffWant(key, s.cfg.Limits.PasswordPerAccount)); err != nil {
 		s.throttled(ctx, c, u.ID, flow, err)
@@ -94,7 +95,7 @@ func (s *Service) verifyOwnPassword(ctx context.Context, c Client, u store.User,
 		return err
 	}
 	if !ok {
-		s.record(ctx, c, u.ID, flow, "failure", "wrong password")
+		s.record(ctx, c, u.ID, flow, audit.Failure, "wrong password")
 		return ErrWrongPassword
 	}
 	return s.limiter.Reset(ctx, key)

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"twostep/internal/audit"
 	"twostep/internal/factor/recovery"
 	"twostep/internal/factor/totp"
 	"twostep/internal/ratelimit"
@@ -180,7 +181,7 @@ func (s *Service) AddTOTP(ctx context.Context, c Client, sess store.Session, u s
 	if err := s.db.CreateFactor(ctx, f); err != nil {
 		return TOTPEnrollment{}, err
 	}
-	s.record(ctx, c, u.ID, "factor_added", "pending", "authenticator app "+label)
+	s.record(ctx, c, u.ID, audit.FactorAdded, audit.Pending, "authenticator app "+label)
 	return s.enrollment(u, f, key)
 }
 
@@ -228,9 +229,9 @@ func (s *Service) ConfirmFactor(ctx context.Context, c Client, sess store.Sessio
 	if u.DefaultFactorID == "" && f.Role == RolePrimary {
 		s.db.SetDefaultFactor(ctx, u.ID, f.ID)
 	}
-	s.record(ctx, c, u.ID, "factor_added", "success", "authenticator app "+f.Label)
+	s.record(ctx, c, u.ID, audit.FactorAdded, audit.Success, "authenticator app "+f.Label)
 	if u.TwoStepEnabled {
-		s.notify(u, "A sign-in method was added", "An authenticator app ("+f.Label+") was added to the two-step verification of "+u.Email+".")
+		s.notify(ctx, u, audit.AppAdded(u.Email, f.Label))
 	}
 	return f, nil
 }
@@ -257,9 +258,9 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, c Client, sess store.Ses
 	if err := s.db.ReplaceRecoveryCodes(ctx, f, hashes); err != nil {
 		return store.Factor{}, nil, err
 	}
-	s.record(ctx, c, u.ID, "recovery_codes", "success", "new set of recovery codes")
+	s.record(ctx, c, u.ID, audit.RecoveryCodes, audit.Success, "new set of recovery codes")
 	if u.TwoStepEnabled {
-		s.notify(u, "New recovery codes", "A new set of recovery codes was made for "+u.Email+". The earlier codes no longer work.")
+		s.notify(ctx, u, audit.RecoveryCodesMade(u.Email))
 	}
 	return f, codes, nil
 }
@@ -322,7 +323,7 @@ func (s *Service) UpdateFactor(ctx context.Context, c Client, sess store.Session
 	if role != nil && *role == RolePrimary && f.Status == "active" {
 		s.db.SetDefaultFactor(ctx, u.ID, f.ID)
 	}
-	s.record(ctx, c, u.ID, "factor_changed", "success", f.Label)
+	s.record(ctx, c, u.ID, audit.FactorChanged, audit.Success, f.Label)
 	return f, nil
 }
 
@@ -386,9 +387,9 @@ func (s *Service) RemoveFactor(ctx context.Context, c Client, sess store.Session
 			s.db.UpdateFactor(ctx, u.ID, next, labelOf(methods, next), RolePrimary)
 		}
 	}
-	s.record(ctx, c, u.ID, "factor_removed", "success", f.Label)
+	s.record(ctx, c, u.ID, audit.FactorRemoved, audit.Success, f.Label)
 	if u.TwoStepEnabled {
-		s.notify(u, "A sign-in method was removed", f.Label+" was removed from the two-step verification of "+u.Email+".")
+		s.notify(ctx, u, audit.MethodRemoved(u.Email, f.Label))
 	}
 	warn := u.TwoStepEnabled && s.cfg.TwoStep.Backup == "required" && f.Role == RoleBackup && otherBackup == 0
 	return warn, nil
@@ -474,8 +475,8 @@ func (s *Service) EnableTwoStep(ctx context.Context, c Client, sess store.Sessio
 	if err != nil {
 		return err
 	}
-	s.record(ctx, c, u.ID, "two_step_enabled", "success", sessionsEnded(n))
-	s.notify(u, "Two-step verification is on", "Two-step verification was turned on for "+u.Email+". Signing in from a new browser now needs a code as well as the password.")
+	s.record(ctx, c, u.ID, audit.TwoStepEnabled, audit.Success, sessionsEnded(n))
+	s.notify(ctx, u, audit.TwoStepOn(u.Email))
 	return nil
 }
 
@@ -491,8 +492,8 @@ func (s *Service) DisableTwoStep(ctx context.Context, c Client, sess store.Sessi
 	if err := s.db.SetTwoStep(ctx, u.ID, false, ""); err != nil {
 		return err
 	}
-	s.record(ctx, c, u.ID, "two_step_disabled", "success", "all methods and remembered devices removed")
-	s.notify(u, "Two-step verification is off", "Two-step verification was turned off for "+u.Email+". All its methods and remembered browsers were removed.")
+	s.record(ctx, c, u.ID, audit.TwoStepDisabled, audit.Success, "all methods and remembered devices removed")
+	s.notify(ctx, u, audit.TwoStepOff(u.Email))
 	return nil
 }
 
@@ -530,8 +531,8 @@ func (s *Service) reserveCode(ctx context.Context, c Client, userID string) ([]s
 	if err := s.limiter.Reserve(ctx, wants...); err != nil {
 		var lim *ratelimit.Limited
 		if errors.As(err, &lim) {
-			s.throttled(ctx, c, "", "second_factor", err)
-			s.record(ctx, c, userID, "second_factor", "locked", strings.Join(lim.Keys, ","))
+			s.throttled(ctx, c, "", audit.SecondFactor, err)
+			s.record(ctx, c, userID, audit.SecondFactor, audit.Locked, strings.Join(lim.Keys, ","))
 		}
 		return nil, err
 	}
@@ -554,7 +555,7 @@ func (s *Service) codeRight(ctx context.Context, keys []string) {
 // codeWrong records a wrong code (already counted by reserveCode), and a
 // lockout when it spent the last unit of a budget.
 func (s *Service) codeWrong(ctx context.Context, c Client, userID, detail string) {
-	s.record(ctx, c, userID, "second_factor", "failure", detail)
+	s.record(ctx, c, userID, audit.SecondFactor, audit.Failure, detail)
 	l := s.cfg.Limits
 	for _, b := range []struct {
 		key    string
@@ -564,7 +565,7 @@ func (s *Service) codeWrong(ctx context.Context, c Client, userID, detail string
 			var lim *ratelimit.Limited
 			if errors.As(err, &lim) {
 				s.log.Warn("second-factor budget spent: codes refused", "limit", limitKind(b.key), "retry_after_s", lim.Seconds())
-				s.record(ctx, c, userID, "second_factor", "lockout", "too many wrong codes")
+				s.record(ctx, c, userID, audit.SecondFactor, audit.Lockout, "too many wrong codes")
 			}
 			return
 		}
@@ -650,7 +651,7 @@ func (s *Service) evaluateCode(ctx context.Context, c Client, u store.User, f st
 			}
 			if used {
 				left, _ := s.db.RecoveryCodesLeft(ctx, f.ID)
-				s.record(ctx, c, u.ID, "recovery_code_used", "success", fmt.Sprintf("%d left", left))
+				s.record(ctx, c, u.ID, audit.RecoveryCodeUsed, audit.Success, fmt.Sprintf("%d left", left))
 				return true, nil, nil
 			}
 		}
@@ -711,9 +712,9 @@ func (s *Service) confirmSent(ctx context.Context, c Client, sess store.Session,
 	if u.DefaultFactorID == "" && f.Role == RolePrimary {
 		s.db.SetDefaultFactor(ctx, u.ID, f.ID)
 	}
-	s.record(ctx, c, u.ID, "factor_added", "success", f.Label)
+	s.record(ctx, c, u.ID, audit.FactorAdded, audit.Success, f.Label)
 	if u.TwoStepEnabled {
-		s.notify(u, "A sign-in method was added", f.Label+" was added to the two-step verification of "+u.Email+".")
+		s.notify(ctx, u, audit.MethodAdded(u.Email, f.Label))
 	}
 	return f, nil
 }

@@ -3,9 +3,9 @@ package web
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"twostep/internal/account"
+	"twostep/internal/audit"
 	"twostep/internal/password"
 )
 
@@ -19,9 +19,6 @@ type eventRow struct {
 	Failed, Note                     bool
 }
 
-// failedOutcomes are shown as failures in the activity list.
-var failedOutcomes = map[string]bool{"failure": true, "throttled": true, "locked": true, "lockout": true, "unknown_email": true}
-
 type accountData struct {
 	Page         page
 	FormError    string
@@ -33,20 +30,6 @@ type accountData struct {
 	Events       []eventRow
 	CurrentField field
 	NewField     field
-}
-
-// eventNames are the activity list's words for event kinds.
-var eventNames = map[string]string{
-	"signup": "Account created", "signin": "Sign-in", "signout": "Signed out",
-	"signout_everywhere": "Signed out everywhere", "sessions_revoked": "Other sessions signed out",
-	"session_revoked": "A session was signed out", "password_change": "Password change",
-	"password_reset_request": "Password reset requested", "password_reset": "Password reset",
-	"email_verified":   "E-mail address confirmed",
-	"two_step_enabled": "Two-step verification turned on", "two_step_disabled": "Two-step verification turned off",
-	"factor_added": "Method added", "factor_removed": "Method removed", "factor_changed": "Method changed",
-	"recovery_codes": "New recovery codes", "recovery_code_used": "Recovery code used",
-	"second_factor": "Second-step code", "step_up": "Identity confirmed",
-	"device_remembered": "Browser remembered", "device_forgotten": "Browser forgotten",
 }
 
 func (w *Web) accountPage(rw http.ResponseWriter, r *http.Request) {
@@ -78,12 +61,9 @@ func (w *Web) showAccount(rw http.ResponseWriter, r *http.Request, status int, f
 			Created: when(s.CreatedAt), LastSeen: when(s.LastSeenAt), Current: s.ID == sess.ID})
 	}
 	for _, e := range events {
-		name := eventNames[e.Kind]
-		if name == "" {
-			name = e.Kind
-		}
-		d.Events = append(d.Events, eventRow{What: name, Outcome: strings.ReplaceAll(e.Outcome, "_", " "), When: when(e.CreatedAt),
-			IP: e.IP, Browser: account.DescribeAgent(e.UserAgent), Failed: failedOutcomes[e.Outcome], Note: e.Outcome != "success" && !failedOutcomes[e.Outcome]})
+		outcome := audit.Outcome(e.Outcome)
+		d.Events = append(d.Events, eventRow{What: audit.Kind(e.Kind).Label(), Outcome: outcome.Label(), When: when(e.CreatedAt),
+			IP: e.IP, Browser: account.DescribeAgent(e.UserAgent), Failed: outcome.Failed(), Note: outcome != audit.Success && !outcome.Failed()})
 	}
 	d.CurrentField = field{Name: "current_password", Label: "Current password", Type: "password", Autocomplete: "current-password", Required: true}
 	d.NewField = newPasswordField("new_password", "New password", "", "")
