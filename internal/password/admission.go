@@ -58,7 +58,9 @@ type admission struct {
 
 	mu      sync.Mutex
 	running int           // hashes holding a slot; equals size while anyone waits
-	queue   list.List     // of chan struct{}, closed when a slot is handed over
+	free    []int         // slot numbers not held
+	started []time.Time   // by slot number: when the hash holding it started
+	queue   list.List     // of chan ticket, sent the slot when it is handed over
 	cost    time.Duration // moving average of one hash's time on a core of its own; 0: not measured yet
 }
 
@@ -68,17 +70,23 @@ const costWeight = 8
 
 func newAdmission(size int, maxWait time.Duration) *admission {
 	size = max(size, 1)
-	return &admission{
+	a := &admission{
 		size:    size,
 		lanes:   max(min(size, runtime.GOMAXPROCS(0)), 1),
 		maxWait: maxWait,
 		now:     time.Now,
+		started: make([]time.Time, size),
 	}
+	for i := range size {
+		a.free = append(a.free, i)
+	}
+	return a
 }
 
 // ticket is a slot held by a running hash, with what release needs to
 // measure it.
 type ticket struct {
+	slot    int
 	start   time.Time
 	running int // hashes running when it started, itself included
 }
@@ -93,31 +101,33 @@ func (a *admission) acquire(ctx context.Context) (ticket, error) {
 	a.mu.Lock()
 	if a.running < a.size {
 		a.running++
-		t := ticket{start: a.now(), running: a.running}
+		t := ticket{slot: a.free[len(a.free)-1], start: a.now(), running: a.running}
+		a.free = a.free[:len(a.free)-1]
+		a.started[t.slot] = t.start
 		a.mu.Unlock()
 		return t, nil
 	}
-	if wait := a.expected(a.queue.Len() + 1); a.maxWait <= 0 || wait > a.maxWait {
-		err := &BusyError{RetryAfter: a.expected(a.running + a.queue.Len())}
+	cost := a.currentCost()
+	if wait := a.expected(a.queue.Len()+1, cost); a.maxWait <= 0 || wait > a.maxWait {
+		err := &BusyError{RetryAfter: a.expected(a.running+a.queue.Len(), cost)}
 		a.mu.Unlock()
 		return ticket{}, err
 	}
-	ready := make(chan struct{})
+	ready := make(chan ticket, 1)
 	e := a.queue.PushBack(ready)
 	a.mu.Unlock()
 
 	select {
-	case <-ready:
-		// Handed over by release: running stayed at size.
-		return ticket{start: a.now(), running: a.size}, nil
+	case t := <-ready:
+		return t, nil
 	case <-ctx.Done():
 	}
 	a.mu.Lock()
 	select {
-	case <-ready:
+	case t := <-ready:
 		// The slot came just as ctx ended: pass it on.
 		a.mu.Unlock()
-		a.release(ticket{}, false)
+		a.release(t, false)
 	default:
 		a.queue.Remove(e)
 		a.mu.Unlock()
@@ -125,11 +135,31 @@ func (a *admission) acquire(ctx context.Context) (ticket, error) {
 	return ticket{}, ctx.Err()
 }
 
-// expected is how long n hashes take to finish at the measured rate, with
-// lanes of them progressing at once. Before the first measurement it is 0,
+// currentCost is the cost to plan with while every slot is taken: the
+// average, or more if the oldest running hash has already run longer than
+// the average says a hash takes. Its age is known before it finishes, so a
+// sudden slow-down (a burst's other work, another process taking the
+// cores) counts at once, not only as the slow hashes finish — by then a
+// burst has long been admitted on the old rate.
+//
+// It is asked only while every slot is taken, so every start is current.
+func (a *admission) currentCost() time.Duration {
+	now := a.now()
+	var age time.Duration
+	for _, t := range a.started {
+		age = max(age, now.Sub(t))
+	}
+	if a.running > a.lanes {
+		age = age * time.Duration(a.lanes) / time.Duration(a.running)
+	}
+	return max(a.cost, age)
+}
+
+// expected is how long n hashes take to finish at cost each, with lanes
+// of them progressing at once. Before the first measurement the cost is 0,
 // so nothing is refused on a guess.
-func (a *admission) expected(n int) time.Duration {
-	return time.Duration(n) * a.cost / time.Duration(a.lanes)
+func (a *admission) expected(n int, cost time.Duration) time.Duration {
+	return time.Duration(n) * cost / time.Duration(a.lanes)
 }
 
 // release gives back t's slot, handing it to the oldest waiter if any.
@@ -142,10 +172,14 @@ func (a *admission) release(t ticket, measure bool) {
 		a.measure(a.now().Sub(t.start), max(t.running, a.running))
 	}
 	if e := a.queue.Front(); e != nil {
-		close(a.queue.Remove(e).(chan struct{}))
+		// Handed over: running stays at size.
+		next := ticket{slot: t.slot, start: a.now(), running: a.size}
+		a.started[t.slot] = next.start
+		a.queue.Remove(e).(chan ticket) <- next
 		return
 	}
 	a.running--
+	a.free = append(a.free, t.slot)
 }
 
 // measure folds a hash that took d, while up to running hashes ran at

@@ -264,3 +264,34 @@ func TestAdmissionOrderAndCancel(t *testing.T) {
 		t.Errorf("after all released: %d running, %d waiting; want 0, 0", running, waiting)
 	}
 }
+
+// TestAdmissionSlowRunningHash: a hash still running after 5 s shows a
+// cost of at least 5 s before it finishes, so with a 10 s maximum wait
+// only two more may wait behind it, although the average says 1 s.
+func TestAdmissionSlowRunningHash(t *testing.T) {
+	h, c := newQueueHasher(t, 1, 1, 10*time.Second, time.Second)
+	tk := hold(t, h.adm, 1)[0]
+	c.advance(5 * time.Second)
+	errs := make(chan error, 2)
+	for i := range 2 {
+		go func() {
+			_, err := h.Hash(t.Context(), "pw")
+			errs <- err
+		}()
+		waitQueued(t, h.adm, i+1)
+	}
+	_, err := h.Hash(t.Context(), "pw")
+	if RetryAfterSeconds(err) != 15 || !errors.Is(err, ErrBusy) {
+		t.Errorf("third waiter behind a 5s-old hash = %v, want ErrBusy with retry after 15s", err)
+	}
+	h.adm.release(tk, true)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Errorf("queued Hash = %v, want nil", err)
+		}
+	}
+	if running, waiting, cost := h.adm.state(); running != 0 || waiting != 0 || cost != 1148437500*time.Nanosecond {
+		// 1s + (5s-1s)/8 = 1.5s, then two hashes of 0s: 1.5s × (7/8)².
+		t.Errorf("after all: %d running, %d waiting, cost %v; want 0, 0, 1.1484375s", running, waiting, cost)
+	}
+}
