@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"twostep/internal/admin"
 	"twostep/internal/app"
 	"twostep/internal/secret"
 	"twostep/internal/store"
@@ -425,7 +426,7 @@ func TestRotateKeyCommand(t *testing.T) {
 				t.Fatalf("sealed values after: %d (%v), want 7", len(after), err)
 			}
 			for _, s := range after {
-				sc, err := app.SealContext(s)
+				sc, err := admin.SealContext(s)
 				if err != nil {
 					t.Fatal(err)
 				}
