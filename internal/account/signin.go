@@ -97,8 +97,7 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 	}
 	if err != nil {
 		// Not evaluated (the hasher is busy): the attempt is given back.
-		s.limiter.Refund(context.WithoutCancel(ctx), addressKey(c.limitAddr()))
-		s.limiter.Refund(context.WithoutCancel(ctx), key)
+		s.limiter.Refund(context.WithoutCancel(ctx), addressKey(c.limitAddr()), key)
 		return store.User{}, Issued{}, err
 	}
 	if !ok {
@@ -114,14 +113,12 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 	// back. A known browser's earlier failures are its owner's typos and
 	// are forgiven; the account's are not — they may be someone else's
 	// guesses, which the owner signing in must not wipe out.
-	if err := s.limiter.Refund(ctx, addressKey(c.limitAddr())); err != nil {
-		return store.User{}, Issued{}, err
-	}
-	forgive := s.limiter.Refund
 	if known {
-		forgive = s.limiter.Reset
+		err = errors.Join(s.limiter.Refund(ctx, addressKey(c.limitAddr())), s.limiter.Reset(ctx, key))
+	} else {
+		err = s.limiter.Refund(ctx, addressKey(c.limitAddr()), key)
 	}
-	if err := forgive(ctx, key); err != nil {
+	if err != nil {
 		return store.User{}, Issued{}, err
 	}
 	if rehash {

@@ -545,10 +545,8 @@ func (s *Service) reserveCode(ctx context.Context, c Client, userID string) ([]s
 
 // codeRight gives back the units reserved for a code that was right.
 func (s *Service) codeRight(ctx context.Context, keys []string) {
-	for _, k := range keys {
-		if err := s.limiter.Refund(context.WithoutCancel(ctx), k); err != nil {
-			s.log.Error("refund code reservation", "err", err)
-		}
+	if err := s.limiter.Refund(context.WithoutCancel(ctx), keys...); err != nil {
+		s.log.Error("refund code reservation", "err", err)
 	}
 }
 

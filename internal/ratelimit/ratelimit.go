@@ -26,7 +26,7 @@ type Store interface {
 	ReadCounter(ctx context.Context, key string) (store.Counter, error)
 	ResetCounter(ctx context.Context, key string) error
 	Reserve(ctx context.Context, now time.Time, wants []store.Want) (*store.Refusal, error)
-	Refund(ctx context.Context, key string) error
+	Refund(ctx context.Context, keys ...string) error
 }
 
 var _ Store = (*store.DB)(nil)
@@ -144,9 +144,9 @@ func (l *Limiter) Reserve(ctx context.Context, wants ...Want) error {
 	return nil
 }
 
-// Refund gives back one unit reserved under key.
-func (l *Limiter) Refund(ctx context.Context, key string) error {
-	if err := l.st.Refund(ctx, key); err != nil {
+// Refund gives back one unit reserved under each key, at once.
+func (l *Limiter) Refund(ctx context.Context, keys ...string) error {
+	if err := l.st.Refund(ctx, keys...); err != nil {
 		return fmt.Errorf("ratelimit: %w", err)
 	}
 	return nil

@@ -280,7 +280,7 @@ func (failingStore) ResetCounter(context.Context, string) error { return errStor
 func (failingStore) Reserve(context.Context, time.Time, []store.Want) (*store.Refusal, error) {
 	return nil, errStore
 }
-func (failingStore) Refund(context.Context, string) error { return errStore }
+func (failingStore) Refund(context.Context, ...string) error { return errStore }
 
 func TestStoreErrors(t *testing.T) {
 	ctx := context.Background()

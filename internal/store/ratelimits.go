@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -183,12 +184,20 @@ func (db *DB) Reserve(ctx context.Context, now time.Time, wants []Want) (*Refusa
 	return nil, nil
 }
 
-// Refund gives back one unit reserved under key, for work that turned
-// out not to be a failure (the right password, the right code). A block
-// already in force stays.
-func (db *DB) Refund(ctx context.Context, key string) error {
-	if _, err := db.exec(ctx, `UPDATE rate_limits SET count = count - 1 WHERE key = ? AND count > 0`, key); err != nil {
-		return fmt.Errorf("refund %s: %w", key, err)
+// Refund gives back one unit reserved under each key, in one statement,
+// for work that turned out not to be a failure (the right password, the
+// right code). A block already in force stays.
+func (db *DB) Refund(ctx context.Context, keys ...string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	in := strings.Repeat("?, ", len(keys)-1) + "?"
+	if _, err := db.exec(ctx, `UPDATE rate_limits SET count = count - 1 WHERE key IN (`+in+`) AND count > 0`, args...); err != nil {
+		return fmt.Errorf("refund: %w", err)
 	}
 	return nil
 }

@@ -92,6 +92,13 @@ func TestReserveHoldsUnderConcurrency(t *testing.T) {
 		if got := reserveBurst(t, dbs, 5, at(0), other); got != 1 {
 			t.Fatalf("other was charged by refused reservations: %d granted, want 1", got)
 		}
+		// One refund call gives a unit back to each key it names.
+		if err := dbs[0].Refund(context.Background(), "full", "other"); err != nil {
+			t.Fatal(err)
+		}
+		if got := reserveBurst(t, dbs, 5, at(0), full, other); got != 1 {
+			t.Fatalf("after refunding both keys: %d granted, want 1", got)
+		}
 	})
 }
 
