@@ -87,7 +87,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 
 // notFound answers an unknown API path.
 func notFound(w http.ResponseWriter, r *http.Request) {
-	WriteProblem(w, problem(http.StatusNotFound, "not_found", "Not found", "There is no API endpoint "+r.Method+" "+r.URL.Path+"."))
+	WriteProblem(w, newProblem(http.StatusNotFound, "not_found", "Not found", "There is no API endpoint "+r.Method+" "+r.URL.Path+"."))
 }
 
 // client describes the request's sender. Its address is what rate limits
@@ -122,7 +122,7 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	// answers reads but takes no writes is not ready.
 	if err := a.db.CheckWritable(ctx); err != nil {
 		a.log.Warn("readiness: database takes no writes", "err", err)
-		WriteProblem(w, problem(http.StatusServiceUnavailable, "not_ready", "Not ready", "The database does not take writes."))
+		WriteProblem(w, newProblem(http.StatusServiceUnavailable, "not_ready", "Not ready", "The database does not take writes."))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

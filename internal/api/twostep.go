@@ -124,7 +124,7 @@ func (a *API) stepUpVerify(w http.ResponseWriter, r *http.Request, sess store.Se
 	case in.MethodID != "" && in.Password == nil:
 		err = a.acct.StepUpCode(r.Context(), a.client(r), sess, u, in.MethodID, in.Code)
 	default:
-		err = problem(http.StatusBadRequest, "invalid_json", "Say how", `Send either {"password"} or {"method_id","code"}.`)
+		err = newProblem(http.StatusBadRequest, "invalid_json", "Say how", `Send either {"password"} or {"method_id","code"}.`)
 	}
 	if err != nil {
 		a.fail(w, r, err)

@@ -1,15 +1,24 @@
 // Package server puts the API and the pages behind one http.Handler with
 // the middleware every request passes: panic recovery, security headers
-// and cross-site request forgery protection.
+// and cross-site request forgery protection. It knows no surface: the
+// requests it refuses itself are answered by the error writer it is given.
 package server
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
-
-	"twostep/internal/api"
 )
+
+// MaxBody is the largest request body a surface reads.
+const MaxBody = 64 << 10
+
+// ErrCrossOrigin refuses a state-changing request sent from another site.
+var ErrCrossOrigin = errors.New("server: cross-origin request refused")
+
+// ErrorWriter answers a request with err, in the words of the surface the
+// request was for.
+type ErrorWriter func(w http.ResponseWriter, r *http.Request, err error)
 
 // Routes is a surface that registers its routes.
 type Routes interface {
@@ -21,6 +30,9 @@ type Options struct {
 	// HSTS sends Strict-Transport-Security: set when the public URL is
 	// https, so browsers never again try the site over plain HTTP.
 	HSTS bool
+	// WriteError answers the requests the middleware refuses; nil answers
+	// them in plain text.
+	WriteError ErrorWriter
 }
 
 // Handler returns the whole HTTP surface of twostep.
@@ -40,9 +52,8 @@ func Handler(log *slog.Logger, o Options, surfaces ...Routes) http.Handler {
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		log.Warn("cross-origin request refused", "method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"))
-		if strings.HasPrefix(r.URL.Path, "/api/") {
-			api.WriteProblem(w, &api.Problem{Type: "about:blank", Title: "Cross-site request refused", Status: http.StatusForbidden,
-				Code: "cross_origin", Detail: "This request came from another site and was refused."})
+		if o.WriteError != nil {
+			o.WriteError(w, r, ErrCrossOrigin)
 			return
 		}
 		http.Error(w, "This request came from another site and was refused.", http.StatusForbidden)

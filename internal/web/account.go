@@ -6,7 +6,6 @@ import (
 
 	"twostep/internal/account"
 	"twostep/internal/audit"
-	"twostep/internal/password"
 )
 
 type sessionRow struct {
@@ -87,20 +86,20 @@ func (w *Web) changePassword(rw http.ResponseWriter, r *http.Request) {
 	}
 	err := w.acct.ChangePassword(r.Context(), w.client(r), sess, r.PostFormValue("current_password"), r.PostFormValue("new_password"))
 	if err != nil {
-		status, msg := w.explain(err)
-		var weak *password.WeakError
-		var su *account.StepUpRequiredError
+		p := w.problem(err)
+		// The message goes beside the field at fault; a weak password is
+		// the new one.
 		switch {
-		case errors.As(err, &su):
+		case p.Code == "step_up_required":
 			w.stepUp(rw, r, "/account")
-		case errors.Is(err, account.ErrWrongPassword):
-			w.showAccount(rw, r, status, "", field{Error: msg}, field{})
-		case errors.As(err, &weak):
-			w.showAccount(rw, r, status, "", field{}, field{Error: msg})
-		case status >= 500:
+		case p.Status >= 500:
 			w.fail(rw, r, err)
+		case p.Field == "current_password":
+			w.showAccount(rw, r, p.Status, "", field{Error: p.Message()}, field{})
+		case p.Field == "password":
+			w.showAccount(rw, r, p.Status, "", field{}, field{Error: p.Message()})
 		default:
-			w.showAccount(rw, r, status, msg, field{}, field{})
+			w.showAccount(rw, r, p.Status, p.Message(), field{}, field{})
 		}
 		return
 	}

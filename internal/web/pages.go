@@ -109,9 +109,6 @@ func (w *Web) signup(rw http.ResponseWriter, r *http.Request) {
 			d.PasswordField.Autofocus = true
 		case errors.As(err, &bad), errors.Is(err, account.ErrEmailTaken):
 			d.EmailField.Error = msg
-			if errors.Is(err, account.ErrEmailTaken) {
-				d.EmailField.Error = msg + " Sign in, or reset your password."
-			}
 		case status >= 500:
 			w.fail(rw, r, err)
 			return

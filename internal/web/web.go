@@ -6,6 +6,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"errors"
 	"html/template"
@@ -18,11 +19,9 @@ import (
 	"time"
 
 	"twostep/internal/account"
-	"twostep/internal/api"
 	"twostep/internal/delivery/outbox"
-	"twostep/internal/password"
-	"twostep/internal/phone"
-	"twostep/internal/ratelimit"
+	"twostep/internal/problem"
+	"twostep/internal/server"
 	"twostep/internal/session"
 	"twostep/internal/store"
 )
@@ -150,90 +149,33 @@ type errorData struct {
 }
 
 // fail shows an error page for errors no form can show next to a field.
+// The server's own failures are logged here, once.
 func (w *Web) fail(rw http.ResponseWriter, r *http.Request, err error) {
-	status, msg := w.explain(err)
-	if status >= 500 {
+	p := problem.For(r.Context(), err)
+	if p.Internal() {
 		w.log.Error("page failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
-		var l *ratelimit.Limited
-		if errors.As(err, &l) {
-			rw.Header().Set("Retry-After", strconv.Itoa(l.Seconds()))
-		} else {
-			rw.Header().Set("Retry-After", "2")
-		}
+	if p.Status == http.StatusTooManyRequests || p.Status == http.StatusServiceUnavailable {
+		rw.Header().Set("Retry-After", strconv.Itoa(max(p.RetryAfter, 1)))
 	}
-	w.render(rw, status, "error", errorData{Page: w.page("Something went wrong", nil), Heading: "We couldn't do that", Message: msg, Back: "/"})
+	w.render(rw, p.Status, "error", errorData{Page: w.page("Something went wrong", nil), Heading: "We couldn't do that", Message: p.Message(), Back: "/"})
 }
 
-// explain gives the status and a message a person can act on.
+// WriteError is the pages' error writer, for the requests the server
+// refuses before any page.
+func (w *Web) WriteError(rw http.ResponseWriter, r *http.Request, err error) { w.fail(rw, r, err) }
+
+// explain is err in the vocabulary both surfaces share (package problem):
+// the status, and the message a form shows. Callers hand a status of 500
+// to fail, which logs the error.
 func (w *Web) explain(err error) (int, string) {
-	var (
-		weak    *password.WeakError
-		bad     *account.InvalidEmailError
-		limited *ratelimit.Limited
-		badCode *account.InvalidCodeError
-		noSend  *account.DeliveryFailedError
-		badNum  *phone.InvalidError
-	)
-	switch {
-	case errors.As(err, &limited):
-		return http.StatusTooManyRequests, "Too many attempts. Try again in " + api.HumanDuration(limited.Seconds()) +
-			" (after " + limited.Until.UTC().Format("15:04:05 UTC") + ")."
-	case errors.Is(err, password.ErrBusy):
-		return http.StatusServiceUnavailable, "We are very busy right now. Try again in a moment."
-	case errors.As(err, &weak):
-		return http.StatusBadRequest, weak.Reason
-	case errors.As(err, &bad):
-		return http.StatusBadRequest, bad.Reason
-	case errors.Is(err, account.ErrInvalidCredentials):
-		return http.StatusUnauthorized, "The e-mail address or password is wrong."
-	case errors.Is(err, account.ErrEmailTaken):
-		return http.StatusConflict, "An account with this e-mail address already exists."
-	case errors.Is(err, account.ErrWrongPassword):
-		return http.StatusForbidden, "Your current password is wrong."
-	case errors.Is(err, account.ErrInvalidToken):
-		return http.StatusBadRequest, "This link is invalid, has expired or was already used."
-	case errors.Is(err, account.ErrSessionNotFound):
-		return http.StatusNotFound, "That session has already ended."
-	case errors.Is(err, account.ErrNoSession):
-		return http.StatusUnauthorized, "Please sign in."
-	case errors.As(err, &badCode):
-		if h := badCode.ClockHint(); h != "" {
-			return http.StatusUnauthorized, h
-		}
-		msg := "That code is not right. Check it and try again."
-		if badCode.AttemptsLeft > 0 {
-			msg += " " + strconv.Itoa(badCode.AttemptsLeft) + " tries left."
-		}
-		return http.StatusUnauthorized, msg
-	case errors.As(err, &noSend):
-		return http.StatusServiceUnavailable, "We couldn't send the code: our text and call providers are not answering. Try again in a minute, or use another way."
-	case errors.As(err, &badNum):
-		return http.StatusBadRequest, badNum.Reason
-	case errors.Is(err, account.ErrCountryNotServed):
-		return http.StatusBadRequest, "Codes can't be sent to numbers in that country here. Use an authenticator app instead."
-	case errors.Is(err, account.ErrMethodNotAllowed):
-		return http.StatusForbidden, "That way of sending codes is not offered here."
-	case errors.Is(err, account.ErrLastFactor):
-		return http.StatusConflict, "This is your last sign-in method. To stop using codes, turn two-step verification off instead."
-	case errors.Is(err, account.ErrBackupRequired):
-		return http.StatusConflict, "Add a backup first: recovery codes or a second app."
-	case errors.Is(err, account.ErrEmailNotVerified):
-		return http.StatusConflict, "Confirm your e-mail address first: open the link we sent you, then turn two-step verification on."
-	case errors.Is(err, account.ErrPrimaryRequired):
-		return http.StatusConflict, "Set up your authenticator app first."
-	case errors.Is(err, account.ErrPolicyRequiresTwoStep):
-		return http.StatusForbidden, "This site requires two-step verification."
-	case errors.Is(err, account.ErrFactorNotFound), errors.Is(err, account.ErrDeviceNotFound):
-		return http.StatusNotFound, "That method or browser is no longer there."
-	case errors.Is(err, account.ErrInvalidLabel):
-		return http.StatusBadRequest, "A name is 1 to 64 characters."
-	case errors.Is(err, account.ErrInvalidRole), errors.Is(err, account.ErrAlreadyConfirmed), errors.Is(err, account.ErrTwoStepOff), errors.Is(err, account.ErrAlreadyEnabled):
-		return http.StatusBadRequest, "That change is not possible."
-	}
-	return http.StatusInternalServerError, "Something went wrong on our side. Try again."
+	p := w.problem(err)
+	return p.Status, p.Message()
 }
+
+// problem is err's problem, for forms that show its message beside the
+// field at fault (Problem.Field).
+func (w *Web) problem(err error) *problem.Problem { return problem.For(context.Background(), err) }
 
 // client describes the request's sender. Its address is what rate limits
 // count: the client behind any trusted proxies, and for IPv6 its /64.
@@ -256,7 +198,7 @@ func (w *Web) current(r *http.Request) (store.Session, store.User, bool) {
 
 // parseForm reads a form of at most 64 KiB with valid UTF-8 values.
 func parseForm(rw http.ResponseWriter, r *http.Request) error {
-	r.Body = http.MaxBytesReader(rw, r.Body, api.MaxBody)
+	r.Body = http.MaxBytesReader(rw, r.Body, server.MaxBody)
 	if err := r.ParseForm(); err != nil {
 		return errBadForm
 	}
