@@ -77,11 +77,13 @@ func TestValidate(t *testing.T) {
 
 func TestServerEnvRunsAtDefaults(t *testing.T) {
 	env := serverEnv([]string{"PATH=/bin", "TWOSTEP_PASSWORD_MAX_CONCURRENT=64", "HOME=/root", "TWOSTEP_DATABASE_URL=postgres://prod"}, "postgres://bench")
-	want := []string{"PATH=/bin", "HOME=/root", "TWOSTEP_LIMITS_SIGNUP_PER_ADDRESS_LIMIT=1000", "TWOSTEP_DATABASE_URL=postgres://bench"}
+	lifted := []string{"TWOSTEP_LIMITS_SIGNUP_PER_ADDRESS_LIMIT=1000",
+		"TWOSTEP_LIMITS_PASSWORD_PER_ADDRESS_FREE=1073741824", "TWOSTEP_LIMITS_PASSWORD_PER_ACCOUNT_FREE=1073741824", "TWOSTEP_LIMITS_PASSWORD_PER_BROWSER_FREE=1073741824"}
+	want := append(append([]string{"PATH=/bin", "HOME=/root"}, lifted...), "TWOSTEP_DATABASE_URL=postgres://bench")
 	if !slices.Equal(env, want) {
 		t.Fatalf("serverEnv = %q, want %q", env, want)
 	}
-	if env := serverEnv([]string{"TWOSTEP_DATABASE_URL=postgres://prod"}, ""); !slices.Equal(env, []string{"TWOSTEP_LIMITS_SIGNUP_PER_ADDRESS_LIMIT=1000"}) {
-		t.Fatalf("serverEnv on SQLite = %q, want only the sign-up budget", env)
+	if env := serverEnv([]string{"TWOSTEP_DATABASE_URL=postgres://prod"}, ""); !slices.Equal(env, lifted) {
+		t.Fatalf("serverEnv on SQLite = %q, want only the lifted limits", env)
 	}
 }
