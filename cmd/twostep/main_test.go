@@ -21,6 +21,7 @@ import (
 
 	"twostep/internal/admin"
 	"twostep/internal/app"
+	"twostep/internal/factor"
 	"twostep/internal/secret"
 	"twostep/internal/store"
 	"twostep/internal/testenv"
@@ -385,7 +386,7 @@ func TestRotateKeyCommand(t *testing.T) {
 				{"f-voice", "voice", "+15062345679", "to:f-voice"},
 				{"f-mail", "email", "a@example.com", "to:f-mail"},
 			} {
-				if err := db.CreateFactor(t.Context(), store.Factor{ID: f.id, UserID: "u1", Kind: f.kind, Label: f.id, Role: "primary",
+				if err := db.CreateFactor(t.Context(), store.Factor{ID: f.id, UserID: "u1", Kind: factor.Kind(f.kind), Label: f.id, Role: "primary",
 					Status: "active", Secret: old.Seal([]byte(f.plain), f.context), CreatedAt: now, ConfirmedAt: now}); err != nil {
 					t.Fatal(err)
 				}

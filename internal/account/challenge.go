@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"twostep/internal/audit"
+	"twostep/internal/factor"
 	"twostep/internal/secret"
 	"twostep/internal/store"
 )
@@ -115,7 +116,7 @@ func (s *Service) VerifySignIn(ctx context.Context, c Client, token, methodID, c
 		return u, Issued{}, err
 	}
 	f, err := s.db.FactorByID(ctx, u.ID, methodID, s.now())
-	if err != nil || f.Status != "active" {
+	if err != nil || f.Status != factor.Active {
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return u, Issued{}, err
 		}

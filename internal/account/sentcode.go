@@ -15,6 +15,7 @@ import (
 
 	"twostep/internal/audit"
 	"twostep/internal/delivery"
+	"twostep/internal/factor"
 	"twostep/internal/phone"
 	"twostep/internal/ratelimit"
 	"twostep/internal/store"
@@ -22,9 +23,9 @@ import (
 
 // Kinds of methods whose codes are sent.
 const (
-	KindSMS   = "sms"
-	KindVoice = "voice"
-	KindEmail = "email"
+	KindSMS   = factor.SMS
+	KindVoice = factor.Voice
+	KindEmail = factor.Email
 )
 
 // Errors of sent codes.
@@ -59,7 +60,7 @@ type SendResult struct {
 }
 
 // Sendable reports whether a kind of method gets its codes sent.
-func Sendable(kind string) bool { return kind == KindSMS || kind == KindVoice || kind == KindEmail }
+func Sendable(kind factor.Kind) bool { return kind.Sent() }
 
 // keyedHash is HMAC-SHA-256 under the server pepper: for phone numbers
 // (limits across accounts without storing the number in the clear) and
@@ -70,7 +71,7 @@ func (s *Service) keyedHash(parts ...string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-func (s *Service) channelAllowed(ch string) bool {
+func (s *Service) channelAllowed(ch factor.Kind) bool {
 	switch ch {
 	case KindSMS:
 		return s.cfg.Methods.SMS && s.senders[delivery.SMS] != nil
@@ -97,7 +98,8 @@ func (s *Service) countryServed(region string) bool {
 
 // AddPhone starts adding a phone: the number is checked and normalised,
 // stored sealed, and a code is sent to confirm it.
-func (s *Service) AddPhone(ctx context.Context, c Client, sess store.Session, u store.User, input, country, channel, label string) (store.Factor, SendResult, error) {
+func (s *Service) AddPhone(ctx context.Context, c Client, sess store.Session, u store.User, input, country, via, label string) (store.Factor, SendResult, error) {
+	channel := factor.Kind(via)
 	if channel == "" {
 		channel = KindSMS
 	}
@@ -107,7 +109,7 @@ func (s *Service) AddPhone(ctx context.Context, c Client, sess store.Session, u 
 	if err := s.RequireStepUp(ctx, sess, u); err != nil {
 		return store.Factor{}, SendResult{}, err
 	}
-	num, err := phone.Parse(input, country, channel)
+	num, err := phone.Parse(input, country, string(channel))
 	if err != nil {
 		return store.Factor{}, SendResult{}, err
 	}
@@ -125,7 +127,7 @@ func (s *Service) AddPhone(ctx context.Context, c Client, sess store.Session, u 
 	if err != nil {
 		return f, SendResult{}, err
 	}
-	s.record(ctx, c, u.ID, audit.FactorAdded, audit.Pending, channel+" "+num.Masked())
+	s.record(ctx, c, u.ID, audit.FactorAdded, audit.Pending, string(channel)+" "+num.Masked())
 	res, err := s.sendCode(ctx, c, u, f, channel)
 	if err != nil {
 		// No code went out: leave nothing behind to confirm.
@@ -175,7 +177,7 @@ func maskEmail(a string) string {
 	return local[:1] + "•••" + local[len(local)-1:] + "@" + domain
 }
 
-func (s *Service) newSentFactor(ctx context.Context, sess store.Session, u store.User, kind, label, to, hash, masked string) (store.Factor, error) {
+func (s *Service) newSentFactor(ctx context.Context, sess store.Session, u store.User, kind factor.Kind, label, to, hash, masked string) (store.Factor, error) {
 	methods, err := s.Methods(ctx, u.ID)
 	if err != nil {
 		return store.Factor{}, err
@@ -189,7 +191,7 @@ func (s *Service) newSentFactor(ctx context.Context, sess store.Session, u store
 	now := s.now()
 	id := store.NewID()
 	f := store.Factor{
-		ID: id, UserID: u.ID, Kind: kind, Label: label, Role: role, Status: "pending",
+		ID: id, UserID: u.ID, Kind: kind, Label: label, Role: role, Status: factor.Pending,
 		Secret: s.keys.Seal([]byte(to), "to:"+id), RecipientHash: hash, Masked: masked,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.TwoStep.PendingFactorTTL.D()), SessionID: sess.ID,
 	}
@@ -206,7 +208,7 @@ func (s *Service) Resend(ctx context.Context, c Client, sess store.Session, u st
 	if !Sendable(f.Kind) {
 		return SendResult{}, ErrNotSendable
 	}
-	if f.Status == "active" {
+	if f.Status == factor.Active {
 		if err := s.RequireStepUp(ctx, sess, u); err != nil {
 			return SendResult{}, err
 		}
@@ -227,7 +229,7 @@ func (s *Service) SendSignInCode(ctx context.Context, c Client, token, methodID,
 			if !Sendable(m.Kind) {
 				return SendResult{}, ErrNotSendable
 			}
-			return s.sendCode(ctx, c, u, m, channel)
+			return s.sendCode(ctx, c, u, m, factor.Kind(channel))
 		}
 	}
 	return SendResult{}, ErrFactorNotFound
@@ -236,7 +238,7 @@ func (s *Service) SendSignInCode(ctx context.Context, c Client, token, methodID,
 // SendStepUpCode sends a code for re-verification.
 func (s *Service) SendStepUpCode(ctx context.Context, c Client, u store.User, methodID, channel string) (SendResult, error) {
 	f, err := s.db.FactorByID(ctx, u.ID, methodID, s.now())
-	if err != nil || f.Status != "active" {
+	if err != nil || f.Status != factor.Active {
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return SendResult{}, err
 		}
@@ -245,7 +247,7 @@ func (s *Service) SendStepUpCode(ctx context.Context, c Client, u store.User, me
 	if !Sendable(f.Kind) {
 		return SendResult{}, ErrNotSendable
 	}
-	return s.sendCode(ctx, c, u, f, channel)
+	return s.sendCode(ctx, c, u, f, factor.Kind(channel))
 }
 
 // sendCode delivers a 6-digit code for factor f by channel (default: the
@@ -257,16 +259,17 @@ func (s *Service) SendStepUpCode(ctx context.Context, c Client, u store.User, me
 // slot is claimed in one conditional statement before anything else is
 // spent, and the code is created or fetched in one transaction. A send
 // that is refused or fails gives the slot back, so the user can retry.
-func (s *Service) sendCode(ctx context.Context, c Client, u store.User, f store.Factor, channel string) (SendResult, error) {
-	if channel == "" {
-		channel = f.Kind
+func (s *Service) sendCode(ctx context.Context, c Client, u store.User, f store.Factor, via factor.Kind) (SendResult, error) {
+	if via == "" {
+		via = f.Kind
 	}
 	switch {
-	case f.Kind == KindEmail && channel != KindEmail,
-		f.Kind != KindEmail && channel != KindSMS && channel != KindVoice,
-		!s.channelAllowed(channel):
+	case f.Kind == KindEmail && via != KindEmail,
+		f.Kind != KindEmail && !via.Phone(),
+		!s.channelAllowed(via):
 		return SendResult{}, ErrMethodNotAllowed
 	}
+	channel := string(via)
 	now := s.now()
 	toRaw, err := s.keys.Open(f.Secret, "to:"+f.ID)
 	if err != nil {
@@ -322,7 +325,7 @@ func (s *Service) sendCode(ctx context.Context, c Client, u store.User, f store.
 		release()
 		return SendResult{}, err
 	}
-	m := s.codeMessage(channel, to, code)
+	m := s.codeMessage(via, to, code)
 	if err := s.senders[delivery.Channel(channel)].Send(ctx, m); err != nil {
 		release()
 		s.log.Warn("code delivery failed", "channel", channel, "err", err)
@@ -362,7 +365,7 @@ func (s *Service) sendBudgets(c Client, u store.User, f store.Factor, channel, t
 	if f.Kind == KindEmail {
 		prefix, hash = "send:email:", s.keyedHash("email", to)
 	} else {
-		num, err := phone.Parse(to, "", channel)
+		num, err := phone.Parse(to, "", string(channel))
 		if err != nil {
 			return nil, err
 		}
@@ -372,7 +375,7 @@ func (s *Service) sendBudgets(c Client, u store.User, f store.Factor, channel, t
 		prefix, hash, region = "send:phone:", s.keyedHash("phone", num.E164), num.Region
 	}
 	scope := hash
-	if f.Status == "active" {
+	if f.Status == factor.Active {
 		scope = u.ID + ":" + hash
 	}
 	budgets = append(budgets,
@@ -416,7 +419,7 @@ func (s *Service) liveCode(ctx context.Context, f store.Factor, now time.Time) (
 // codeMessage words a code in the origin-bound one-time code format, so
 // phones can offer to fill it in: "Your <site> code is 123456." and, as
 // the last line, "@<domain> #123456". Calls read the digits one by one.
-func (s *Service) codeMessage(channel, to, code string) delivery.Message {
+func (s *Service) codeMessage(channel factor.Kind, to, code string) delivery.Message {
 	site := s.cfg.Server.SiteName
 	m := delivery.Message{Channel: delivery.Channel(channel), To: to, Code: code}
 	switch channel {

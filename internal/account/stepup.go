@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"twostep/internal/audit"
+	"twostep/internal/factor"
 	"twostep/internal/password"
 	"twostep/internal/ratelimit"
 	"twostep/internal/store"
@@ -58,7 +59,7 @@ func (s *Service) StepUpCode(ctx context.Context, c Client, sess store.Session, 
 		}
 	}
 	f, err := s.db.FactorByID(ctx, u.ID, methodID, s.now())
-	if err != nil || f.Status != "active" {
+	if err != nil || f.Status != factor.Active {
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"twostep/internal/audit"
+	"twostep/internal/factor"
 	"twostep/internal/factor/recovery"
 	"twostep/internal/factor/totp"
 	"twostep/internal/ratelimit"
@@ -19,10 +20,10 @@ import (
 
 // Factor kinds and roles as the API names them.
 const (
-	KindTOTP     = "totp"
-	KindRecovery = "recovery_code"
-	RolePrimary  = "primary"
-	RoleBackup   = "backup"
+	KindTOTP     = factor.TOTP
+	KindRecovery = factor.Recovery
+	RolePrimary  = factor.Primary
+	RoleBackup   = factor.Backup
 )
 
 // Errors of two-step verification.
@@ -96,7 +97,7 @@ func (s *Service) Methods(ctx context.Context, userID string) ([]store.Factor, e
 	var prim, backup, rec []store.Factor
 	for _, f := range all {
 		switch {
-		case f.Status != "active":
+		case f.Status != factor.Active:
 		case f.Kind == KindRecovery:
 			rec = append(rec, f)
 		case f.Role == RolePrimary:
@@ -117,7 +118,7 @@ func (s *Service) AllFactors(ctx context.Context, sess store.Session, userID str
 	}
 	out := all[:0]
 	for _, f := range all {
-		if f.Status == "active" || f.SessionID == sess.ID {
+		if f.Status == factor.Active || f.SessionID == sess.ID {
 			out = append(out, f)
 		}
 	}
@@ -174,7 +175,7 @@ func (s *Service) AddTOTP(ctx context.Context, c Client, sess store.Session, u s
 	now := s.now()
 	id := store.NewID()
 	f := store.Factor{
-		ID: id, UserID: u.ID, Kind: KindTOTP, Label: label, Role: role, Status: "pending",
+		ID: id, UserID: u.ID, Kind: KindTOTP, Label: label, Role: role, Status: factor.Pending,
 		Secret: s.keys.Seal(key, "totp:"+id), CreatedAt: now, ExpiresAt: now.Add(s.cfg.TwoStep.PendingFactorTTL.D()),
 		SessionID: sess.ID,
 	}
@@ -207,7 +208,7 @@ func (s *Service) ConfirmFactor(ctx context.Context, c Client, sess store.Sessio
 	if err != nil {
 		return f, err
 	}
-	if f.Status == "active" {
+	if f.Status == factor.Active {
 		return f, ErrAlreadyConfirmed
 	}
 	if Sendable(f.Kind) {
@@ -223,7 +224,7 @@ func (s *Service) ConfirmFactor(ctx context.Context, c Client, sess store.Sessio
 		return f, err
 	}
 	now := s.now()
-	f.Status, f.ConfirmedAt = "active", now
+	f.Status, f.ConfirmedAt = factor.Active, now
 	// Confirming a new method proves only that the person holds the new
 	// method, not an existing one: it is never a step-up.
 	if u.DefaultFactorID == "" && f.Role == RolePrimary {
@@ -254,7 +255,7 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, c Client, sess store.Ses
 	}
 	now := s.now()
 	f := store.Factor{ID: store.NewID(), UserID: u.ID, Kind: KindRecovery, Label: "Recovery codes", Role: RoleBackup,
-		Status: "active", CreatedAt: now, ConfirmedAt: now}
+		Status: factor.Active, CreatedAt: now, ConfirmedAt: now}
 	if err := s.db.ReplaceRecoveryCodes(ctx, f, hashes); err != nil {
 		return store.Factor{}, nil, err
 	}
@@ -266,7 +267,7 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, c Client, sess store.Ses
 }
 
 // UpdateFactor renames a method or changes its role.
-func (s *Service) UpdateFactor(ctx context.Context, c Client, sess store.Session, u store.User, id string, label, role *string) (store.Factor, error) {
+func (s *Service) UpdateFactor(ctx context.Context, c Client, sess store.Session, u store.User, id string, label *string, role *factor.Role) (store.Factor, error) {
 	if err := s.RequireStepUp(ctx, sess, u); err != nil {
 		return store.Factor{}, err
 	}
@@ -291,7 +292,7 @@ func (s *Service) UpdateFactor(ctx context.Context, c Client, sess store.Session
 		if f.Kind == KindRecovery && *role == RolePrimary {
 			return f, ErrInvalidRole
 		}
-		if *role == RoleBackup && f.Role == RolePrimary && f.Status == "active" {
+		if *role == RoleBackup && f.Role == RolePrimary && f.Status == factor.Active {
 			// Demoting the default hands its place to another method that
 			// can sign in; with none, there is nothing to demote it for.
 			methods, err := s.Methods(ctx, u.ID)
@@ -320,7 +321,7 @@ func (s *Service) UpdateFactor(ctx context.Context, c Client, sess store.Session
 	if err := s.db.UpdateFactor(ctx, u.ID, f.ID, f.Label, f.Role); err != nil {
 		return f, err
 	}
-	if role != nil && *role == RolePrimary && f.Status == "active" {
+	if role != nil && *role == RolePrimary && f.Status == factor.Active {
 		s.db.SetDefaultFactor(ctx, u.ID, f.ID)
 	}
 	s.record(ctx, c, u.ID, audit.FactorChanged, audit.Success, f.Label)
@@ -330,7 +331,7 @@ func (s *Service) UpdateFactor(ctx context.Context, c Client, sess store.Session
 // MakeDefault chooses the method the challenge asks for first.
 func (s *Service) MakeDefault(ctx context.Context, c Client, sess store.Session, u store.User, id string) error {
 	f, err := s.db.FactorByID(ctx, u.ID, id, s.now())
-	if err != nil || f.Status != "active" || f.Kind == KindRecovery {
+	if err != nil || f.Status != factor.Active || f.Kind == KindRecovery {
 		return ErrFactorNotFound
 	}
 	role := RolePrimary
@@ -346,7 +347,7 @@ func (s *Service) RemoveFactor(ctx context.Context, c Client, sess store.Session
 	if err != nil {
 		return false, err
 	}
-	if f.Status == "pending" { // abandoning an unconfirmed app needs no step-up
+	if f.Status == factor.Pending { // abandoning an unconfirmed app needs no step-up
 		return false, s.db.DeleteFactor(ctx, u.ID, f.ID)
 	}
 	if err := s.RequireStepUp(ctx, sess, u); err != nil {
@@ -588,7 +589,7 @@ func (s *Service) checkCode(ctx context.Context, c Client, u store.User, f store
 		return nil
 	}
 	detail := f.Label
-	if f.Status == "pending" {
+	if f.Status == factor.Pending {
 		detail = "confirm " + f.Label
 	}
 	s.codeWrong(ctx, c, u.ID, detail)
@@ -610,7 +611,7 @@ func (s *Service) evaluateCode(ctx context.Context, c Client, u store.User, f st
 		p := s.totpParams()
 		res := totp.Verify(key, code, now, p, f.LastStep)
 		switch {
-		case res.OK && f.Status == "pending":
+		case res.OK && f.Status == factor.Pending:
 			drift := res.Step - totp.Step(now, p)
 			if err := s.db.ActivateFactor(ctx, u.ID, f.ID, res.Step, drift, now); err != nil {
 				return false, nil, err
@@ -664,7 +665,7 @@ func (s *Service) evaluateCode(ctx context.Context, c Client, u store.User, f st
 // confirms it).
 func (s *Service) factorFor(ctx context.Context, sess store.Session, u store.User, id string) (store.Factor, error) {
 	f, err := s.db.FactorByID(ctx, u.ID, id, s.now())
-	if errors.Is(err, store.ErrNotFound) || (err == nil && f.Status == "pending" && f.SessionID != sess.ID) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && f.Status == factor.Pending && f.SessionID != sess.ID) {
 		return store.Factor{}, ErrFactorNotFound
 	}
 	return f, err
@@ -674,7 +675,7 @@ func (s *Service) factorFor(ctx context.Context, sess store.Session, u store.Use
 // reloaded, or a code was wrong) to the session that added it.
 func (s *Service) PendingTOTP(ctx context.Context, sess store.Session, u store.User, id string) (TOTPEnrollment, error) {
 	f, err := s.factorFor(ctx, sess, u, id)
-	if err == nil && (f.Status != "pending" || f.Kind != KindTOTP) {
+	if err == nil && (f.Status != factor.Pending || f.Kind != KindTOTP) {
 		err = ErrFactorNotFound
 	}
 	if err != nil {
@@ -706,7 +707,7 @@ func (s *Service) confirmSent(ctx context.Context, c Client, sess store.Session,
 		}
 		return f, err
 	}
-	f.Status, f.ConfirmedAt = "active", now
+	f.Status, f.ConfirmedAt = factor.Active, now
 	if u.DefaultFactorID == "" && f.Role == RolePrimary {
 		s.db.SetDefaultFactor(ctx, u.ID, f.ID)
 	}

@@ -216,7 +216,7 @@ func TestRotateKeyReSealsEverySecret(t *testing.T) {
 				if _, err := only.Open(s.Sealed, sc); err != nil {
 					t.Errorf("%s %s (%s) does not open with the new key alone: %v", s.Table, s.ID, s.Kind, err)
 				}
-				kinds[s.Table+" "+s.Kind]++
+				kinds[s.Table+" "+string(s.Kind)]++
 			}
 			for _, k := range []string{"factors totp", "factors sms", "factors email", "sent_codes ", "server_secrets ", "mail_queue "} {
 				if kinds[k] == 0 {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"twostep/internal/account"
+	"twostep/internal/factor"
 	"twostep/internal/store"
 )
 
@@ -90,12 +91,12 @@ func (a *API) signoutEverywhere(w http.ResponseWriter, r *http.Request, sess sto
 }
 
 type methodJSON struct {
-	ID         string     `json:"id"`
-	Kind       string     `json:"kind"`
-	Label      string     `json:"label"`
-	Role       string     `json:"role"`
-	CreatedAt  time.Time  `json:"created_at"`
-	LastUsedAt *time.Time `json:"last_used_at"`
+	ID         string      `json:"id"`
+	Kind       factor.Kind `json:"kind"`
+	Label      string      `json:"label"`
+	Role       factor.Role `json:"role"`
+	CreatedAt  time.Time   `json:"created_at"`
+	LastUsedAt *time.Time  `json:"last_used_at"`
 }
 
 func (a *API) me(w http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {

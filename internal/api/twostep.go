@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"twostep/internal/account"
+	"twostep/internal/factor"
 	"twostep/internal/store"
 )
 
@@ -23,9 +24,9 @@ func methodsJSON(fs []store.Factor) []methodJSON {
 }
 
 type challengeMethod struct {
-	ID    string `json:"id"`
-	Kind  string `json:"kind"`
-	Label string `json:"label"`
+	ID    string      `json:"id"`
+	Kind  factor.Kind `json:"kind"`
+	Label string      `json:"label"`
 }
 
 func challengeMethods(fs []store.Factor) []challengeMethod {
@@ -134,14 +135,14 @@ func (a *API) stepUpVerify(w http.ResponseWriter, r *http.Request, sess store.Se
 }
 
 type factorJSON struct {
-	ID         string     `json:"id"`
-	Kind       string     `json:"kind"`
-	Label      string     `json:"label"`
-	Role       string     `json:"role"`
-	Status     string     `json:"status"`
-	CreatedAt  time.Time  `json:"created_at"`
-	LastUsedAt *time.Time `json:"last_used_at"`
-	CodesLeft  *int       `json:"codes_left,omitempty"`
+	ID         string        `json:"id"`
+	Kind       factor.Kind   `json:"kind"`
+	Label      string        `json:"label"`
+	Role       factor.Role   `json:"role"`
+	Status     factor.Status `json:"status"`
+	CreatedAt  time.Time     `json:"created_at"`
+	LastUsedAt *time.Time    `json:"last_used_at"`
+	CodesLeft  *int          `json:"codes_left,omitempty"`
 }
 
 func (a *API) factorOf(r *http.Request, f store.Factor) factorJSON {
@@ -231,7 +232,12 @@ func (a *API) patchFactor(w http.ResponseWriter, r *http.Request, sess store.Ses
 		a.fail(w, r, err)
 		return
 	}
-	f, err := a.acct.UpdateFactor(r.Context(), a.client(r), sess, u, r.PathValue("id"), in.Label, in.Role)
+	var role *factor.Role
+	if in.Role != nil {
+		r := factor.Role(*in.Role)
+		role = &r
+	}
+	f, err := a.acct.UpdateFactor(r.Context(), a.client(r), sess, u, r.PathValue("id"), in.Label, role)
 	if err != nil {
 		a.fail(w, r, err)
 		return

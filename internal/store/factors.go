@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"twostep/internal/factor"
 )
 
 // Factor is a second-factor method of a user: an authenticator app or a
@@ -14,10 +15,10 @@ import (
 type Factor struct {
 	ID          string
 	UserID      string
-	Kind        string // totp, recovery_code
+	Kind        factor.Kind
 	Label       string
-	Role        string // primary, backup
-	Status      string // pending, active
+	Role        factor.Role
+	Status      factor.Status
 	Secret      string
 	LastStep    int64
 	DriftSteps  int64
@@ -144,7 +145,7 @@ func (db *DB) BurnStep(ctx context.Context, factorID string, step int64, expires
 }
 
 // UpdateFactor changes a factor's label and role.
-func (db *DB) UpdateFactor(ctx context.Context, userID, id, label, role string) error {
+func (db *DB) UpdateFactor(ctx context.Context, userID, id, label string, role factor.Role) error {
 	res, err := db.exec(ctx, `UPDATE factors SET label = ?, role = ? WHERE id = ? AND user_id = ?`, label, role, id, userID)
 	if err != nil {
 		return fmt.Errorf("update factor: %w", err)

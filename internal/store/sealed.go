@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"twostep/internal/factor"
 )
 
 // Where sealed values live: each names its table, and each table seals its
@@ -29,7 +30,7 @@ const (
 type SealedSecret struct {
 	Table  string // SealedFactor, SealedSentCode, SealedServer or SealedMail
 	ID     string
-	Kind   string // the factor's kind; empty for other tables
+	Kind   factor.Kind // the factor's kind; empty for other tables
 	Sealed string
 }
 

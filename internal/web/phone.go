@@ -162,7 +162,7 @@ func (w *Web) signinSend(rw http.ResponseWriter, r *http.Request) {
 
 // waitFor returns the seconds left of a method's resend cooldown.
 func (w *Web) waitFor(r *http.Request, f store.Factor) int {
-	left, err := w.acct.ResendWait(r.Context(), f.ID, f.Kind)
+	left, err := w.acct.ResendWait(r.Context(), f.ID, string(f.Kind))
 	if err != nil {
 		return 0
 	}

@@ -10,11 +10,12 @@ import (
 	"strings"
 
 	"twostep/internal/account"
+	"twostep/internal/factor"
 	"twostep/internal/store"
 )
 
 // kindText names a kind of method for people.
-func kindText(kind string) string {
+func kindText(kind factor.Kind) string {
 	switch kind {
 	case account.KindSMS:
 		return "Text message"
@@ -27,7 +28,7 @@ func kindText(kind string) string {
 	case account.KindRecovery:
 		return "Recovery codes"
 	}
-	return kind
+	return string(kind)
 }
 
 // promptFor says where the code comes from.
@@ -623,7 +624,7 @@ func (w *Web) pendingFactor(r *http.Request, sess store.Session, u store.User, i
 		return store.Factor{}, false
 	}
 	for _, f := range all {
-		if f.ID == id && f.Status == "pending" {
+		if f.ID == id && f.Status == factor.Pending {
 			return f, true
 		}
 	}
