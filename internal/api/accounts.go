@@ -6,6 +6,7 @@ import (
 
 	"twostep/internal/account"
 	"twostep/internal/factor"
+	"twostep/internal/session"
 	"twostep/internal/store"
 )
 
@@ -25,13 +26,8 @@ func userOf(u store.User) userJSON {
 }
 
 // issue sets the cookies for a new session.
-func (a *API) issue(w http.ResponseWriter, iss account.Issued) {
-	cfg := a.acct.Config()
-	a.cookies.SetSession(w, iss.Token, cfg.Session.MaxLifetime.D())
-	a.cookies.ClearPending(w)
-	if iss.BrowserID != "" {
-		a.cookies.SetBrowser(w, iss.BrowserID, cfg.Session.KnownBrowserLifetime.D())
-	}
+func (a *API) issue(w http.ResponseWriter, r *http.Request, iss account.Issued) {
+	a.cookies.Issue(w, r, session.Grant{Token: iss.Token, BrowserID: iss.BrowserID, DeviceToken: iss.DeviceToken})
 }
 
 func (a *API) signup(w http.ResponseWriter, r *http.Request) {
@@ -45,7 +41,7 @@ func (a *API) signup(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.issue(w, iss)
+	a.issue(w, r, iss)
 	writeJSON(w, http.StatusCreated, map[string]any{"user": userOf(u)})
 }
 
@@ -68,7 +64,7 @@ func (a *API) signin(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	a.issue(w, iss)
+	a.issue(w, r, iss)
 	writeJSON(w, http.StatusOK, map[string]any{"status": "signed_in"})
 }
 

@@ -57,10 +57,7 @@ func (a *API) signinVerify(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.issue(w, iss)
-	if iss.DeviceToken != "" {
-		a.cookies.AddDevice(w, r, iss.DeviceToken, a.acct.Config().TwoStep.DeviceMaxLifetime.D())
-	}
+	a.issue(w, r, iss)
 	writeJSON(w, http.StatusOK, map[string]any{"status": "signed_in"})
 }
 

@@ -131,8 +131,13 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Option
 		DB: db, Hasher: hasher, Limiter: ratelimit.New(db, o.Now), Sender: sender, Config: cfg, Now: o.Now, Log: log,
 		Keys: keys, Pepper: pepper, CodeSenders: senders,
 	})
-	cookies := session.NewCookies(cfg.BaseURL())
-	pages, err := web.New(acct, cookies, box, log)
+	cookies := session.NewCookies(cfg.BaseURL()).WithLifetimes(session.Lifetimes{
+		Session: cfg.Session.MaxLifetime.D(), Browser: cfg.Session.KnownBrowserLifetime.D(), Device: cfg.TwoStep.DeviceMaxLifetime.D(),
+	})
+	pages, err := web.New(acct, cookies, box, web.Options{
+		SiteName: cfg.Server.SiteName, TrustProxy: cfg.Server.TrustProxy, ResetTTL: cfg.Tokens.ResetTTL.D(),
+		StepUpWindow: cfg.TwoStep.StepUpWindow.D(), AllowDisable: cfg.TwoStep.AllowDisable, PhoneMethods: acct.PhoneMethodsAllowed(),
+	}, log)
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,18 @@ type Cookies struct {
 	browser string
 	pending string
 	devices string
+	life    Lifetimes
+}
+
+// Lifetimes are how long the cookies of a sign-in live.
+type Lifetimes struct {
+	// Session is the session's absolute lifetime; the server enforces
+	// the idle timeout.
+	Session time.Duration
+	// Browser is how long a browser that signed in stays known.
+	Browser time.Duration
+	// Device is a remembered device's longest life.
+	Device time.Duration
 }
 
 // NewCookies decides the cookie attributes from the public base URL.
@@ -35,6 +47,12 @@ func NewCookies(baseURL string) Cookies {
 		c.session, c.browser = "__Host-"+c.session, "__Host-"+c.browser
 		c.pending, c.devices = "__Host-"+c.pending, "__Host-"+c.devices
 	}
+	return c
+}
+
+// WithLifetimes returns the cookies with their lifetimes set.
+func (c Cookies) WithLifetimes(l Lifetimes) Cookies {
+	c.life = l
 	return c
 }
 
@@ -62,10 +80,27 @@ func (c Cookies) set(w http.ResponseWriter, name, value string, maxAge time.Dura
 	})
 }
 
-// SetSession stores the session token; the cookie lives as long as the
-// session's absolute lifetime (the server enforces the idle timeout).
-func (c Cookies) SetSession(w http.ResponseWriter, token string, maxAge time.Duration) {
-	c.set(w, c.session, token, maxAge)
+// Grant is what a finished sign-in hands the browser: the fields of
+// account.Issued that become cookies.
+type Grant struct {
+	Token       string // the session token
+	BrowserID   string // a new browser id (it marks the browser as known to the accounts that sign in with it), or ""
+	DeviceToken string // the token of a browser just remembered, or ""
+}
+
+// Issue sets the cookies of a new session: the session token, a new
+// browser id, a new remembered-device token beside those of other
+// accounts; and it drops the pending sign-in the session ends. The pages
+// and the API both issue sessions through it.
+func (c Cookies) Issue(w http.ResponseWriter, r *http.Request, g Grant) {
+	c.set(w, c.session, g.Token, c.life.Session)
+	if g.BrowserID != "" {
+		c.set(w, c.browser, g.BrowserID, c.life.Browser)
+	}
+	c.ClearPending(w)
+	if g.DeviceToken != "" {
+		c.AddDevice(w, r, g.DeviceToken)
+	}
 }
 
 // ClearSession removes the session cookie.
@@ -75,12 +110,6 @@ func (c Cookies) ClearSession(w http.ResponseWriter) {
 
 // Session returns the session token the request carries, or "".
 func (c Cookies) Session(r *http.Request) string { return value(r, c.session) }
-
-// SetBrowser stores the browser id that marks a browser as known to the
-// accounts that signed in with it.
-func (c Cookies) SetBrowser(w http.ResponseWriter, id string, maxAge time.Duration) {
-	c.set(w, c.browser, id, maxAge)
-}
 
 // Browser returns the browser id the request carries, or "".
 func (c Cookies) Browser(r *http.Request) string { return value(r, c.browser) }
@@ -203,13 +232,14 @@ func (c Cookies) Devices(r *http.Request) []string {
 
 // AddDevice adds a device token to the browser's cookie, keeping the
 // tokens other accounts put there: a browser shared by several people
-// keeps each one's trust.
-func (c Cookies) AddDevice(w http.ResponseWriter, r *http.Request, token string, maxAge time.Duration) {
+// keeps each one's trust. The cookie lives as long as a remembered
+// device's longest life.
+func (c Cookies) AddDevice(w http.ResponseWriter, r *http.Request, token string) {
 	tokens := []string{token}
 	for _, t := range c.Devices(r) {
 		if t != token && len(tokens) < maxDeviceTokens {
 			tokens = append(tokens, t)
 		}
 	}
-	c.set(w, c.devices, strings.Join(tokens, "."), maxAge)
+	c.set(w, c.devices, strings.Join(tokens, "."), c.life.Device)
 }

@@ -6,7 +6,11 @@ import (
 
 	"twostep/internal/account"
 	"twostep/internal/audit"
+	"twostep/internal/store"
 )
+
+// The account page: sessions, recent security events, the password and
+// the e-mail confirmation link.
 
 type sessionRow struct {
 	ID, Browser, IP, Created, LastSeen string
@@ -31,17 +35,13 @@ type accountData struct {
 	NewField     field
 }
 
-func (w *Web) accountPage(rw http.ResponseWriter, r *http.Request) {
-	w.showAccount(rw, r, http.StatusOK, "", field{}, field{})
+func (w *Web) accountPage(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
+	w.showAccount(rw, r, sess, u, http.StatusOK, "", field{}, field{})
 }
 
 // showAccount renders the account page, with form errors when a change
 // was refused.
-func (w *Web) showAccount(rw http.ResponseWriter, r *http.Request, status int, formError string, cur, next field) {
-	sess, u, ok := w.requireUser(rw, r)
-	if !ok {
-		return
-	}
+func (w *Web) showAccount(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User, status int, formError string, cur, next field) {
 	sessions, err := w.acct.Sessions(r.Context(), u.ID)
 	if err != nil {
 		w.fail(rw, r, err)
@@ -75,11 +75,7 @@ func (w *Web) showAccount(rw http.ResponseWriter, r *http.Request, status int, f
 	w.render(rw, status, "account", d)
 }
 
-func (w *Web) changePassword(rw http.ResponseWriter, r *http.Request) {
-	sess, _, ok := w.requireUser(rw, r)
-	if !ok {
-		return
-	}
+func (w *Web) changePassword(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
 	if err := parseForm(rw, r); err != nil {
 		w.badForm(rw)
 		return
@@ -95,22 +91,18 @@ func (w *Web) changePassword(rw http.ResponseWriter, r *http.Request) {
 		case p.Status >= 500:
 			w.fail(rw, r, err)
 		case p.Field == "current_password":
-			w.showAccount(rw, r, p.Status, "", field{Error: p.Message()}, field{})
+			w.showAccount(rw, r, sess, u, p.Status, "", field{Error: p.Message()}, field{})
 		case p.Field == "password":
-			w.showAccount(rw, r, p.Status, "", field{}, field{Error: p.Message()})
+			w.showAccount(rw, r, sess, u, p.Status, "", field{}, field{Error: p.Message()})
 		default:
-			w.showAccount(rw, r, p.Status, p.Message(), field{}, field{})
+			w.showAccount(rw, r, sess, u, p.Status, p.Message(), field{}, field{})
 		}
 		return
 	}
 	http.Redirect(rw, r, "/account?notice=password_changed", http.StatusSeeOther)
 }
 
-func (w *Web) revokeSession(rw http.ResponseWriter, r *http.Request) {
-	sess, _, ok := w.requireUser(rw, r)
-	if !ok {
-		return
-	}
+func (w *Web) revokeSession(rw http.ResponseWriter, r *http.Request, sess store.Session, _ store.User) {
 	id := r.PathValue("id")
 	if err := w.acct.RevokeSession(r.Context(), w.client(r), sess, id); err != nil && !errors.Is(err, account.ErrSessionNotFound) {
 		w.fail(rw, r, err)
@@ -124,11 +116,7 @@ func (w *Web) revokeSession(rw http.ResponseWriter, r *http.Request) {
 	http.Redirect(rw, r, "/account?notice=session_ended", http.StatusSeeOther)
 }
 
-func (w *Web) revokeOthers(rw http.ResponseWriter, r *http.Request) {
-	sess, _, ok := w.requireUser(rw, r)
-	if !ok {
-		return
-	}
+func (w *Web) revokeOthers(rw http.ResponseWriter, r *http.Request, sess store.Session, _ store.User) {
 	if _, err := w.acct.RevokeOthers(r.Context(), w.client(r), sess); err != nil {
 		w.fail(rw, r, err)
 		return
@@ -136,11 +124,7 @@ func (w *Web) revokeOthers(rw http.ResponseWriter, r *http.Request) {
 	http.Redirect(rw, r, "/account?notice=others_ended", http.StatusSeeOther)
 }
 
-func (w *Web) signoutEverywhere(rw http.ResponseWriter, r *http.Request) {
-	sess, _, ok := w.requireUser(rw, r)
-	if !ok {
-		return
-	}
+func (w *Web) signoutEverywhere(rw http.ResponseWriter, r *http.Request, sess store.Session, _ store.User) {
 	if _, err := w.acct.SignOutEverywhere(r.Context(), w.client(r), sess); err != nil {
 		w.fail(rw, r, err)
 		return
@@ -149,39 +133,10 @@ func (w *Web) signoutEverywhere(rw http.ResponseWriter, r *http.Request) {
 	http.Redirect(rw, r, "/signin?notice=signed_out_all", http.StatusSeeOther)
 }
 
-func (w *Web) resendVerification(rw http.ResponseWriter, r *http.Request) {
-	_, u, ok := w.requireUser(rw, r)
-	if !ok {
-		return
-	}
+func (w *Web) resendVerification(rw http.ResponseWriter, r *http.Request, _ store.Session, u store.User) {
 	if err := w.acct.ResendVerification(r.Context(), w.client(r), u); err != nil {
 		w.fail(rw, r, err)
 		return
 	}
 	http.Redirect(rw, r, "/account?notice=verification_sent", http.StatusSeeOther)
-}
-
-type outboxRow struct {
-	Channel, To, Subject, Body, When string
-}
-
-type outboxData struct {
-	Page     page
-	Messages []outboxRow
-}
-
-func (w *Web) outboxPage(rw http.ResponseWriter, r *http.Request) {
-	msgs, err := w.outbox.List(r.Context(), r.URL.Query().Get("to"), 100)
-	if err != nil {
-		w.fail(rw, r, err)
-		return
-	}
-	d := outboxData{Page: w.page("Developer outbox", nil)}
-	if _, u, ok := w.current(r); ok {
-		d.Page.Email = u.Email
-	}
-	for _, m := range msgs {
-		d.Messages = append(d.Messages, outboxRow{Channel: string(m.Channel), To: m.To, Subject: m.Subject, Body: m.Body, When: when(m.SentAt)})
-	}
-	w.render(rw, http.StatusOK, "outbox", d)
 }

@@ -10,6 +10,9 @@ import (
 	"twostep/internal/store"
 )
 
+// Adding a phone: the number, shown back normalised before any code is
+// sent, then the code in the wizard (setup.go).
+
 type countryOption struct {
 	Code, Name  string
 	CallingCode int
@@ -38,21 +41,13 @@ func (w *Web) phoneForm(rw http.ResponseWriter, r *http.Request, status int, u s
 	w.render(rw, status, "phone", d)
 }
 
-func (w *Web) phonePage(rw http.ResponseWriter, r *http.Request) {
-	_, u, ok := w.requireUser(rw, r)
-	if !ok {
-		return
-	}
+func (w *Web) phonePage(rw http.ResponseWriter, r *http.Request, _ store.Session, u store.User) {
 	step, _ := strconv.Atoi(r.URL.Query().Get("step"))
 	w.phoneForm(rw, r, http.StatusOK, u, step, "", "", "sms", "")
 }
 
 // phoneCheck shows the number back, normalised, before any code is sent.
-func (w *Web) phoneCheck(rw http.ResponseWriter, r *http.Request) {
-	_, u, ok := w.requireUser(rw, r)
-	if !ok {
-		return
-	}
+func (w *Web) phoneCheck(rw http.ResponseWriter, r *http.Request, _ store.Session, u store.User) {
 	if err := parseForm(rw, r); err != nil {
 		w.badForm(rw)
 		return
@@ -75,11 +70,7 @@ func (w *Web) phoneCheck(rw http.ResponseWriter, r *http.Request) {
 	w.render(rw, http.StatusOK, "phone", phoneData{Page: w.page("Is this your number?", &u), Step: step, Channel: channel, Checked: num.International(), E164: num.E164})
 }
 
-func (w *Web) phoneSend(rw http.ResponseWriter, r *http.Request) {
-	sess, u, ok := w.requireUser(rw, r)
-	if !ok {
-		return
-	}
+func (w *Web) phoneSend(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
 	if err := parseForm(rw, r); err != nil {
 		w.badForm(rw)
 		return
@@ -101,70 +92,4 @@ func (w *Web) phoneSend(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(rw, r, "/account/two-step/setup?step="+strconv.Itoa(max(step, 1))+"&factor="+f.ID, http.StatusSeeOther)
-}
-
-func (w *Web) setupResend(rw http.ResponseWriter, r *http.Request) {
-	sess, u, ok := w.requireUser(rw, r)
-	if !ok {
-		return
-	}
-	if err := parseForm(rw, r); err != nil {
-		w.badForm(rw)
-		return
-	}
-	id := r.PostFormValue("factor")
-	step, _ := strconv.Atoi(r.PostFormValue("step"))
-	if _, err := w.acct.Resend(r.Context(), w.client(r), sess, u, id); err != nil {
-		status, msg := w.explain(err)
-		if status >= 500 && status != http.StatusServiceUnavailable {
-			w.fail(rw, r, err)
-			return
-		}
-		w.renderSetup(rw, r, status, sess, u, step, id, msg)
-		return
-	}
-	http.Redirect(rw, r, "/account/two-step/setup?step="+strconv.Itoa(max(step, 1))+"&factor="+id+"&sent=1", http.StatusSeeOther)
-}
-
-// signinSend sends a code for the challenge ("Text me a code", "Call me
-// instead").
-func (w *Web) signinSend(rw http.ResponseWriter, r *http.Request) {
-	if err := parseForm(rw, r); err != nil {
-		w.badForm(rw)
-		return
-	}
-	token, methodID, channel := w.cookies.Pending(r), r.PostFormValue("method_id"), r.PostFormValue("channel")
-	_, err := w.acct.SendSignInCode(r.Context(), w.client(r), token, methodID, channel)
-	if err != nil {
-		if errors.Is(err, account.ErrSignInExpired) {
-			w.cookies.ClearPending(rw)
-			http.Redirect(rw, r, "/signin?notice=signin_expired", http.StatusSeeOther)
-			return
-		}
-		status, msg := w.explain(err)
-		if status >= 500 && status != http.StatusServiceUnavailable {
-			w.fail(rw, r, err)
-			return
-		}
-		ch, u, cerr := w.acct.PendingChallenge(r.Context(), token)
-		if cerr != nil {
-			w.fail(rw, r, err)
-			return
-		}
-		w.renderChallenge(rw, status, ch, u, methodID, msg, false, "")
-		return
-	}
-	if channel == "" {
-		channel = "sms"
-	}
-	http.Redirect(rw, r, "/signin/verify?method="+methodID+"&sent="+channel, http.StatusSeeOther)
-}
-
-// waitFor returns the seconds left of a method's resend cooldown.
-func (w *Web) waitFor(r *http.Request, f store.Factor) int {
-	left, err := w.acct.ResendWait(r.Context(), f.ID, string(f.Kind))
-	if err != nil {
-		return 0
-	}
-	return int(left.Seconds() + 0.999)
 }

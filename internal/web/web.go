@@ -2,6 +2,11 @@
 // password reset, e-mail verification, the account page with its Security
 // section, and the developer outbox. Pages need no JavaScript. They call
 // the same account flows as the JSON API.
+//
+// routes.go holds the route table; each flow has its file (signin.go,
+// reset.go, verify.go, challenge.go, confirm.go, setup.go, phone.go,
+// methods.go, devices.go, account.go, outbox.go); this file holds what
+// they share: rendering, errors, the signed-in wrapper and the client.
 package web
 
 import (
@@ -31,18 +36,38 @@ var files embed.FS
 
 // Web serves the pages.
 type Web struct {
-	acct       *account.Service
-	cookies    session.Cookies
-	outbox     *outbox.Outbox
-	trustProxy []netip.Prefix // proxies whose X-Forwarded-For is believed
-	log        *slog.Logger
-	pages      map[string]*template.Template
-	static     http.Handler
+	acct    *account.Service
+	cookies session.Cookies
+	outbox  *outbox.Outbox
+	opt     Options
+	log     *slog.Logger
+	pages   map[string]*template.Template
+	static  http.Handler
 }
 
-// New parses the embedded templates and returns the pages.
-func New(acct *account.Service, cookies session.Cookies, box *outbox.Outbox, log *slog.Logger) (*Web, error) {
-	w := &Web{acct: acct, cookies: cookies, outbox: box, trustProxy: acct.Config().Server.TrustProxy, log: log, pages: map[string]*template.Template{}}
+// Options are the settings the pages show or act on, read from the
+// configuration once, at start.
+type Options struct {
+	// SiteName is the name the pages carry.
+	SiteName string
+	// TrustProxy lists the proxies whose X-Forwarded-For is believed.
+	TrustProxy []netip.Prefix
+	// ResetTTL is how long a password-reset link works.
+	ResetTTL time.Duration
+	// StepUpWindow is how long a confirmation lasts before sensitive changes.
+	StepUpWindow time.Duration
+	// AllowDisable lets users turn two-step verification off themselves.
+	AllowDisable bool
+	// PhoneMethods is whether phones can be added at all (text or call
+	// allowed, with a provider).
+	PhoneMethods bool
+}
+
+// New parses the embedded templates and returns the pages. box is nil
+// unless the developer outbox delivers the mail; its page exists only
+// then.
+func New(acct *account.Service, cookies session.Cookies, box *outbox.Outbox, opt Options, log *slog.Logger) (*Web, error) {
+	w := &Web{acct: acct, cookies: cookies, outbox: box, opt: opt, log: log, pages: map[string]*template.Template{}}
 	for _, name := range []string{"signin", "signup", "forgot", "reset", "verify", "account", "outbox", "error", "challenge", "confirm", "setup", "codes", "twostep", "phone"} {
 		t, err := template.ParseFS(files, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
@@ -53,55 +78,6 @@ func New(acct *account.Service, cookies session.Cookies, box *outbox.Outbox, log
 	sub, _ := fs.Sub(files, "static")
 	w.static = http.StripPrefix("/static/", http.FileServerFS(sub))
 	return w, nil
-}
-
-// Routes registers every page on mux: the whole table in one place.
-func (w *Web) Routes(mux *http.ServeMux) {
-	mux.Handle("GET /static/", w.static)
-	mux.HandleFunc("GET /{$}", w.home)
-	mux.HandleFunc("GET /signin", w.signinPage)
-	mux.HandleFunc("POST /signin", w.signin)
-	mux.HandleFunc("GET /signup", w.signupPage)
-	mux.HandleFunc("POST /signup", w.signup)
-	mux.HandleFunc("POST /signout", w.signout)
-	mux.HandleFunc("GET /forgot-password", w.forgotPage)
-	mux.HandleFunc("POST /forgot-password", w.forgot)
-	mux.HandleFunc("GET /reset-password", w.resetPage)
-	mux.HandleFunc("POST /reset-password", w.reset)
-	mux.HandleFunc("GET /verify-email", w.verifyPage)
-	mux.HandleFunc("POST /verify-email", w.verify)
-	mux.HandleFunc("GET /account", w.accountPage)
-	mux.HandleFunc("POST /account/password", w.changePassword)
-	mux.HandleFunc("POST /account/sessions/{id}/revoke", w.revokeSession)
-	mux.HandleFunc("POST /account/sessions/revoke-others", w.revokeOthers)
-	mux.HandleFunc("POST /account/signout-everywhere", w.signoutEverywhere)
-	mux.HandleFunc("POST /account/verify-email/resend", w.resendVerification)
-	mux.HandleFunc("GET /signin/verify", w.challengePage)
-	mux.HandleFunc("POST /signin/verify", w.challenge)
-	mux.HandleFunc("POST /signin/send", w.signinSend)
-	mux.HandleFunc("GET /account/two-step/phone", w.phonePage)
-	mux.HandleFunc("POST /account/two-step/phone", w.phoneCheck)
-	mux.HandleFunc("POST /account/two-step/phone/send", w.phoneSend)
-	mux.HandleFunc("POST /account/two-step/setup/resend", w.setupResend)
-	mux.HandleFunc("GET /account/confirm", w.confirmPage)
-	mux.HandleFunc("POST /account/confirm", w.confirm)
-	mux.HandleFunc("POST /account/confirm/send", w.confirmSend)
-	mux.HandleFunc("GET /account/two-step", w.twoStepPage)
-	mux.HandleFunc("GET /account/two-step/setup", w.setupPage)
-	mux.HandleFunc("POST /account/two-step/setup/app", w.setupApp)
-	mux.HandleFunc("POST /account/two-step/setup/confirm", w.setupConfirm)
-	mux.HandleFunc("POST /account/two-step/setup/recovery", w.recoveryCodes)
-	mux.HandleFunc("POST /account/two-step/recovery", w.recoveryCodes)
-	mux.HandleFunc("POST /account/two-step/enable", w.enable)
-	mux.HandleFunc("POST /account/two-step/disable", w.disable)
-	mux.HandleFunc("POST /account/two-step/methods/{id}/rename", w.renameMethod)
-	mux.HandleFunc("POST /account/two-step/methods/{id}/default", w.defaultMethod)
-	mux.HandleFunc("POST /account/two-step/methods/{id}/remove", w.removeMethod)
-	mux.HandleFunc("POST /account/devices/{id}/forget", w.forgetDevice)
-	mux.HandleFunc("POST /account/devices/forget-all", w.forgetDevices)
-	if w.outbox != nil {
-		mux.HandleFunc("GET /dev/outbox", w.outboxPage)
-	}
 }
 
 // page is what the layout needs on every page.
@@ -121,7 +97,7 @@ type field struct {
 }
 
 func (w *Web) page(title string, u *store.User) page {
-	p := page{Title: title, Site: w.acct.Config().Server.SiteName, DevOutbox: w.outbox != nil}
+	p := page{Title: title, Site: w.opt.SiteName, DevOutbox: w.outbox != nil}
 	if u != nil {
 		p.Email = u.Email
 	}
@@ -180,7 +156,7 @@ func (w *Web) problem(err error) *problem.Problem { return problem.For(context.B
 // client describes the request's sender. Its address is what rate limits
 // count: the client behind any trusted proxies, and for IPv6 its /64.
 func (w *Web) client(r *http.Request) account.Client {
-	ip := session.ClientIP(r, w.trustProxy)
+	ip := session.ClientIP(r, w.opt.TrustProxy)
 	return account.Client{IP: ip, Network: session.LimitKey(ip), UserAgent: r.UserAgent(), BrowserID: w.cookies.Browser(r), DeviceTokens: w.cookies.Devices(r)}
 }
 
@@ -194,6 +170,26 @@ func (w *Web) current(r *http.Request) (store.Session, store.User, bool) {
 		return sess, u, false
 	}
 	return sess, u, true
+}
+
+// authedHandler is a page for the signed-in: sess and u are theirs.
+type authedHandler func(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User)
+
+// authed runs h for a signed-in request, and sends anyone else to sign in.
+func (w *Web) authed(h authedHandler) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		sess, u, ok := w.current(r)
+		if !ok {
+			http.Redirect(rw, r, "/signin", http.StatusSeeOther)
+			return
+		}
+		h(rw, r, sess, u)
+	}
+}
+
+// issue sets the cookies of a session a sign-in just made.
+func (w *Web) issue(rw http.ResponseWriter, r *http.Request, iss account.Issued) {
+	w.cookies.Issue(rw, r, session.Grant{Token: iss.Token, BrowserID: iss.BrowserID, DeviceToken: iss.DeviceToken})
 }
 
 // parseForm reads a form of at most 64 KiB with valid UTF-8 values.

@@ -1,0 +1,40 @@
+package web
+
+import (
+	"net/http"
+
+	"twostep/internal/store"
+)
+
+// Remembered browsers, which skip the second step: listed on the two-step
+// page, forgotten one by one or all at once.
+
+type deviceRow struct {
+	ID, Label, Created, LastUsed, IP string
+	Current                          bool
+}
+
+// deviceRows lists the user's remembered browsers for the two-step page.
+func (w *Web) deviceRows(r *http.Request, u store.User) ([]deviceRow, error) {
+	devices, err := w.acct.Devices(r.Context(), w.client(r), u.ID)
+	if err != nil {
+		return nil, err
+	}
+	var rows []deviceRow
+	for _, dv := range devices {
+		rows = append(rows, deviceRow{ID: dv.ID, Label: dv.Label, Created: when(dv.CreatedAt), LastUsed: when(dv.LastUsedAt), IP: dv.LastIP, Current: dv.Current})
+	}
+	return rows, nil
+}
+
+func (w *Web) forgetDevice(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
+	w.manage(rw, r, u, "device_forgotten", func() (string, error) {
+		return "", w.acct.ForgetDevice(r.Context(), w.client(r), sess, u, r.PathValue("id"))
+	})
+}
+
+func (w *Web) forgetDevices(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
+	w.manage(rw, r, u, "devices_forgotten", func() (string, error) {
+		return "", w.acct.ForgetDevices(r.Context(), w.client(r), sess, u)
+	})
+}

@@ -1,0 +1,219 @@
+package web
+
+import (
+	"errors"
+	"html/template"
+	"net/http"
+	"strconv"
+
+	"twostep/internal/account"
+	"twostep/internal/factor"
+	"twostep/internal/store"
+)
+
+// The set-up wizard: a main method (1), a backup (2), turning two-step
+// verification on (3). Nothing turns on until the last step. Adding an
+// app or a phone from the two-step page confirms here too.
+
+type setupData struct {
+	Page       page
+	FormError  string
+	Step       int
+	Enrollment *account.TOTPEnrollment
+	// QR is the server-made data: URI of the QR code; html/template would
+	// otherwise replace a data: URI in src with #ZgotmplZ.
+	QR template.URL
+	// Sent is set while a phone or e-mail method waits for its code.
+	Sent                                   *store.Factor
+	Wait                                   int
+	PhoneOK                                bool
+	CodeField                              field
+	BackupRequired, HasBackup, HasRecovery bool
+	BackupName                             string
+}
+
+func (w *Web) setupPage(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
+	step, _ := strconv.Atoi(r.URL.Query().Get("step"))
+	w.renderSetup(rw, r, http.StatusOK, sess, u, step, r.URL.Query().Get("factor"), "")
+}
+
+func (w *Web) renderSetup(rw http.ResponseWriter, r *http.Request, status int, sess store.Session, u store.User, step int, factorID, errMsg string) {
+	if u.TwoStepEnabled && factorID == "" {
+		http.Redirect(rw, r, "/account/two-step", http.StatusSeeOther)
+		return
+	}
+	pol, err := w.acct.Policy(r.Context(), u.ID)
+	if err != nil {
+		w.fail(rw, r, err)
+		return
+	}
+	// The wizard never runs ahead of what is done.
+	switch {
+	case step < 1 || step > 3:
+		step = 1
+		if pol.HasPrimary {
+			step = 2
+		}
+	case step >= 2 && !pol.HasPrimary && factorID == "":
+		step = 1
+	case step == 3 && !pol.Ready():
+		step = 2
+	}
+	d := setupData{Page: w.page("Two-step verification", &u), Step: step, FormError: errMsg, BackupRequired: pol.BackupRequired, HasBackup: pol.HasBackup}
+	d.PhoneOK = w.opt.PhoneMethods
+	if f, ok := w.pendingFactor(r, sess, u, factorID); ok && account.Sendable(f.Kind) {
+		d.Sent = &f
+		d.Wait = w.waitFor(r, f)
+		d.CodeField = field{Name: "code", Label: "6-digit code", Type: "text", Autocomplete: "one-time-code", Required: true, Autofocus: true, Error: errMsg, Inputmode: "numeric"}
+		d.FormError = ""
+		factorID = ""
+	}
+	if factorID != "" {
+		e, err := w.acct.PendingTOTP(r.Context(), sess, u, factorID)
+		if err != nil {
+			if !errors.Is(err, account.ErrFactorNotFound) {
+				w.fail(rw, r, err)
+				return
+			}
+			d.FormError = "That set-up has expired. Start again."
+		} else {
+			d.Enrollment = &e
+			d.QR = template.URL(e.QR)
+			d.CodeField = field{Name: "code", Label: "6-digit code from the app", Type: "text", Autocomplete: "one-time-code", Required: true, Autofocus: true, Error: errMsg, Inputmode: "numeric"}
+			d.FormError = ""
+		}
+	}
+	methods, err := w.acct.Methods(r.Context(), u.ID)
+	if err != nil {
+		w.fail(rw, r, err)
+		return
+	}
+	for _, m := range methods {
+		if m.Role == account.RoleBackup && d.BackupName == "" {
+			d.BackupName = m.Label
+		}
+		if m.Kind == account.KindRecovery {
+			d.HasRecovery = true
+		}
+	}
+	w.render(rw, status, "setup", d)
+}
+
+func (w *Web) setupApp(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
+	if err := parseForm(rw, r); err != nil {
+		w.badForm(rw)
+		return
+	}
+	step, _ := strconv.Atoi(r.PostFormValue("step"))
+	back := "/account/two-step/setup"
+	if u.TwoStepEnabled {
+		back = "/account/two-step"
+	}
+	e, err := w.acct.AddTOTP(r.Context(), w.client(r), sess, u, "")
+	if err != nil {
+		var su *account.StepUpRequiredError
+		if errors.As(err, &su) {
+			w.stepUp(rw, r, back)
+			return
+		}
+		w.fail(rw, r, err)
+		return
+	}
+	if step < 1 {
+		step = 1
+	}
+	http.Redirect(rw, r, "/account/two-step/setup?step="+strconv.Itoa(step)+"&factor="+e.Factor.ID, http.StatusSeeOther)
+}
+
+func (w *Web) setupConfirm(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
+	if err := parseForm(rw, r); err != nil {
+		w.badForm(rw)
+		return
+	}
+	id := r.PostFormValue("factor")
+	step, _ := strconv.Atoi(r.PostFormValue("step"))
+	if _, err := w.acct.ConfirmFactor(r.Context(), w.client(r), sess, u, id, r.PostFormValue("code")); err != nil {
+		status, msg := w.explain(err)
+		if status >= 500 {
+			w.fail(rw, r, err)
+			return
+		}
+		w.renderSetup(rw, r, status, sess, u, step, id, msg)
+		return
+	}
+	if u.TwoStepEnabled {
+		http.Redirect(rw, r, "/account/two-step?notice=method_added", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(rw, r, "/account/two-step/setup?step="+strconv.Itoa(min(step+1, 3)), http.StatusSeeOther)
+}
+
+func (w *Web) setupResend(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
+	if err := parseForm(rw, r); err != nil {
+		w.badForm(rw)
+		return
+	}
+	id := r.PostFormValue("factor")
+	step, _ := strconv.Atoi(r.PostFormValue("step"))
+	if _, err := w.acct.Resend(r.Context(), w.client(r), sess, u, id); err != nil {
+		status, msg := w.explain(err)
+		if status >= 500 && status != http.StatusServiceUnavailable {
+			w.fail(rw, r, err)
+			return
+		}
+		w.renderSetup(rw, r, status, sess, u, step, id, msg)
+		return
+	}
+	http.Redirect(rw, r, "/account/two-step/setup?step="+strconv.Itoa(max(step, 1))+"&factor="+id+"&sent=1", http.StatusSeeOther)
+}
+
+func (w *Web) enable(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
+	if err := parseForm(rw, r); err != nil {
+		w.badForm(rw)
+		return
+	}
+	if err := w.acct.EnableTwoStep(r.Context(), w.client(r), sess, u); err != nil {
+		status, msg := w.explain(err)
+		if status >= 500 {
+			w.fail(rw, r, err)
+			return
+		}
+		w.renderSetup(rw, r, status, sess, u, 2, "", msg)
+		return
+	}
+	if r.PostFormValue("remember") == "1" {
+		tok, err := w.acct.RememberThisBrowser(r.Context(), w.client(r), u)
+		if err != nil {
+			w.fail(rw, r, err)
+			return
+		}
+		w.cookies.AddDevice(rw, r, tok)
+	}
+	http.Redirect(rw, r, "/account/two-step?notice=two_step_on", http.StatusSeeOther)
+}
+
+// pendingFactor finds one of the user's pending methods.
+func (w *Web) pendingFactor(r *http.Request, sess store.Session, u store.User, id string) (store.Factor, bool) {
+	if id == "" {
+		return store.Factor{}, false
+	}
+	all, err := w.acct.AllFactors(r.Context(), sess, u.ID)
+	if err != nil {
+		return store.Factor{}, false
+	}
+	for _, f := range all {
+		if f.ID == id && f.Status == factor.Pending {
+			return f, true
+		}
+	}
+	return store.Factor{}, false
+}
+
+// waitFor returns the seconds left of a method's resend cooldown.
+func (w *Web) waitFor(r *http.Request, f store.Factor) int {
+	left, err := w.acct.ResendWait(r.Context(), f.ID, string(f.Kind))
+	if err != nil {
+		return 0
+	}
+	return int(left.Seconds() + 0.999)
+}

@@ -1,0 +1,127 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"twostep/internal/account"
+	"twostep/internal/password"
+)
+
+// Signing in with a password, signing up and signing out. A sign-in that
+// needs a second factor goes on in challenge.go.
+
+func (w *Web) home(rw http.ResponseWriter, r *http.Request) {
+	if _, _, ok := w.current(r); ok {
+		http.Redirect(rw, r, "/account", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(rw, r, "/signin", http.StatusSeeOther)
+}
+
+// credentialsData is the sign-in and sign-up form.
+type credentialsData struct {
+	Page          page
+	FormError     string
+	EmailField    field
+	PasswordField field
+}
+
+func emailField(value, err string) field {
+	return field{Name: "email", Label: "E-mail address", Type: "email", Value: value, Autocomplete: "username", Required: true, Autofocus: value == "", Error: err}
+}
+
+func (w *Web) signinPage(rw http.ResponseWriter, r *http.Request) {
+	if _, _, ok := w.current(r); ok {
+		http.Redirect(rw, r, "/account", http.StatusSeeOther)
+		return
+	}
+	d := credentialsData{Page: w.page("Sign in", nil), EmailField: emailField("", ""),
+		PasswordField: field{Name: "password", Label: "Password", Type: "password", Autocomplete: "current-password", Required: true}}
+	d.Page.Notice = notices[r.URL.Query().Get("notice")]
+	w.render(rw, http.StatusOK, "signin", d)
+}
+
+func (w *Web) signin(rw http.ResponseWriter, r *http.Request) {
+	if err := parseForm(rw, r); err != nil {
+		w.badForm(rw)
+		return
+	}
+	email := r.PostFormValue("email")
+	_, iss, err := w.acct.SignIn(r.Context(), w.client(r), email, r.PostFormValue("password"))
+	if err == nil && iss.Challenge != nil {
+		w.cookies.SetPending(rw, iss.Challenge.Token, iss.Challenge.ExpiresAt.Sub(w.acct.Now()))
+		http.Redirect(rw, r, "/signin/verify", http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		status, msg := w.explain(err)
+		if status >= 500 {
+			w.fail(rw, r, err)
+			return
+		}
+		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+			rw.Header().Set("Retry-After", "1")
+		}
+		d := credentialsData{Page: w.page("Sign in", nil), FormError: msg, EmailField: emailField(email, ""),
+			PasswordField: field{Name: "password", Label: "Password", Type: "password", Autocomplete: "current-password", Required: true, Autofocus: true}}
+		w.render(rw, status, "signin", d)
+		return
+	}
+	w.issue(rw, r, iss)
+	http.Redirect(rw, r, "/account", http.StatusSeeOther)
+}
+
+func newPasswordField(name, label, value, err string) field {
+	cfg := password.DefaultPolicy()
+	return field{Name: name, Label: label, Type: "password", Autocomplete: "new-password", Required: true, Error: err,
+		Hint: "At least " + strconv.Itoa(cfg.MinLen) + " characters. Any characters work, spaces and accents too. Very common passwords are refused."}
+}
+
+func (w *Web) signupPage(rw http.ResponseWriter, r *http.Request) {
+	d := credentialsData{Page: w.page("Create account", nil), EmailField: emailField("", ""), PasswordField: newPasswordField("password", "Password", "", "")}
+	w.render(rw, http.StatusOK, "signup", d)
+}
+
+func (w *Web) signup(rw http.ResponseWriter, r *http.Request) {
+	if err := parseForm(rw, r); err != nil {
+		w.badForm(rw)
+		return
+	}
+	email := r.PostFormValue("email")
+	_, iss, err := w.acct.SignUp(r.Context(), w.client(r), email, r.PostFormValue("password"))
+	if err != nil {
+		var weak *password.WeakError
+		var bad *account.InvalidEmailError
+		d := credentialsData{Page: w.page("Create account", nil), EmailField: emailField(email, ""), PasswordField: newPasswordField("password", "Password", "", "")}
+		status, msg := w.explain(err)
+		switch {
+		case errors.As(err, &weak):
+			d.PasswordField.Error = msg
+			d.PasswordField.Autofocus = true
+		case errors.As(err, &bad), errors.Is(err, account.ErrEmailTaken):
+			d.EmailField.Error = msg
+		case status >= 500:
+			w.fail(rw, r, err)
+			return
+		default:
+			d.FormError = msg
+		}
+		w.render(rw, status, "signup", d)
+		return
+	}
+	w.issue(rw, r, iss)
+	http.Redirect(rw, r, "/account?notice=welcome", http.StatusSeeOther)
+}
+
+func (w *Web) signout(rw http.ResponseWriter, r *http.Request) {
+	if sess, _, ok := w.current(r); ok {
+		if err := w.acct.SignOut(r.Context(), w.client(r), sess); err != nil {
+			w.fail(rw, r, err)
+			return
+		}
+	}
+	w.cookies.ClearSession(rw)
+	http.Redirect(rw, r, "/signin?notice=signed_out", http.StatusSeeOther)
+}
