@@ -12,6 +12,11 @@ import (
 	"twostep/internal/audit"
 	"twostep/internal/config"
 	"twostep/internal/delivery"
+	"twostep/internal/factor"
+	"twostep/internal/method"
+	"twostep/internal/method/appcode"
+	"twostep/internal/method/recoverycode"
+	"twostep/internal/method/sentcode"
 	"twostep/internal/password"
 	"twostep/internal/ratelimit"
 	"twostep/internal/secret"
@@ -100,6 +105,9 @@ type Service struct {
 	// (mail.go): messages are queued in the database and sent in the
 	// background, so sending never shows in response times.
 	mail mailer
+	// methods verifies (and, for sent codes, issues) each kind of second
+	// factor.
+	methods method.Registry
 }
 
 // New returns a Service.
@@ -117,6 +125,14 @@ func New(o Options) *Service {
 		mail: mailer{poke: make(chan struct{}, 1)},
 	}
 	s.audit = audit.New(audit.Options{Events: o.DB, Mail: s.queueMail, BaseURL: s.baseURL, Now: o.Now, Log: o.Log})
+	sent := sentcode.New(o.DB, o.Pepper, o.Config.Codes.Attempts, s.sendFor, o.Now)
+	s.methods = method.Registry{
+		factor.TOTP:     appcode.New(o.DB, o.Keys, s.totpParams(), o.Now),
+		factor.SMS:      sent,
+		factor.Voice:    sent,
+		factor.Email:    sent,
+		factor.Recovery: recoverycode.New(o.DB, o.Pepper, o.Now),
+	}
 	return s
 }
 

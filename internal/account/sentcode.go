@@ -16,6 +16,8 @@ import (
 	"twostep/internal/audit"
 	"twostep/internal/delivery"
 	"twostep/internal/factor"
+	"twostep/internal/method"
+	"twostep/internal/method/sentcode"
 	"twostep/internal/phone"
 	"twostep/internal/ratelimit"
 	"twostep/internal/store"
@@ -52,12 +54,7 @@ type sendBudget struct {
 }
 
 // SendResult tells the user what happened to a code.
-type SendResult struct {
-	Channel     string
-	Masked      string
-	ResendAfter time.Duration
-	ExpiresIn   time.Duration
-}
+type SendResult = method.Challenge
 
 // Sendable reports whether a kind of method gets its codes sent.
 func Sendable(kind factor.Kind) bool { return kind.Sent() }
@@ -128,7 +125,7 @@ func (s *Service) AddPhone(ctx context.Context, c Client, sess store.Session, u 
 		return f, SendResult{}, err
 	}
 	s.record(ctx, c, u.ID, audit.FactorAdded, audit.Pending, string(channel)+" "+num.Masked())
-	res, err := s.sendCode(ctx, c, u, f, channel)
+	res, err := s.begin(ctx, c, f, channel)
 	if err != nil {
 		// No code went out: leave nothing behind to confirm.
 		s.db.DeleteFactor(context.WithoutCancel(ctx), u.ID, f.ID)
@@ -162,7 +159,7 @@ func (s *Service) AddEmailFactor(ctx context.Context, c Client, sess store.Sessi
 		return f, SendResult{}, err
 	}
 	s.record(ctx, c, u.ID, audit.FactorAdded, audit.Pending, "e-mail "+masked)
-	res, err := s.sendCode(ctx, c, u, f, KindEmail)
+	res, err := s.begin(ctx, c, f, KindEmail)
 	if err != nil {
 		s.db.DeleteFactor(context.WithoutCancel(ctx), u.ID, f.ID)
 	}
@@ -213,14 +210,14 @@ func (s *Service) Resend(ctx context.Context, c Client, sess store.Session, u st
 			return SendResult{}, err
 		}
 	}
-	return s.sendCode(ctx, c, u, f, f.Kind)
+	return s.begin(ctx, c, f, f.Kind)
 }
 
 // SendSignInCode sends a code for the pending sign-in's method, by the
 // channel asked for ("Call me instead" sends a text method's code by
 // voice).
 func (s *Service) SendSignInCode(ctx context.Context, c Client, token, methodID, channel string) (SendResult, error) {
-	ch, u, err := s.PendingChallenge(ctx, token)
+	ch, _, err := s.PendingChallenge(ctx, token)
 	if err != nil {
 		return SendResult{}, err
 	}
@@ -229,7 +226,7 @@ func (s *Service) SendSignInCode(ctx context.Context, c Client, token, methodID,
 			if !Sendable(m.Kind) {
 				return SendResult{}, ErrNotSendable
 			}
-			return s.sendCode(ctx, c, u, m, factor.Kind(channel))
+			return s.begin(ctx, c, m, factor.Kind(channel))
 		}
 	}
 	return SendResult{}, ErrFactorNotFound
@@ -247,7 +244,32 @@ func (s *Service) SendStepUpCode(ctx context.Context, c Client, u store.User, me
 	if !Sendable(f.Kind) {
 		return SendResult{}, ErrNotSendable
 	}
-	return s.sendCode(ctx, c, u, f, factor.Kind(channel))
+	return s.begin(ctx, c, f, factor.Kind(channel))
+}
+
+// begin issues a challenge for f through its method: for a phone or an
+// e-mail address, a code sent by the channel asked for.
+func (s *Service) begin(ctx context.Context, c Client, f store.Factor, via factor.Kind) (SendResult, error) {
+	m, ok := s.methods.For(f.Kind)
+	if !ok {
+		return SendResult{}, ErrNotSendable
+	}
+	ch, err := m.Begin(context.WithValue(ctx, clientKey{}, c), f, via)
+	if errors.Is(err, method.ErrNothingToSend) {
+		return SendResult{}, ErrNotSendable
+	}
+	return ch, err
+}
+
+// clientKey carries the asking Client from begin to sendFor, through the
+// method seam.
+type clientKey struct{}
+
+// sendFor is the sent-code method's way to send: sendCode for the client
+// begin was called for.
+func (s *Service) sendFor(ctx context.Context, f store.Factor, via factor.Kind) (SendResult, error) {
+	c, _ := ctx.Value(clientKey{}).(Client)
+	return s.sendCode(ctx, c, store.User{ID: f.UserID}, f, via)
 }
 
 // sendCode delivers a 6-digit code for factor f by channel (default: the
@@ -400,7 +422,7 @@ func (s *Service) liveCode(ctx context.Context, f store.Factor, now time.Time) (
 	}
 	code := fmt.Sprintf("%06d", n.Int64())
 	id := store.NewID()
-	fresh := store.SentCode{ID: id, FactorID: f.ID, CodeHash: s.keyedHash("code", f.ID, code), SealedCode: s.keys.Seal([]byte(code), "code:"+id),
+	fresh := store.SentCode{ID: id, FactorID: f.ID, CodeHash: sentcode.CodeHash(s.pepper, f.ID, code), SealedCode: s.keys.Seal([]byte(code), "code:"+id),
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.Codes.TTL.D())}
 	live, err := s.db.IssueSentCode(ctx, fresh, now, s.cfg.Codes.Attempts)
 	if errors.Is(err, store.ErrNotFound) {
@@ -434,28 +456,6 @@ func (s *Service) codeMessage(channel factor.Kind, to, code string) delivery.Mes
 		m.Subject = "Your " + site + " code"
 	}
 	return m
-}
-
-// checkSentCode verifies a code sent for factor f.
-func (s *Service) checkSentCode(ctx context.Context, f store.Factor, code string) (bool, error) {
-	now := s.now()
-	live, err := s.db.ReserveSentCodeAttempt(ctx, f.ID, now, s.cfg.Codes.Attempts)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	digits := strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' {
-			return -1
-		}
-		return r
-	}, code)
-	if len(digits) != 6 || !hmac.Equal([]byte(s.keyedHash("code", f.ID, digits)), []byte(live.CodeHash)) {
-		return false, nil
-	}
-	return s.db.UseSentCode(ctx, live.ID, now, s.cfg.Codes.Attempts)
 }
 
 // ResendWait is how long until a code for the factor may be sent again by

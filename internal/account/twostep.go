@@ -13,6 +13,7 @@ import (
 	"twostep/internal/factor"
 	"twostep/internal/factor/recovery"
 	"twostep/internal/factor/totp"
+	"twostep/internal/method"
 	"twostep/internal/ratelimit"
 	"twostep/internal/secret"
 	"twostep/internal/store"
@@ -202,7 +203,10 @@ func (s *Service) enrollment(u store.User, f store.Factor, key []byte) (TOTPEnro
 	return TOTPEnrollment{Factor: f, Secret: secret, GroupedKey: totp.GroupKey(secret), URI: uri, QR: qr}, nil
 }
 
-// ConfirmFactor activates a pending method with a code from it.
+// ConfirmFactor activates a pending method with a code from it: from the
+// app, or the code sent to the phone or address. Confirming proves only
+// that the person holds the new method, not an existing one: it is never
+// a step-up.
 func (s *Service) ConfirmFactor(ctx context.Context, c Client, sess store.Session, u store.User, id, code string) (store.Factor, error) {
 	f, err := s.factorFor(ctx, sess, u, id)
 	if err != nil {
@@ -211,10 +215,7 @@ func (s *Service) ConfirmFactor(ctx context.Context, c Client, sess store.Sessio
 	if f.Status == factor.Active {
 		return f, ErrAlreadyConfirmed
 	}
-	if Sendable(f.Kind) {
-		return s.confirmSent(ctx, c, sess, u, f, code)
-	}
-	if f.Kind != KindTOTP {
+	if f.Kind != KindTOTP && !Sendable(f.Kind) {
 		return f, ErrFactorNotFound
 	}
 	if err := s.checkCode(ctx, c, u, f, code); err != nil {
@@ -223,16 +224,19 @@ func (s *Service) ConfirmFactor(ctx context.Context, c Client, sess store.Sessio
 		}
 		return f, err
 	}
-	now := s.now()
-	f.Status, f.ConfirmedAt = factor.Active, now
-	// Confirming a new method proves only that the person holds the new
-	// method, not an existing one: it is never a step-up.
+	f.Status, f.ConfirmedAt = factor.Active, s.now()
 	if u.DefaultFactorID == "" && f.Role == RolePrimary {
-		s.db.SetDefaultFactor(ctx, u.ID, f.ID)
+		if err := s.db.SetDefaultFactor(ctx, u.ID, f.ID); err != nil {
+			return f, err
+		}
 	}
-	s.record(ctx, c, u.ID, audit.FactorAdded, audit.Success, "authenticator app "+f.Label)
+	detail, notice := f.Label, audit.MethodAdded(u.Email, f.Label)
+	if f.Kind == KindTOTP {
+		detail, notice = "authenticator app "+f.Label, audit.AppAdded(u.Email, f.Label)
+	}
+	s.record(ctx, c, u.ID, audit.FactorAdded, audit.Success, detail)
 	if u.TwoStepEnabled {
-		s.notify(ctx, u, audit.AppAdded(u.Email, f.Label))
+		s.notify(ctx, u, notice)
 	}
 	return f, nil
 }
@@ -596,67 +600,31 @@ func (s *Service) checkCode(ctx context.Context, c Client, u store.User, f store
 	return bad
 }
 
-// evaluateCode checks code against factor f: true when it is right and was
-// consumed (the TOTP step, the sent code, the recovery code), else the
+// evaluateCode checks code against factor f through its method: true
+// when it is right and what it used is consumed, a pending f then
+// activated (the one activation path for every kind); else the
 // wrong-code error to show.
 func (s *Service) evaluateCode(ctx context.Context, c Client, u store.User, f store.Factor, code string) (bool, *InvalidCodeError, error) {
-	now := s.now()
-	bad := &InvalidCodeError{AttemptsLeft: -1}
-	switch f.Kind {
-	case KindTOTP:
-		key, err := s.keys.Open(f.Secret, "totp:"+f.ID)
-		if err != nil {
-			return false, nil, fmt.Errorf("open totp secret: %w", err)
-		}
-		p := s.totpParams()
-		res := totp.Verify(key, code, now, p, f.LastStep)
-		switch {
-		case res.OK && f.Status == factor.Pending:
-			drift := res.Step - totp.Step(now, p)
-			if err := s.db.ActivateFactor(ctx, u.ID, f.ID, res.Step, drift, now); err != nil {
-				return false, nil, err
-			}
-			return true, nil, nil
-		case res.OK:
-			drift := res.Step - totp.Step(now, p)
-			fresh, err := s.db.AcceptStep(ctx, f.ID, res.Step, drift, now)
-			if err != nil || fresh {
-				return fresh, nil, err
-			}
-		case res.ClockOff:
-			// The owner hears that the phone's clock is off; the step the
-			// code matched is burned, so a guess that hit a future step is
-			// worth nothing when that step comes round.
-			bad.ClockOffset = res.Offset
-			if res.Step > totp.Step(now, p) {
-				until := time.Unix((res.Step+int64(p.Skew)+1)*int64(p.Period), 0)
-				if err := s.db.BurnStep(ctx, f.ID, res.Step, until); err != nil {
-					return false, nil, err
-				}
-			}
-		}
-		return false, bad, nil
-	case KindSMS, KindVoice, KindEmail:
-		ok, err := s.checkSentCode(ctx, f, code)
-		if err != nil || ok {
-			return ok, nil, err
-		}
-		return false, bad, nil
-	case KindRecovery:
-		if n, ok := recovery.Normalize(code); ok {
-			used, err := s.db.ConsumeRecoveryCode(ctx, f.ID, recovery.Hash(s.pepper, u.ID, n), now)
-			if err != nil {
-				return false, nil, err
-			}
-			if used {
-				left, _ := s.db.RecoveryCodesLeft(ctx, f.ID)
-				s.record(ctx, c, u.ID, audit.RecoveryCodeUsed, audit.Success, fmt.Sprintf("%d left", left))
-				return true, nil, nil
-			}
-		}
-		return false, bad, nil
+	m, ok := s.methods.For(f.Kind)
+	if !ok {
+		return false, nil, ErrFactorNotFound
 	}
-	return false, nil, ErrFactorNotFound
+	res, err := m.Verify(ctx, f, method.Response{Code: code})
+	if err != nil {
+		return false, nil, err
+	}
+	if !res.OK {
+		return false, &InvalidCodeError{AttemptsLeft: -1, ClockOffset: res.ClockOffset}, nil
+	}
+	if f.Status == factor.Pending {
+		if err := s.db.ActivateFactor(ctx, u.ID, f.ID, res.Step, res.Drift, s.now()); err != nil {
+			return false, nil, err
+		}
+	}
+	if f.Kind == KindRecovery {
+		s.record(ctx, c, u.ID, audit.RecoveryCodeUsed, audit.Success, res.Detail)
+	}
+	return true, nil, nil
 }
 
 // factorFor finds one of the user's methods as the session may see it: a
@@ -692,28 +660,4 @@ func (s *Service) PendingTOTP(ctx context.Context, sess store.Session, u store.U
 // step of the wizard offers it).
 func (s *Service) RememberThisBrowser(ctx context.Context, c Client, u store.User) (string, error) {
 	return s.rememberDevice(ctx, c, u)
-}
-
-// confirmSent activates a pending phone or e-mail method with the code
-// sent to it.
-func (s *Service) confirmSent(ctx context.Context, c Client, sess store.Session, u store.User, f store.Factor, code string) (store.Factor, error) {
-	if err := s.checkCode(ctx, c, u, f, code); err != nil {
-		return f, err
-	}
-	now := s.now()
-	if err := s.db.ActivateFactor(ctx, u.ID, f.ID, 0, 0, now); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return f, ErrFactorNotFound
-		}
-		return f, err
-	}
-	f.Status, f.ConfirmedAt = factor.Active, now
-	if u.DefaultFactorID == "" && f.Role == RolePrimary {
-		s.db.SetDefaultFactor(ctx, u.ID, f.ID)
-	}
-	s.record(ctx, c, u.ID, audit.FactorAdded, audit.Success, f.Label)
-	if u.TwoStepEnabled {
-		s.notify(ctx, u, audit.MethodAdded(u.Email, f.Label))
-	}
-	return f, nil
 }

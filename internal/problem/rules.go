@@ -10,6 +10,7 @@ import (
 	"twostep/internal/delivery/chain"
 	"twostep/internal/factor/recovery"
 	"twostep/internal/factor/totp"
+	"twostep/internal/method"
 	"twostep/internal/password"
 	"twostep/internal/phone"
 	"twostep/internal/ratelimit"
@@ -119,9 +120,10 @@ var rules = []rule{
 	isInternal(password.ErrMalformedHash), // a stored hash is damaged
 	isInternal(phone.ErrUnknownChannel),   // account checks channels first
 	isInternal(delivery.ErrUnsupportedChannel),
-	isInternal(chain.ErrAllFailed), // account.DeliveryFailedError
-	asInternal[*delivery.Error](),  // account.DeliveryFailedError
-	isInternal(secret.ErrWrongKey), // a key removed from the configuration
+	isInternal(chain.ErrAllFailed),      // account.DeliveryFailedError
+	isInternal(method.ErrNothingToSend), // account.ErrNotSendable
+	asInternal[*delivery.Error](),       // account.DeliveryFailedError
+	isInternal(secret.ErrWrongKey),      // a key removed from the configuration
 	isInternal(totp.ErrInvalidParams),
 	isInternal(totp.ErrBadURI),
 	isInternal(recovery.ErrRepeating),
