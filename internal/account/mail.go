@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"twostep/internal/delivery"
+	"twostep/internal/secret"
 	"twostep/internal/store"
 )
 
@@ -72,7 +73,7 @@ func (s *Service) mailRow(userID, kind string, m delivery.Message) store.Mail {
 	now := s.now()
 	return store.Mail{
 		ID: id, UserID: userID, Kind: kind, Channel: string(m.Channel), To: m.To,
-		Sealed: s.keys.Seal(plain, "mail:"+id), CreatedAt: now, DueAt: now,
+		Sealed: s.keys.Seal(plain, secret.MailContext(id)), CreatedAt: now, DueAt: now,
 	}
 }
 
@@ -222,7 +223,7 @@ func (s *Service) deliver(m store.Mail) {
 
 // openMail unseals a queued row into the message to send.
 func (s *Service) openMail(m store.Mail) (delivery.Message, error) {
-	plain, err := s.keys.Open(m.Sealed, "mail:"+m.ID)
+	plain, err := s.keys.Open(m.Sealed, secret.MailContext(m.ID))
 	if err != nil {
 		return delivery.Message{}, err
 	}

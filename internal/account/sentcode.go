@@ -20,6 +20,7 @@ import (
 	"twostep/internal/method/sentcode"
 	"twostep/internal/phone"
 	"twostep/internal/ratelimit"
+	"twostep/internal/secret"
 	"twostep/internal/store"
 )
 
@@ -189,7 +190,7 @@ func (s *Service) newSentFactor(ctx context.Context, sess store.Session, u store
 	id := store.NewID()
 	f := store.Factor{
 		ID: id, UserID: u.ID, Kind: kind, Label: label, Role: role, Status: factor.Pending,
-		Secret: s.keys.Seal([]byte(to), "to:"+id), RecipientHash: hash, Masked: masked,
+		Secret: s.keys.Seal([]byte(to), secret.RecipientContext(id)), RecipientHash: hash, Masked: masked,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.TwoStep.PendingFactorTTL.D()), SessionID: sess.ID,
 	}
 	return f, s.db.CreateFactor(ctx, f)
@@ -293,7 +294,7 @@ func (s *Service) sendCode(ctx context.Context, c Client, u store.User, f store.
 	}
 	channel := string(via)
 	now := s.now()
-	toRaw, err := s.keys.Open(f.Secret, "to:"+f.ID)
+	toRaw, err := s.keys.Open(f.Secret, secret.RecipientContext(f.ID))
 	if err != nil {
 		return SendResult{}, fmt.Errorf("open recipient: %w", err)
 	}
@@ -422,7 +423,7 @@ func (s *Service) liveCode(ctx context.Context, f store.Factor, now time.Time) (
 	}
 	code := fmt.Sprintf("%06d", n.Int64())
 	id := store.NewID()
-	fresh := store.SentCode{ID: id, FactorID: f.ID, CodeHash: sentcode.CodeHash(s.pepper, f.ID, code), SealedCode: s.keys.Seal([]byte(code), "code:"+id),
+	fresh := store.SentCode{ID: id, FactorID: f.ID, CodeHash: sentcode.CodeHash(s.pepper, f.ID, code), SealedCode: s.keys.Seal([]byte(code), secret.SentCodeContext(id)),
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.Codes.TTL.D())}
 	live, err := s.db.IssueSentCode(ctx, fresh, now, s.cfg.Codes.Attempts)
 	if errors.Is(err, store.ErrNotFound) {
@@ -431,7 +432,7 @@ func (s *Service) liveCode(ctx context.Context, f store.Factor, now time.Time) (
 	if err != nil || live.ID == id {
 		return live, code, err
 	}
-	raw, err := s.keys.Open(live.SealedCode, "code:"+live.ID)
+	raw, err := s.keys.Open(live.SealedCode, secret.SentCodeContext(live.ID))
 	if err != nil {
 		return live, "", fmt.Errorf("open code: %w", err)
 	}

@@ -177,7 +177,7 @@ func (s *Service) AddTOTP(ctx context.Context, c Client, sess store.Session, u s
 	id := store.NewID()
 	f := store.Factor{
 		ID: id, UserID: u.ID, Kind: KindTOTP, Label: label, Role: role, Status: factor.Pending,
-		Secret: s.keys.Seal(key, "totp:"+id), CreatedAt: now, ExpiresAt: now.Add(s.cfg.TwoStep.PendingFactorTTL.D()),
+		Secret: s.keys.Seal(key, secret.TOTPKeyContext(id)), CreatedAt: now, ExpiresAt: now.Add(s.cfg.TwoStep.PendingFactorTTL.D()),
 		SessionID: sess.ID,
 	}
 	if err := s.db.CreateFactor(ctx, f); err != nil {
@@ -649,7 +649,7 @@ func (s *Service) PendingTOTP(ctx context.Context, sess store.Session, u store.U
 	if err != nil {
 		return TOTPEnrollment{}, err
 	}
-	key, err := s.keys.Open(f.Secret, "totp:"+f.ID)
+	key, err := s.keys.Open(f.Secret, secret.TOTPKeyContext(f.ID))
 	if err != nil {
 		return TOTPEnrollment{}, fmt.Errorf("open totp secret: %w", err)
 	}
