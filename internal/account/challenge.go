@@ -96,92 +96,144 @@ func (s *Service) PendingChallenge(ctx context.Context, token string) (Challenge
 }
 
 // VerifySignIn finishes a pending sign-in with a code from one of the
-// user's methods. Wrong codes count against the pending sign-in (after
-// PendingAttempts it is void and the password must be entered again) and
-// against the account and address budgets. remember asks not to be asked
-// for codes on this browser again.
+// user's methods. Every attempt is spent before the code is checked —
+// against the pending sign-in (after PendingAttempts it is void and the
+// password must be entered again) and against the account and address
+// budgets. remember asks not to be asked for codes on this browser again.
+//
+// A right code ends the pending sign-in and starts the session in one
+// transaction, with the browser remembered, the event recorded and the
+// notices queued, so a failure half-way leaves nothing half-done.
 func (s *Service) VerifySignIn(ctx context.Context, c Client, token, methodID, code string, remember bool) (store.User, Issued, error) {
 	if !secret.WellFormedToken(token) {
 		return store.User{}, Issued{}, ErrSignInExpired
 	}
-	p, err := s.db.PendingByTokenHash(ctx, secret.Hash(token), s.now(), s.cfg.TwoStep.PendingAttempts)
+	p, err := s.db.ReservePendingByToken(ctx, secret.Hash(token), s.now(), s.cfg.TwoStep.PendingAttempts)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.User{}, Issued{}, ErrSignInExpired
 	}
 	if err != nil {
 		return store.User{}, Issued{}, err
 	}
+	// Anything but a checked code gives the attempt back.
+	giveBack := func() {
+		if err := s.db.RefundPendingAttempt(context.WithoutCancel(ctx), p.ID); err != nil {
+			s.log.Error("refund pending attempt", "err", err)
+		}
+	}
 	u, err := s.db.UserByID(ctx, p.UserID)
 	if err != nil {
+		giveBack()
 		return u, Issued{}, err
 	}
 	f, err := s.db.FactorByID(ctx, u.ID, methodID, s.now())
 	if err != nil || f.Status != factor.Active {
+		giveBack()
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return u, Issued{}, err
 		}
 		return u, Issued{}, ErrFactorNotFound
 	}
-	// The attempt is spent before the code is checked, so a burst of
-	// guesses on one pending sign-in gets no more than PendingAttempts.
-	n, err := s.db.ReservePendingAttempt(ctx, p.ID, s.now(), s.cfg.TwoStep.PendingAttempts)
-	if errors.Is(err, store.ErrNotFound) {
-		return u, Issued{}, ErrSignInExpired
-	}
+	known, err := s.knownBrowser(ctx, c, u.ID)
 	if err != nil {
+		giveBack()
 		return u, Issued{}, err
 	}
-	if err := s.checkCode(ctx, c, u, f, code); err != nil {
+	if err := s.checkCodeAs(ctx, c, u, f, code, known); err != nil {
 		var bad *InvalidCodeError
 		if !errors.As(err, &bad) {
-			// Never checked (a budget refused it): the attempt is given back.
-			if rerr := s.db.RefundPendingAttempt(context.WithoutCancel(ctx), p.ID); rerr != nil {
-				s.log.Error("refund pending attempt", "err", rerr)
-			}
+			giveBack() // never checked: a budget refused it
 			return u, Issued{}, err
 		}
-		bad.AttemptsLeft = max(0, s.cfg.TwoStep.PendingAttempts-n)
+		bad.AttemptsLeft = max(0, s.cfg.TwoStep.PendingAttempts-p.Failures)
 		if bad.AttemptsLeft == 0 {
 			s.record(ctx, c, u.ID, audit.SignIn, audit.Failure, "too many wrong codes: password needed again")
 		}
 		return u, Issued{}, bad
 	}
-	if ok, err := s.db.CompletePending(ctx, p.ID, s.now()); err != nil || !ok {
-		if err != nil {
-			return u, Issued{}, err
-		}
-		return u, Issued{}, ErrSignInExpired
-	}
-	iss, err := s.startSession(ctx, c, u, 2, "second_factor", false)
-	if err != nil {
-		return u, Issued{}, err
-	}
-	s.record(ctx, c, u.ID, audit.SignIn, audit.Success, "with "+f.Label)
-	if f.Kind == KindRecovery {
-		left, _ := s.db.RecoveryCodesLeft(ctx, f.ID)
-		s.notify(ctx, u, audit.RecoveryCodeUsedToSignIn(u.Email, left))
-	}
-	if remember {
-		tok, err := s.rememberDevice(ctx, c, u)
-		if err != nil {
-			return u, Issued{}, err
-		}
-		iss.DeviceToken = tok
-	}
-	return u, iss, nil
+	iss, err := s.completeSignIn(ctx, c, u, p, f, remember, known)
+	return u, iss, err
 }
 
-// rememberDevice trusts this browser for the user: a new random token,
-// stored hashed, one per account, so several people sharing a browser
-// each keep their own.
-func (s *Service) rememberDevice(ctx context.Context, c Client, u store.User) (string, error) {
+// completeSignIn ends pending sign-in p, which f's code just passed, and
+// starts the session — in one transaction with everything that goes with
+// it: the browser known to the account, the remembered device when asked
+// for, the events and the notices.
+func (s *Service) completeSignIn(ctx context.Context, c Client, u store.User, p store.Pending, f store.Factor, remember, known bool) (Issued, error) {
+	now := s.now()
+	sess, iss := s.newSession(c, u, 2, "second_factor")
+	var notices []store.Mail
+	if f.Kind == KindRecovery {
+		left, err := s.db.RecoveryCodesLeft(ctx, f.ID)
+		if err != nil {
+			return Issued{}, err
+		}
+		notices = append(notices, s.mailRow(u.ID, audit.MailKind, s.audit.Message(u, audit.RecoveryCodeUsedToSignIn(u.Email, left))))
+	}
+	var dev store.Device
+	if remember {
+		dev, iss.DeviceToken = s.newDevice(c, u)
+		notices = append(notices, s.mailRow(u.ID, audit.MailKind, s.audit.Message(u, audit.BrowserRemembered(u.Email, dev.Label, c.IP))))
+	}
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		if ok, err := tx.CompletePending(ctx, p.ID, now); err != nil || !ok {
+			if err == nil {
+				err = ErrSignInExpired // finished by a concurrent request
+			}
+			return err
+		}
+		if err := tx.CreateSession(ctx, sess); err != nil {
+			return err
+		}
+		if !known {
+			if err := tx.RememberBrowser(ctx, u.ID, secret.Hash(iss.browser), now, now.Add(s.cfg.Session.KnownBrowserLifetime.D())); err != nil {
+				return err
+			}
+		}
+		if err := tx.AddEvent(ctx, s.event(c, u.ID, audit.SignIn, audit.Success, "with "+f.Label)); err != nil {
+			return err
+		}
+		if remember {
+			if err := tx.CreateDevice(ctx, dev); err != nil {
+				return err
+			}
+			if err := tx.AddEvent(ctx, s.event(c, u.ID, audit.DeviceRemembered, audit.Success, dev.Label)); err != nil {
+				return err
+			}
+		}
+		for _, m := range notices {
+			if err := tx.QueueMail(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Issued{}, err
+	}
+	if len(notices) > 0 {
+		s.pokeMail()
+	}
+	return iss, nil
+}
+
+// newDevice is a remembered device for this browser and the user: a new
+// random token, stored hashed, one per account, so several people sharing
+// a browser each keep their own. It returns the token for the cookie.
+func (s *Service) newDevice(c Client, u store.User) (store.Device, string) {
 	now := s.now()
 	token := secret.NewToken()
-	d := store.Device{
+	return store.Device{
 		ID: store.NewID(), UserID: u.ID, TokenHash: secret.Hash(token), Label: DescribeAgent(c.UserAgent),
 		UserAgent: truncate(c.UserAgent, 512), CreatedAt: now, LastUsedAt: now, LastIP: c.IP,
 		ExpiresAt: now.Add(s.cfg.TwoStep.DeviceLifetime.D()), MaxExpiresAt: now.Add(s.cfg.TwoStep.DeviceMaxLifetime.D()),
-	}
+	}, token
+}
+
+// rememberDevice trusts this browser for the user outside a sign-in (the
+// wizard's last step offers it).
+func (s *Service) rememberDevice(ctx context.Context, c Client, u store.User) (string, error) {
+	d, token := s.newDevice(c, u)
 	if err := s.db.CreateDevice(ctx, d); err != nil {
 		return "", err
 	}

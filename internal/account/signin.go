@@ -27,6 +27,9 @@ type Issued struct {
 	// Challenge is set, and Token empty, when the password was right but a
 	// second factor is needed.
 	Challenge *Challenge
+
+	// browser is the browser id the session is for (BrowserID when new).
+	browser string
 }
 
 // Rate-limit keys for password guessing. The account key is derived from
@@ -188,6 +191,23 @@ func (s *Service) upgradeHash(ctx context.Context, u store.User, norm string) {
 // just proved, for the step-up window. known says the browser is already
 // known to the account, so there is nothing to remember.
 func (s *Service) startSession(ctx context.Context, c Client, u store.User, aal int, stepUpKind string, known bool) (Issued, error) {
+	sess, iss := s.newSession(c, u, aal, stepUpKind)
+	if err := s.db.CreateSession(ctx, sess); err != nil {
+		return Issued{}, err
+	}
+	if !known {
+		now := sess.CreatedAt
+		if err := s.db.RememberBrowser(ctx, u.ID, secret.Hash(iss.browser), now, now.Add(s.cfg.Session.KnownBrowserLifetime.D())); err != nil {
+			return Issued{}, err
+		}
+	}
+	return iss, nil
+}
+
+// newSession is a fresh session for u (never one the browser brought, so
+// a planted session id is worthless) and what the browser is handed for
+// it, not yet stored.
+func (s *Service) newSession(c Client, u store.User, aal int, stepUpKind string) (store.Session, Issued) {
 	now := s.now()
 	token := secret.NewToken()
 	sess := store.Session{
@@ -199,21 +219,12 @@ func (s *Service) startSession(ctx context.Context, c Client, u store.User, aal 
 	if stepUpKind != "" {
 		sess.StepUpAt = now
 	}
-	if err := s.db.CreateSession(ctx, sess); err != nil {
-		return Issued{}, err
+	iss := Issued{Token: token, Session: sess, browser: c.BrowserID}
+	if !secret.WellFormedToken(iss.browser) {
+		iss.browser = secret.NewToken()
+		iss.BrowserID = iss.browser
 	}
-	iss := Issued{Token: token, Session: sess}
-	browser := c.BrowserID
-	if !secret.WellFormedToken(browser) {
-		browser = secret.NewToken()
-		iss.BrowserID = browser
-	}
-	if !known {
-		if err := s.db.RememberBrowser(ctx, u.ID, secret.Hash(browser), now, now.Add(s.cfg.Session.KnownBrowserLifetime.D())); err != nil {
-			return Issued{}, err
-		}
-	}
-	return iss, nil
+	return sess, iss
 }
 
 // touchEvery limits last-seen writes to one per session per minute.

@@ -517,18 +517,11 @@ func codeAddressKey(ip string) string          { return "code:ip:" + ip }
 // accounts behind one address (an office, a carrier's NAT) must not lock
 // out each other's owners. It returns the keys to give back when the code
 // turns out right.
-func (s *Service) reserveCode(ctx context.Context, c Client, userID string) ([]string, error) {
+func (s *Service) reserveCode(ctx context.Context, c Client, userID string, known bool) ([]string, error) {
 	l := s.cfg.Limits
 	wants := []ratelimit.Want{
 		ratelimit.BudgetWant(codeAccountKey(userID), l.CodePerAccount),
 		ratelimit.BudgetWant(codeAccountDailyKey(userID), l.CodePerAccountDaily),
-	}
-	known := false
-	if secret.WellFormedToken(c.BrowserID) {
-		var err error
-		if known, err = s.db.KnownBrowser(ctx, userID, secret.Hash(c.BrowserID), s.now()); err != nil {
-			return nil, err
-		}
 	}
 	if !known {
 		wants = append(wants, ratelimit.BudgetWant(codeAddressKey(c.limitAddr()), l.CodePerAddress))
@@ -579,7 +572,26 @@ func (s *Service) codeWrong(ctx context.Context, c Client, userID, detail string
 // budget of wrong codes reserved first (reserveCode) and the replay guard.
 // It returns nil or an *InvalidCodeError (or a limit error).
 func (s *Service) checkCode(ctx context.Context, c Client, u store.User, f store.Factor, code string) error {
-	keys, err := s.reserveCode(ctx, c, u.ID)
+	known, err := s.knownBrowser(ctx, c, u.ID)
+	if err != nil {
+		return err
+	}
+	return s.checkCodeAs(ctx, c, u, f, code, known)
+}
+
+// knownBrowser reports whether the asking browser has signed in to the
+// user's account before.
+func (s *Service) knownBrowser(ctx context.Context, c Client, userID string) (bool, error) {
+	if !secret.WellFormedToken(c.BrowserID) {
+		return false, nil
+	}
+	return s.db.KnownBrowser(ctx, userID, secret.Hash(c.BrowserID), s.now())
+}
+
+// checkCodeAs is checkCode for a browser already known (or not) to the
+// account.
+func (s *Service) checkCodeAs(ctx context.Context, c Client, u store.User, f store.Factor, code string, known bool) error {
+	keys, err := s.reserveCode(ctx, c, u.ID, known)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,16 @@ import (
 // RememberBrowser records that the browser whose id hashes to hash signed
 // in to the user's account, until expires.
 func (db *DB) RememberBrowser(ctx context.Context, userID, hash string, now, expires time.Time) error {
-	_, err := db.exec(ctx, `INSERT INTO known_browsers (user_id, browser_hash, created_at, last_used_at, expires_at) VALUES (?, ?, ?, ?, ?)
+	return rememberBrowser(ctx, db, userID, hash, now, expires)
+}
+
+// RememberBrowser is DB.RememberBrowser inside a transaction.
+func (t *Tx) RememberBrowser(ctx context.Context, userID, hash string, now, expires time.Time) error {
+	return rememberBrowser(ctx, t, userID, hash, now, expires)
+}
+
+func rememberBrowser(ctx context.Context, w writer, userID, hash string, now, expires time.Time) error {
+	_, err := w.exec(ctx, `INSERT INTO known_browsers (user_id, browser_hash, created_at, last_used_at, expires_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (user_id, browser_hash) DO UPDATE SET last_used_at = excluded.last_used_at, expires_at = excluded.expires_at`,
 		userID, hash, micros(now), micros(now), micros(expires))
 	if err != nil {

@@ -41,7 +41,16 @@ func scanDevice(row interface{ Scan(...any) error }) (Device, error) {
 
 // CreateDevice remembers a device.
 func (db *DB) CreateDevice(ctx context.Context, d Device) error {
-	_, err := db.exec(ctx, `INSERT INTO devices (`+deviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	return createDevice(ctx, db, d)
+}
+
+// CreateDevice is DB.CreateDevice inside a transaction.
+func (t *Tx) CreateDevice(ctx context.Context, d Device) error {
+	return createDevice(ctx, t, d)
+}
+
+func createDevice(ctx context.Context, w writer, d Device) error {
+	_, err := w.exec(ctx, `INSERT INTO devices (`+deviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.UserID, d.TokenHash, d.Label, d.UserAgent, micros(d.CreatedAt), micros(d.LastUsedAt), d.LastIP, micros(d.ExpiresAt), micros(d.MaxExpiresAt))
 	if err != nil {
 		return fmt.Errorf("create device: %w", err)

@@ -51,7 +51,16 @@ func (db *DB) PendingByTokenHash(ctx context.Context, hash string, now time.Time
 
 // CompletePending marks a pending sign-in as finished, once.
 func (db *DB) CompletePending(ctx context.Context, id string, now time.Time) (bool, error) {
-	res, err := db.exec(ctx, `UPDATE pending_signins SET done_at = ? WHERE id = ? AND done_at IS NULL`, micros(now), id)
+	return completePending(ctx, db, id, now)
+}
+
+// CompletePending is DB.CompletePending inside a transaction.
+func (t *Tx) CompletePending(ctx context.Context, id string, now time.Time) (bool, error) {
+	return completePending(ctx, t, id, now)
+}
+
+func completePending(ctx context.Context, w writer, id string, now time.Time) (bool, error) {
+	res, err := w.exec(ctx, `UPDATE pending_signins SET done_at = ? WHERE id = ? AND done_at IS NULL`, micros(now), id)
 	if err != nil {
 		return false, fmt.Errorf("complete pending sign-in: %w", err)
 	}
@@ -71,20 +80,26 @@ func (t *Tx) RevokePendingSignins(ctx context.Context, userID string, now time.T
 	return n, nil
 }
 
-// ReservePendingAttempt spends one of a pending sign-in's attempts before
-// a code is checked, and returns the attempts spent so far. ErrNotFound
-// means there is none left (or the sign-in is finished or expired).
-func (db *DB) ReservePendingAttempt(ctx context.Context, id string, now time.Time, maxAttempts int) (int, error) {
-	var n int
+// ReservePendingByToken finds a live pending sign-in by its token's hash
+// and spends one of its attempts, in one statement: the lookup a code
+// check needs, and the reservation that keeps a burst of guesses within
+// maxAttempts. ErrNotFound covers unknown, finished, expired and spent
+// sign-ins alike. Failures in the returned row counts this attempt.
+func (db *DB) ReservePendingByToken(ctx context.Context, hash string, now time.Time, maxAttempts int) (Pending, error) {
+	var p Pending
+	var created, expires int64
 	err := db.writeRow(ctx, `UPDATE pending_signins SET failures = failures + 1
-		WHERE id = ? AND done_at IS NULL AND expires_at > ? AND failures < ? RETURNING failures`, id, micros(now), maxAttempts).Scan(&n)
+		WHERE token_hash = ? AND done_at IS NULL AND expires_at > ? AND failures < ?
+		RETURNING id, token_hash, user_id, created_at, expires_at, failures, ip, user_agent`, hash, micros(now), maxAttempts).
+		Scan(&p.ID, &p.TokenHash, &p.UserID, &created, &expires, &p.Failures, &p.IP, &p.UserAgent)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, ErrNotFound
+		return p, ErrNotFound
 	}
 	if err != nil {
-		return 0, fmt.Errorf("reserve pending attempt: %w", err)
+		return p, fmt.Errorf("reserve pending sign-in: %w", err)
 	}
-	return n, nil
+	p.CreatedAt, p.ExpiresAt = fromMicros(created), fromMicros(expires)
+	return p, nil
 }
 
 // RefundPendingAttempt gives back an attempt reserved for a code that was

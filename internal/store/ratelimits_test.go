@@ -102,7 +102,7 @@ func TestReserveHoldsUnderConcurrency(t *testing.T) {
 	})
 }
 
-func TestReservePendingAttempt(t *testing.T) {
+func TestReservePendingByToken(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		u := store.User{ID: store.NewID(), Email: "p@example.com", PasswordHash: "x", CreatedAt: at(0), PasswordChangedAt: at(0)}
@@ -119,7 +119,7 @@ func TestReservePendingAttempt(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err := db.ReservePendingAttempt(ctx, p.ID, at(time.Minute), 5); err == nil {
+				if _, err := db.ReservePendingByToken(ctx, p.TokenHash, at(time.Minute), 5); err == nil {
 					granted.Add(1)
 				}
 			}()
@@ -131,10 +131,10 @@ func TestReservePendingAttempt(t *testing.T) {
 		if err := db.RefundPendingAttempt(ctx, p.ID); err != nil {
 			t.Fatal(err)
 		}
-		if n, err := db.ReservePendingAttempt(ctx, p.ID, at(time.Minute), 5); err != nil || n != 5 {
-			t.Fatalf("after a refund: (%d, %v), want (5, nil)", n, err)
+		if got, err := db.ReservePendingByToken(ctx, p.TokenHash, at(time.Minute), 5); err != nil || got.Failures != 5 || got.ID != p.ID || got.UserID != u.ID {
+			t.Fatalf("after a refund: (%+v, %v), want the sign-in with 5 failures", got, err)
 		}
-		if _, err := db.ReservePendingAttempt(ctx, p.ID, at(11*time.Minute), 6); err != store.ErrNotFound {
+		if _, err := db.ReservePendingByToken(ctx, p.TokenHash, at(11*time.Minute), 6); err != store.ErrNotFound {
 			t.Fatalf("an expired pending sign-in granted an attempt: %v", err)
 		}
 	})

@@ -50,7 +50,16 @@ func scanSession(row interface{ Scan(...any) error }) (Session, error) {
 
 // CreateSession inserts a new session.
 func (db *DB) CreateSession(ctx context.Context, s Session) error {
-	_, err := db.exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+	return createSession(ctx, db, s)
+}
+
+// CreateSession is DB.CreateSession inside a transaction.
+func (t *Tx) CreateSession(ctx context.Context, s Session) error {
+	return createSession(ctx, t, s)
+}
+
+func createSession(ctx context.Context, w writer, s Session) error {
+	_, err := w.exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
 		s.ID, s.TokenHash, s.UserID, s.AAL, micros(s.CreatedAt), micros(s.AuthenticatedAt), micros(s.LastSeenAt), micros(s.ExpiresAt), s.IP, s.UserAgent,
 		micros(s.StepUpAt), s.StepUpKind)
 	if err != nil {

@@ -785,11 +785,11 @@ func TestPendingSignins(t *testing.T) {
 		t.Run("attempts", func(t *testing.T) {
 			p := newPending(t, db, "p-fail", u.ID, at(time.Hour))
 			for want := 1; want <= max; want++ {
-				n, err := db.ReservePendingAttempt(ctx(), p.ID, base, max)
-				if err != nil || n != want {
-					t.Errorf("ReservePendingAttempt #%d: got (%d, %v), want (%d, nil)", want, n, err, want)
+				got, err := db.ReservePendingByToken(ctx(), p.TokenHash, base, max)
+				if err != nil || got.Failures != want || got.ID != p.ID {
+					t.Errorf("ReservePendingByToken #%d: got (%+v, %v), want failures %d", want, got, err, want)
 				}
-				got, err := db.PendingByTokenHash(ctx(), p.TokenHash, base, max)
+				got, err = db.PendingByTokenHash(ctx(), p.TokenHash, base, max)
 				if want < max {
 					if err != nil || got.Failures != want {
 						t.Errorf("PendingByTokenHash after %d attempts: got (%+v, %v), want failures %d", want, got, err, want)
@@ -798,19 +798,19 @@ func TestPendingSignins(t *testing.T) {
 					wantNotFound(t, fmt.Sprintf("PendingByTokenHash after %d attempts (max %d)", want, max), err)
 				}
 			}
-			_, err := db.ReservePendingAttempt(ctx(), p.ID, base, max)
-			wantNotFound(t, "ReservePendingAttempt past the last attempt", err)
+			_, err := db.ReservePendingByToken(ctx(), p.TokenHash, base, max)
+			wantNotFound(t, "ReservePendingByToken past the last attempt", err)
 			got, err := db.PendingByTokenHash(ctx(), p.TokenHash, base, 5)
 			if err != nil || got.Failures != max {
 				t.Errorf("PendingByTokenHash with a larger budget: got (%+v, %v), want failures %d", got, err, max)
 			}
 			// Attempts are per sign-in.
 			other := newPending(t, db, "p-fail-other", u.ID, at(time.Hour))
-			if n, err := db.ReservePendingAttempt(ctx(), other.ID, base, max); err != nil || n != 1 {
-				t.Errorf("ReservePendingAttempt of another sign-in: got (%d, %v), want (1, nil)", n, err)
+			if got, err := db.ReservePendingByToken(ctx(), other.TokenHash, base, max); err != nil || got.Failures != 1 {
+				t.Errorf("ReservePendingByToken of another sign-in: got (%+v, %v), want failures 1", got, err)
 			}
-			_, err = db.ReservePendingAttempt(ctx(), "p-nope", base, max)
-			wantNotFound(t, "ReservePendingAttempt of an unknown sign-in", err)
+			_, err = db.ReservePendingByToken(ctx(), "ph-nope", base, max)
+			wantNotFound(t, "ReservePendingByToken of an unknown sign-in", err)
 		})
 
 		t.Run("complete once", func(t *testing.T) {
