@@ -22,48 +22,8 @@ import (
 // hash is not what is measured here). An injected clock moves 30 s per
 // iteration so every code is a new step.
 func BenchmarkChallengeVerifyRequest(b *testing.B) {
-	clock := testenv.NewClock()
-	cfg := testenv.Config(b, testenv.DatabaseURL(b, "sqlite"))
-	cfg.Limits.SignupPerAddress.Limit = 1 << 20
-	srv := testenv.Start(b, cfg, app.Options{Now: clock.Now})
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
-	base := srv.BaseURL()
-	post := func(path string, body any) map[string]any {
-		buf, _ := json.Marshal(body)
-		resp, err := c.Post(base+path, "application/json", bytes.NewReader(buf))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode >= 300 {
-			b.Fatalf("%s: %d %s", path, resp.StatusCode, raw)
-		}
-		var out map[string]any
-		json.Unmarshal(raw, &out)
-		return out
-	}
-	creds := map[string]string{"email": "bench2@example.com", "password": "bench challenge passphrase"}
-	post("/api/v1/signup", creds)
-	// Two-step verification needs a confirmed address.
-	u, err := srv.App.DB.UserByEmail(b.Context(), creds["email"])
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := srv.App.DB.MarkEmailVerified(b.Context(), u.ID, u.Email, clock.Now()); err != nil {
-		b.Fatal(err)
-	}
-	f := post("/api/v1/factors/totp", map[string]string{})
-	key, err := totp.DecodeSecret(f["secret"].(string))
-	if err != nil {
-		b.Fatal(err)
-	}
-	id := f["factor"].(map[string]any)["id"].(string)
-	p := totp.DefaultParams()
-	post("/api/v1/factors/"+id+"/confirm", map[string]string{"code": totp.Code(key, clock.Now(), p)})
-	post("/api/v1/factors/recovery-codes", nil)
-	post("/api/v1/two-step/enable", nil)
+	a := newTwoStepAccount(b, "sqlite")
+	c, base, clock, creds, id, key, p, post := a.client, a.srv.BaseURL(), a.clock, a.creds, a.factorID, a.key, a.params, a.post
 
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -85,4 +45,62 @@ func BenchmarkChallengeVerifyRequest(b *testing.B) {
 			b.Fatalf("verify: %d", resp.StatusCode)
 		}
 	}
+}
+
+// twoStepAccount is a running twostep with one account that has an
+// authenticator app, recovery codes and two-step verification on, and a
+// client signed in to it.
+type twoStepAccount struct {
+	srv      *testenv.Server
+	clock    *testenv.Clock
+	client   *http.Client
+	creds    map[string]string
+	factorID string
+	key      []byte
+	params   totp.Params
+	post     func(path string, body any) map[string]any
+}
+
+func newTwoStepAccount(tb testing.TB, engine string) *twoStepAccount {
+	tb.Helper()
+	clock := testenv.NewClock()
+	cfg := testenv.Config(tb, testenv.DatabaseURL(tb, engine))
+	cfg.Limits.SignupPerAddress.Limit = 1 << 20
+	srv := testenv.Start(tb, cfg, app.Options{Now: clock.Now})
+	jar, _ := cookiejar.New(nil)
+	a := &twoStepAccount{srv: srv, clock: clock, client: &http.Client{Jar: jar}, params: totp.DefaultParams(),
+		creds: map[string]string{"email": "bench2@example.com", "password": "bench challenge passphrase"}}
+	a.post = func(path string, body any) map[string]any {
+		buf, _ := json.Marshal(body)
+		resp, err := a.client.Post(srv.BaseURL()+path, "application/json", bytes.NewReader(buf))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode >= 300 {
+			tb.Fatalf("%s: %d %s", path, resp.StatusCode, raw)
+		}
+		var out map[string]any
+		json.Unmarshal(raw, &out)
+		return out
+	}
+	a.post("/api/v1/signup", a.creds)
+	// Two-step verification needs a confirmed address.
+	u, err := srv.App.DB.UserByEmail(tb.Context(), a.creds["email"])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := srv.App.DB.MarkEmailVerified(tb.Context(), u.ID, u.Email, clock.Now()); err != nil {
+		tb.Fatal(err)
+	}
+	f := a.post("/api/v1/factors/totp", map[string]string{})
+	if a.key, err = totp.DecodeSecret(f["secret"].(string)); err != nil {
+		tb.Fatal(err)
+	}
+	a.factorID = f["factor"].(map[string]any)["id"].(string)
+	a.post("/api/v1/factors/"+a.factorID+"/confirm", map[string]string{"code": totp.Code(a.key, clock.Now(), a.params)})
+	a.post("/api/v1/factors/recovery-codes", nil)
+	a.post("/api/v1/two-step/enable", nil)
+	return a
 }

@@ -118,70 +118,101 @@ func (db *DB) Reserve(ctx context.Context, now time.Time, wants []Want) (*Refusa
 		return nil, fmt.Errorf("reserve: %w", err)
 	}
 	defer tx.Rollback()
-	lock := ""
-	if db.pg {
-		lock = " FOR UPDATE"
-	}
-	type next struct {
-		count, start, blocked, expires int64
-	}
-	updates := make([]next, len(wants))
 	var refusal *Refusal
-	n := micros(now)
 	for _, i := range order {
 		w := wants[i]
-		// The row must exist to be locked; a new one starts empty.
-		if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO rate_limits (key, count, window_start, blocked_until, updated_at, expires_at)
-			VALUES (?, 0, ?, 0, ?, ?) ON CONFLICT (key) DO NOTHING`), w.Key, n, n, micros(now.Add(w.Window))); err != nil {
-			return nil, fmt.Errorf("reserve %s: %w", w.Key, err)
+		spend := db.spendBackoff
+		if w.Delay == nil {
+			spend = db.spendBudget
 		}
-		var c next
-		err := tx.QueryRowContext(ctx, db.q(`SELECT count, window_start, blocked_until FROM rate_limits WHERE key = ?`+lock), w.Key).
-			Scan(&c.count, &c.start, &c.blocked)
+		until, err := spend(ctx, tx, now, w)
 		if err != nil {
 			return nil, fmt.Errorf("reserve %s: %w", w.Key, err)
 		}
-		if c.start <= micros(now.Add(-w.Window)) { // a new window
-			c.count, c.start, c.blocked = 0, n, 0
-		}
-		var until int64
-		switch {
-		case w.Delay == nil && c.count >= w.Limit:
-			until = micros(fromMicros(c.start).Add(w.Window))
-		case w.Delay != nil && c.blocked > n:
-			until = c.blocked
-		}
-		if until != 0 {
-			if refusal == nil {
-				refusal = &Refusal{}
-			}
-			refusal.Keys = append(refusal.Keys, w.Key)
-			if t := fromMicros(until); t.After(refusal.Until) {
-				refusal.Until = t
-			}
+		if until.IsZero() {
 			continue
 		}
-		c.count++
-		if w.Delay != nil && c.count > w.Free {
-			c.blocked = micros(now.Add(w.Delay(c.count - w.Free)))
+		if refusal == nil {
+			refusal = &Refusal{}
 		}
-		c.expires = max(micros(fromMicros(c.start).Add(w.Window)), c.blocked)
-		updates[i] = c
+		refusal.Keys = append(refusal.Keys, w.Key)
+		if until.After(refusal.Until) {
+			refusal.Until = until
+		}
 	}
 	if refusal != nil {
 		return refusal, nil // the rollback spends nothing
-	}
-	for i, w := range wants {
-		c := updates[i]
-		if _, err := tx.ExecContext(ctx, db.q(`UPDATE rate_limits SET count = ?, window_start = ?, blocked_until = ?, updated_at = ?, expires_at = ? WHERE key = ?`),
-			c.count, c.start, c.blocked, n, c.expires, w.Key); err != nil {
-			return nil, fmt.Errorf("reserve %s: %w", w.Key, err)
-		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("reserve: %w", err)
 	}
 	return nil, nil
+}
+
+// spendBudget spends one unit of budget w in one conditional upsert: a
+// window that has ended starts afresh, a spent one is left alone. It
+// returns when the window ends if it was spent, zero otherwise.
+func (db *DB) spendBudget(ctx context.Context, tx *sql.Tx, now time.Time, w Want) (time.Time, error) {
+	n, stale := micros(now), micros(now.Add(-w.Window))
+	var count int64
+	if w.Limit > 0 {
+		err := tx.QueryRowContext(ctx, db.q(`INSERT INTO rate_limits (key, count, window_start, blocked_until, updated_at, expires_at)
+			VALUES (?, 1, ?, 0, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET
+				count = CASE WHEN rate_limits.window_start <= ? THEN 1 ELSE rate_limits.count + 1 END,
+				window_start = CASE WHEN rate_limits.window_start <= ? THEN excluded.window_start ELSE rate_limits.window_start END,
+				updated_at = excluded.updated_at,
+				expires_at = CASE WHEN rate_limits.window_start <= ? THEN excluded.expires_at ELSE rate_limits.expires_at END
+			WHERE rate_limits.window_start <= ? OR rate_limits.count < ?
+			RETURNING count`), w.Key, n, n, micros(now.Add(w.Window)), stale, stale, stale, stale, w.Limit).Scan(&count)
+		if err == nil {
+			return time.Time{}, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return time.Time{}, err
+		}
+	}
+	var start int64
+	err := tx.QueryRowContext(ctx, db.q(`SELECT window_start FROM rate_limits WHERE key = ?`), w.Key).Scan(&start)
+	if errors.Is(err, sql.ErrNoRows) { // a zero budget: never any room
+		return now.Add(w.Window), nil
+	}
+	return fromMicros(start).Add(w.Window), err
+}
+
+// spendBackoff spends one attempt of growing-delay throttle w: with the
+// row locked (created empty first if new), a blocked key refuses, else
+// the attempt counts and, past the free ones, blocks the key for the next
+// delay. It returns when the block ends if refused, zero otherwise.
+func (db *DB) spendBackoff(ctx context.Context, tx *sql.Tx, now time.Time, w Want) (time.Time, error) {
+	n := micros(now)
+	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO rate_limits (key, count, window_start, blocked_until, updated_at, expires_at)
+		VALUES (?, 0, ?, 0, ?, ?) ON CONFLICT (key) DO NOTHING`), w.Key, n, n, micros(now.Add(w.Window))); err != nil {
+		return time.Time{}, err
+	}
+	lock := ""
+	if db.pg {
+		lock = " FOR UPDATE"
+	}
+	var count, start, blocked int64
+	if err := tx.QueryRowContext(ctx, db.q(`SELECT count, window_start, blocked_until FROM rate_limits WHERE key = ?`+lock), w.Key).
+		Scan(&count, &start, &blocked); err != nil {
+		return time.Time{}, err
+	}
+	if start <= micros(now.Add(-w.Window)) { // a new window
+		count, start, blocked = 0, n, 0
+	}
+	if blocked > n {
+		return fromMicros(blocked), nil
+	}
+	count++
+	if count > w.Free {
+		blocked = micros(now.Add(w.Delay(count - w.Free)))
+	}
+	expires := max(micros(fromMicros(start).Add(w.Window)), blocked)
+	_, err := tx.ExecContext(ctx, db.q(`UPDATE rate_limits SET count = ?, window_start = ?, blocked_until = ?, updated_at = ?, expires_at = ? WHERE key = ?`),
+		count, start, blocked, n, expires, w.Key)
+	return time.Time{}, err
 }
 
 // Refund gives back one unit reserved under each key, in one statement,

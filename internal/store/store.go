@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
@@ -42,6 +43,20 @@ type DB struct {
 
 	mu      sync.Mutex
 	rebound map[string]string
+
+	// observe, when set, sees every statement a request runs (tests
+	// count them).
+	observe atomic.Pointer[func(query string)]
+}
+
+// Observe calls f with every statement run from now on (nil: stop). It is
+// for tests and diagnostics: counting what a request costs.
+func (db *DB) Observe(f func(query string)) {
+	if f == nil {
+		db.observe.Store(nil)
+		return
+	}
+	db.observe.Store(&f)
 }
 
 // Open connects to url (postgres://… or sqlite:PATH), or, when url is empty,
@@ -159,6 +174,9 @@ func (db *DB) Ping(ctx context.Context) error {
 // q rewrites ? placeholders as $1, $2… for PostgreSQL. Queries hold no
 // literal question marks.
 func (db *DB) q(query string) string {
+	if f := db.observe.Load(); f != nil {
+		(*f)(query)
+	}
 	if !db.pg {
 		return query
 	}
