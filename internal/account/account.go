@@ -12,6 +12,7 @@ import (
 	"twostep/internal/audit"
 	"twostep/internal/config"
 	"twostep/internal/delivery"
+	"twostep/internal/device"
 	"twostep/internal/factor"
 	"twostep/internal/method"
 	"twostep/internal/method/appcode"
@@ -105,6 +106,8 @@ type Service struct {
 	// (mail.go): messages are queued in the database and sent in the
 	// background, so sending never shows in response times.
 	mail mailer
+	// devices remembers browsers that skip the second step.
+	devices *device.Service
 	// methods verifies (and, for sent codes, issues) each kind of second
 	// factor.
 	methods method.Registry
@@ -125,6 +128,8 @@ func New(o Options) *Service {
 		mail: mailer{poke: make(chan struct{}, 1)},
 	}
 	s.audit = audit.New(audit.Options{Events: o.DB, Mail: s.queueMail, BaseURL: s.baseURL, Now: o.Now, Log: o.Log})
+	s.devices = device.New(device.Options{DB: o.DB, Lifetime: o.Config.TwoStep.DeviceLifetime.D(), MaxLifetime: o.Config.TwoStep.DeviceMaxLifetime.D(),
+		Audit: s.audit, Now: o.Now, Log: o.Log})
 	sent := sentcode.New(o.DB, o.Pepper, o.Config.Codes.Attempts, s.sendFor, o.Now)
 	s.methods = method.Registry{
 		factor.TOTP:     appcode.New(o.DB, o.Keys, s.totpParams(), o.Now),

@@ -24,12 +24,8 @@ type Challenge struct {
 // browser is a remembered device of this user.
 func (s *Service) challenge(ctx context.Context, c Client, u store.User, known bool) (Issued, error) {
 	now := s.now()
-	if d, ok := s.rememberedDevice(ctx, c, u.ID); ok {
-		expires := now.Add(s.cfg.TwoStep.DeviceLifetime.D())
-		if expires.After(d.MaxExpiresAt) {
-			expires = d.MaxExpiresAt
-		}
-		if err := s.db.UseDevice(ctx, d.ID, c.IP, now, expires); err != nil {
+	if d, ok := s.devices.Remembered(ctx, c.DeviceTokens, u.ID); ok {
+		if err := s.devices.Use(ctx, d, c.IP); err != nil {
 			return Issued{}, err
 		}
 		iss, err := s.startSession(ctx, c, u, 2, "", known)
@@ -51,24 +47,6 @@ func (s *Service) challenge(ctx context.Context, c Client, u store.User, known b
 	}
 	s.record(ctx, c, u.ID, audit.SignIn, audit.SecondFactorRequired, "")
 	return Issued{Challenge: &Challenge{Token: token, ExpiresAt: p.ExpiresAt, Methods: methods, DefaultID: defaultMethod(u, methods)}}, nil
-}
-
-// rememberedDevice finds, among the device tokens the browser holds, one
-// of this user's remembered devices.
-func (s *Service) rememberedDevice(ctx context.Context, c Client, userID string) (store.Device, bool) {
-	for _, t := range c.DeviceTokens {
-		if !secret.WellFormedToken(t) {
-			continue
-		}
-		d, err := s.db.DeviceByTokenHash(ctx, userID, secret.Hash(t), s.now())
-		if err == nil {
-			return d, true
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			s.log.Error("look up device", "err", err)
-		}
-	}
-	return store.Device{}, false
 }
 
 // PendingChallenge returns the challenge a pending-sign-in cookie belongs
@@ -172,7 +150,7 @@ func (s *Service) completeSignIn(ctx context.Context, c Client, u store.User, p 
 	}
 	var dev store.Device
 	if remember {
-		dev, iss.DeviceToken = s.newDevice(c, u)
+		dev, iss.DeviceToken = s.devices.New(c.audit(), u.ID)
 		notices = append(notices, s.mailRow(u.ID, audit.MailKind, s.audit.Message(u, audit.BrowserRemembered(u.Email, dev.Label, c.IP))))
 	}
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -215,29 +193,4 @@ func (s *Service) completeSignIn(ctx context.Context, c Client, u store.User, p 
 		s.pokeMail()
 	}
 	return iss, nil
-}
-
-// newDevice is a remembered device for this browser and the user: a new
-// random token, stored hashed, one per account, so several people sharing
-// a browser each keep their own. It returns the token for the cookie.
-func (s *Service) newDevice(c Client, u store.User) (store.Device, string) {
-	now := s.now()
-	token := secret.NewToken()
-	return store.Device{
-		ID: store.NewID(), UserID: u.ID, TokenHash: secret.Hash(token), Label: DescribeAgent(c.UserAgent),
-		UserAgent: truncate(c.UserAgent, 512), CreatedAt: now, LastUsedAt: now, LastIP: c.IP,
-		ExpiresAt: now.Add(s.cfg.TwoStep.DeviceLifetime.D()), MaxExpiresAt: now.Add(s.cfg.TwoStep.DeviceMaxLifetime.D()),
-	}, token
-}
-
-// rememberDevice trusts this browser for the user outside a sign-in (the
-// wizard's last step offers it).
-func (s *Service) rememberDevice(ctx context.Context, c Client, u store.User) (string, error) {
-	d, token := s.newDevice(c, u)
-	if err := s.db.CreateDevice(ctx, d); err != nil {
-		return "", err
-	}
-	s.record(ctx, c, u.ID, audit.DeviceRemembered, audit.Success, d.Label)
-	s.notify(ctx, u, audit.BrowserRemembered(u.Email, d.Label, c.IP))
-	return token, nil
 }

@@ -8,6 +8,7 @@ import (
 	"twostep/internal/account"
 	"twostep/internal/delivery"
 	"twostep/internal/delivery/chain"
+	"twostep/internal/device"
 	"twostep/internal/factor/recovery"
 	"twostep/internal/factor/totp"
 	"twostep/internal/method"
@@ -53,7 +54,7 @@ var rules = []rule{
 	is(account.ErrPolicyRequiresTwoStep, http.StatusForbidden, "policy_requires_two_step", "Two-step verification required", "This site requires two-step verification; it cannot be turned off.", ""),
 	is(account.ErrSignInExpired, http.StatusUnauthorized, "signin_expired", "Sign-in expired", "This sign-in has expired or had too many wrong codes. Enter your e-mail and password again.", ""),
 	is(account.ErrFactorNotFound, http.StatusNotFound, "not_found", "No such method", "You have no active method with that id.", ""),
-	is(account.ErrDeviceNotFound, http.StatusNotFound, "not_found", "No such browser", "You have no remembered browser with that id.", ""),
+	is(device.ErrNotFound, http.StatusNotFound, "not_found", "No such browser", "You have no remembered browser with that id.", ""),
 	is(account.ErrAlreadyConfirmed, http.StatusConflict, "already_confirmed", "Already confirmed", "This method is already confirmed.", ""),
 	is(account.ErrInvalidLabel, http.StatusBadRequest, "invalid_label", "Label not accepted", "A label is 1 to 64 characters, on one line.", "label"),
 	is(account.ErrInvalidRole, http.StatusBadRequest, "invalid_role", "Role not accepted", "Role must be \"primary\" or \"backup\"; recovery codes are always a backup.", "role"),

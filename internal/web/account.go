@@ -6,6 +6,7 @@ import (
 
 	"twostep/internal/account"
 	"twostep/internal/audit"
+	"twostep/internal/device"
 	"twostep/internal/store"
 )
 
@@ -56,13 +57,13 @@ func (w *Web) showAccount(rw http.ResponseWriter, r *http.Request, sess store.Se
 	d.Page.Notice = notices[r.URL.Query().Get("notice")]
 	d.User.Email = u.Email
 	for _, s := range sessions {
-		d.Sessions = append(d.Sessions, sessionRow{ID: s.ID, Browser: account.DescribeAgent(s.UserAgent), IP: s.IP,
+		d.Sessions = append(d.Sessions, sessionRow{ID: s.ID, Browser: device.DescribeAgent(s.UserAgent), IP: s.IP,
 			Created: when(s.CreatedAt), LastSeen: when(s.LastSeenAt), Current: s.ID == sess.ID})
 	}
 	for _, e := range events {
 		outcome := audit.Outcome(e.Outcome)
 		d.Events = append(d.Events, eventRow{What: audit.Kind(e.Kind).Label(), Outcome: outcome.Label(), When: when(e.CreatedAt),
-			IP: e.IP, Browser: account.DescribeAgent(e.UserAgent), Failed: outcome.Failed(), Note: outcome != audit.Success && !outcome.Failed()})
+			IP: e.IP, Browser: device.DescribeAgent(e.UserAgent), Failed: outcome.Failed(), Note: outcome != audit.Success && !outcome.Failed()})
 	}
 	d.CurrentField = field{Name: "current_password", Label: "Current password", Type: "password", Autocomplete: "current-password", Required: true}
 	d.NewField = newPasswordField("new_password", "New password", "", "")
