@@ -232,7 +232,9 @@ func (s *Service) ResetPassword(ctx context.Context, c Client, token, next strin
 	}
 	// Whoever was guessing the old password starts again from nothing, and
 	// so does the owner.
-	s.limiter.Reset(ctx, accountKey(u.Email))
+	if err := s.limiter.Reset(ctx, accountKey(u.Email)); err != nil {
+		s.log.Error("forget password failures after a reset", "err", err)
+	}
 	s.record(ctx, c, u.ID, audit.PasswordReset, audit.Success, itoa(ended)+" sessions ended")
 	if verified {
 		s.record(ctx, c, u.ID, audit.EmailVerified, audit.Success, "by password reset")

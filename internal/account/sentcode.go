@@ -129,7 +129,9 @@ func (s *Service) AddPhone(ctx context.Context, c Client, sess store.Session, u 
 	res, err := s.begin(ctx, c, f, channel)
 	if err != nil {
 		// No code went out: leave nothing behind to confirm.
-		s.db.DeleteFactor(context.WithoutCancel(ctx), u.ID, f.ID)
+		if derr := s.db.DeleteFactor(context.WithoutCancel(ctx), u.ID, f.ID); derr != nil {
+			s.log.Error("remove a method whose first code was not sent", "err", derr)
+		}
 	}
 	return f, res, err
 }
@@ -162,7 +164,9 @@ func (s *Service) AddEmailFactor(ctx context.Context, c Client, sess store.Sessi
 	s.record(ctx, c, u.ID, audit.FactorAdded, audit.Pending, "e-mail "+masked)
 	res, err := s.begin(ctx, c, f, KindEmail)
 	if err != nil {
-		s.db.DeleteFactor(context.WithoutCancel(ctx), u.ID, f.ID)
+		if derr := s.db.DeleteFactor(context.WithoutCancel(ctx), u.ID, f.ID); derr != nil {
+			s.log.Error("remove a method whose first code was not sent", "err", derr)
+		}
 	}
 	return f, res, err
 }

@@ -100,7 +100,9 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 	}
 	if err != nil {
 		// Not evaluated (the hasher is busy): the attempt is given back.
-		s.limiter.Refund(context.WithoutCancel(ctx), addressKey(c.limitAddr()), key)
+		if rerr := s.limiter.Refund(context.WithoutCancel(ctx), addressKey(c.limitAddr()), key); rerr != nil {
+			s.log.Error("give back a password attempt", "err", rerr)
+		}
 		return store.User{}, Issued{}, err
 	}
 	if !ok {

@@ -92,7 +92,9 @@ func (s *Service) verifyOwnPassword(ctx context.Context, c Client, u store.User,
 		err = s.hasher.VerifyDummy(ctx, pw)
 	}
 	if err != nil {
-		s.limiter.Refund(context.WithoutCancel(ctx), key)
+		if rerr := s.limiter.Refund(context.WithoutCancel(ctx), key); rerr != nil {
+			s.log.Error("give back a password attempt", "err", rerr)
+		}
 		return err
 	}
 	if !ok {

@@ -270,7 +270,9 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, c Client, sess store.Ses
 	return f, codes, nil
 }
 
-// UpdateFactor renames a method or changes its role.
+// UpdateFactor renames a method or changes its role. Demoting the default
+// hands its place to another method that can sign in, in the same
+// transaction as the change and its event.
 func (s *Service) UpdateFactor(ctx context.Context, c Client, sess store.Session, u store.User, id string, label *string, role *factor.Role) (store.Factor, error) {
 	if err := s.RequireStepUp(ctx, sess, u); err != nil {
 		return store.Factor{}, err
@@ -289,47 +291,58 @@ func (s *Service) UpdateFactor(ctx context.Context, c Client, sess store.Session
 		}
 		f.Label = l
 	}
+	var heir *store.Factor // takes the default's place
+	promote := false
 	if role != nil {
-		if *role != RolePrimary && *role != RoleBackup {
-			return f, ErrInvalidRole
-		}
-		if f.Kind == KindRecovery && *role == RolePrimary {
+		if *role != RolePrimary && *role != RoleBackup || f.Kind == KindRecovery && *role == RolePrimary {
 			return f, ErrInvalidRole
 		}
 		if *role == RoleBackup && f.Role == RolePrimary && f.Status == factor.Active {
-			// Demoting the default hands its place to another method that
-			// can sign in; with none, there is nothing to demote it for.
 			methods, err := s.Methods(ctx, u.ID)
 			if err != nil {
 				return f, err
 			}
-			next := ""
-			for _, m := range methods {
-				if m.ID != f.ID && m.Kind != KindRecovery {
-					next = m.ID
-					break
-				}
-			}
-			if next == "" {
-				return f, ErrInvalidRole
-			}
-			if err := s.db.UpdateFactor(ctx, u.ID, next, labelOf(methods, next), RolePrimary); err != nil {
-				return f, err
-			}
-			if err := s.db.SetDefaultFactor(ctx, u.ID, next); err != nil {
-				return f, err
+			if heir = nextSignInMethod(methods, f.ID); heir == nil {
+				return f, ErrInvalidRole // nothing to demote it for
 			}
 		}
+		promote = *role == RolePrimary && f.Status == factor.Active
 		f.Role = *role
 	}
-	if err := s.db.UpdateFactor(ctx, u.ID, f.ID, f.Label, f.Role); err != nil {
-		return f, err
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		if heir != nil {
+			if err := tx.UpdateFactor(ctx, u.ID, heir.ID, heir.Label, RolePrimary); err != nil {
+				return err
+			}
+			if err := tx.SetDefaultFactor(ctx, u.ID, heir.ID); err != nil {
+				return err
+			}
+		}
+		if err := tx.UpdateFactor(ctx, u.ID, f.ID, f.Label, f.Role); err != nil {
+			return err
+		}
+		if promote {
+			if err := tx.SetDefaultFactor(ctx, u.ID, f.ID); err != nil {
+				return err
+			}
+		}
+		return tx.AddEvent(ctx, s.event(c, u.ID, audit.FactorChanged, audit.Success, f.Label))
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return f, ErrFactorNotFound
 	}
-	if role != nil && *role == RolePrimary && f.Status == factor.Active {
-		s.db.SetDefaultFactor(ctx, u.ID, f.ID)
+	return f, err
+}
+
+// nextSignInMethod is the first of methods, other than the one with id,
+// that can sign in (recovery codes cannot be the default), or nil.
+func nextSignInMethod(methods []store.Factor, id string) *store.Factor {
+	for i, m := range methods {
+		if m.ID != id && m.Kind != KindRecovery {
+			return &methods[i]
+		}
 	}
-	s.record(ctx, c, u.ID, audit.FactorChanged, audit.Success, f.Label)
-	return f, nil
+	return nil
 }
 
 // MakeDefault chooses the method the challenge asks for first.
@@ -345,7 +358,9 @@ func (s *Service) MakeDefault(ctx context.Context, c Client, sess store.Session,
 
 // RemoveFactor deletes a method. With 2SV on, the last method that can
 // sign in (recovery codes alone do not count as a method to keep) cannot
-// be removed: the user turns 2SV off instead.
+// be removed: the user turns 2SV off instead. Removing the default hands
+// its place on, in one transaction with the removal, its event and the
+// notice.
 func (s *Service) RemoveFactor(ctx context.Context, c Client, sess store.Session, u store.User, id string) (warnNoBackup bool, err error) {
 	f, err := s.factorFor(ctx, sess, u, id)
 	if err != nil {
@@ -361,40 +376,54 @@ func (s *Service) RemoveFactor(ctx context.Context, c Client, sess store.Session
 	if err != nil {
 		return false, err
 	}
-	var otherSignIn, otherBackup int
+	otherBackup := 0
 	for _, m := range methods {
-		if m.ID == f.ID {
-			continue
-		}
-		if m.Kind != KindRecovery {
-			otherSignIn++
-		}
-		if m.Role == RoleBackup {
+		if m.ID != f.ID && m.Role == RoleBackup {
 			otherBackup++
 		}
 	}
-	if u.TwoStepEnabled && f.Kind != KindRecovery && otherSignIn == 0 {
+	heir := nextSignInMethod(methods, f.ID)
+	if u.TwoStepEnabled && f.Kind != KindRecovery && heir == nil {
 		return false, ErrLastFactor
 	}
-	if err := s.db.DeleteFactor(ctx, u.ID, f.ID); err != nil {
-		return false, err
+	var notice []store.Mail
+	if u.TwoStepEnabled {
+		notice = append(notice, s.mailRow(u.ID, audit.MailKind, s.audit.Message(u, audit.MethodRemoved(u.Email, f.Label))))
 	}
-	if u.DefaultFactorID == f.ID {
-		next := ""
-		for _, m := range methods {
-			if m.ID != f.ID && m.Kind != KindRecovery {
-				next = m.ID
-				break
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteFactor(ctx, u.ID, f.ID); err != nil {
+			return err
+		}
+		if u.DefaultFactorID == f.ID {
+			next := ""
+			if heir != nil {
+				next = heir.ID
+				if err := tx.UpdateFactor(ctx, u.ID, heir.ID, heir.Label, RolePrimary); err != nil {
+					return err
+				}
+			}
+			if err := tx.SetDefaultFactor(ctx, u.ID, next); err != nil {
+				return err
 			}
 		}
-		s.db.SetDefaultFactor(ctx, u.ID, next)
-		if next != "" {
-			s.db.UpdateFactor(ctx, u.ID, next, labelOf(methods, next), RolePrimary)
+		if err := tx.AddEvent(ctx, s.event(c, u.ID, audit.FactorRemoved, audit.Success, f.Label)); err != nil {
+			return err
 		}
+		for _, m := range notice {
+			if err := tx.QueueMail(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return false, ErrFactorNotFound // removed meanwhile
 	}
-	s.record(ctx, c, u.ID, audit.FactorRemoved, audit.Success, f.Label)
-	if u.TwoStepEnabled {
-		s.notify(ctx, u, audit.MethodRemoved(u.Email, f.Label))
+	if err != nil {
+		return false, err
+	}
+	if len(notice) > 0 {
+		s.pokeMail()
 	}
 	warn := u.TwoStepEnabled && s.cfg.TwoStep.Backup == "required" && f.Role == RoleBackup && otherBackup == 0
 	return warn, nil

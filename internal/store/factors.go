@@ -146,7 +146,16 @@ func (db *DB) BurnStep(ctx context.Context, factorID string, step int64, expires
 
 // UpdateFactor changes a factor's label and role.
 func (db *DB) UpdateFactor(ctx context.Context, userID, id, label string, role factor.Role) error {
-	res, err := db.exec(ctx, `UPDATE factors SET label = ?, role = ? WHERE id = ? AND user_id = ?`, label, role, id, userID)
+	return updateFactor(ctx, db, userID, id, label, role)
+}
+
+// UpdateFactor is DB.UpdateFactor inside a transaction.
+func (t *Tx) UpdateFactor(ctx context.Context, userID, id, label string, role factor.Role) error {
+	return updateFactor(ctx, t, userID, id, label, role)
+}
+
+func updateFactor(ctx context.Context, w writer, userID, id, label string, role factor.Role) error {
+	res, err := w.exec(ctx, `UPDATE factors SET label = ?, role = ? WHERE id = ? AND user_id = ?`, label, role, id, userID)
 	if err != nil {
 		return fmt.Errorf("update factor: %w", err)
 	}
@@ -158,7 +167,16 @@ func (db *DB) UpdateFactor(ctx context.Context, userID, id, label string, role f
 
 // DeleteFactor removes one factor (and its recovery codes).
 func (db *DB) DeleteFactor(ctx context.Context, userID, id string) error {
-	res, err := db.exec(ctx, `DELETE FROM factors WHERE id = ? AND user_id = ?`, id, userID)
+	return deleteFactor(ctx, db, userID, id)
+}
+
+// DeleteFactor is DB.DeleteFactor inside a transaction.
+func (t *Tx) DeleteFactor(ctx context.Context, userID, id string) error {
+	return deleteFactor(ctx, t, userID, id)
+}
+
+func deleteFactor(ctx context.Context, w writer, userID, id string) error {
+	res, err := w.exec(ctx, `DELETE FROM factors WHERE id = ? AND user_id = ?`, id, userID)
 	if err != nil {
 		return fmt.Errorf("delete factor: %w", err)
 	}

@@ -184,7 +184,16 @@ func (db *DB) SetTwoStep(ctx context.Context, userID string, enabled bool, defau
 
 // SetDefaultFactor chooses the method the sign-in challenge asks for first.
 func (db *DB) SetDefaultFactor(ctx context.Context, userID, factorID string) error {
-	if _, err := db.exec(ctx, `UPDATE users SET default_factor_id = ? WHERE id = ?`, factorID, userID); err != nil {
+	return setDefaultFactor(ctx, db, userID, factorID)
+}
+
+// SetDefaultFactor is DB.SetDefaultFactor inside a transaction.
+func (t *Tx) SetDefaultFactor(ctx context.Context, userID, factorID string) error {
+	return setDefaultFactor(ctx, t, userID, factorID)
+}
+
+func setDefaultFactor(ctx context.Context, w writer, userID, factorID string) error {
+	if _, err := w.exec(ctx, `UPDATE users SET default_factor_id = ? WHERE id = ?`, factorID, userID); err != nil {
 		return fmt.Errorf("set default factor: %w", err)
 	}
 	return nil
