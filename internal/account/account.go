@@ -21,6 +21,7 @@ import (
 	"twostep/internal/password"
 	"twostep/internal/ratelimit"
 	"twostep/internal/secret"
+	"twostep/internal/session"
 	"twostep/internal/store"
 )
 
@@ -32,8 +33,8 @@ var (
 	ErrEmailTaken         = errors.New("account: e-mail already registered")
 	ErrWrongPassword      = errors.New("account: current password is wrong")
 	ErrInvalidToken       = errors.New("account: link is invalid, expired or already used")
-	ErrNoSession          = errors.New("account: not signed in")
-	ErrSessionNotFound    = errors.New("account: no such session")
+	ErrNoSession          = session.ErrNoSession
+	ErrSessionNotFound    = session.ErrNotFound
 	// ErrEmailNotVerified refuses two-step verification on an address its
 	// holder has not proved: a squatter could otherwise lock the owner out.
 	ErrEmailNotVerified = errors.New("account: confirm the e-mail address first")
@@ -106,6 +107,8 @@ type Service struct {
 	// (mail.go): messages are queued in the database and sent in the
 	// background, so sending never shows in response times.
 	mail mailer
+	// sessions starts, finds and ends sessions.
+	sessions *session.Service
 	// devices remembers browsers that skip the second step.
 	devices *device.Service
 	// methods verifies (and, for sent codes, issues) each kind of second
@@ -128,6 +131,8 @@ func New(o Options) *Service {
 		mail: mailer{poke: make(chan struct{}, 1)},
 	}
 	s.audit = audit.New(audit.Options{Events: o.DB, Mail: s.queueMail, BaseURL: s.baseURL, Now: o.Now, Log: o.Log})
+	s.sessions = session.NewService(session.Options{DB: o.DB, MaxLifetime: o.Config.Session.MaxLifetime.D(), IdleTimeout: o.Config.Session.IdleTimeout.D(),
+		KnownBrowser: o.Config.Session.KnownBrowserLifetime.D(), Audit: s.audit, Now: o.Now})
 	s.devices = device.New(device.Options{DB: o.DB, Lifetime: o.Config.TwoStep.DeviceLifetime.D(), MaxLifetime: o.Config.TwoStep.DeviceMaxLifetime.D(),
 		Audit: s.audit, Now: o.Now, Log: o.Log})
 	sent := sentcode.New(o.DB, o.Pepper, o.Config.Codes.Attempts, s.sendFor, o.Now)

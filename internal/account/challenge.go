@@ -164,7 +164,7 @@ func (s *Service) completeSignIn(ctx context.Context, c Client, u store.User, p 
 			return err
 		}
 		if !known {
-			if err := tx.RememberBrowser(ctx, u.ID, secret.Hash(iss.browser), now, now.Add(s.cfg.Session.KnownBrowserLifetime.D())); err != nil {
+			if err := tx.RememberBrowser(ctx, u.ID, secret.Hash(iss.browser), now, s.sessions.KnownUntil(now)); err != nil {
 				return err
 			}
 		}

@@ -3,14 +3,13 @@ package account
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
-	"time"
 
 	"twostep/internal/audit"
 	"twostep/internal/password"
 	"twostep/internal/ratelimit"
 	"twostep/internal/secret"
+	"twostep/internal/session"
 	"twostep/internal/store"
 )
 
@@ -186,120 +185,18 @@ func (s *Service) upgradeHash(ctx context.Context, u store.User, norm string) {
 
 // startSession issues a fresh session (never reusing one the browser
 // brought, so a planted session id is worthless) and marks the browser as
-// known to this account.
-//
-// aal is 1 after a password, 2 after a second factor or a remembered
-// device; stepUpKind ("password", "second_factor" or "") records what was
-// just proved, for the step-up window. known says the browser is already
-// known to the account, so there is nothing to remember.
+// known to this account, unless known says it already is.
 func (s *Service) startSession(ctx context.Context, c Client, u store.User, aal int, stepUpKind string, known bool) (Issued, error) {
 	sess, iss := s.newSession(c, u, aal, stepUpKind)
-	if err := s.db.CreateSession(ctx, sess); err != nil {
+	if err := s.sessions.Start(ctx, session.Fresh{Session: sess, Token: iss.Token, Browser: iss.browser}, known); err != nil {
 		return Issued{}, err
-	}
-	if !known {
-		now := sess.CreatedAt
-		if err := s.db.RememberBrowser(ctx, u.ID, secret.Hash(iss.browser), now, now.Add(s.cfg.Session.KnownBrowserLifetime.D())); err != nil {
-			return Issued{}, err
-		}
 	}
 	return iss, nil
 }
 
-// newSession is a fresh session for u (never one the browser brought, so
-// a planted session id is worthless) and what the browser is handed for
-// it, not yet stored.
+// newSession is a fresh session for u and what the browser is handed for
+// it, not yet stored (session.Service.New).
 func (s *Service) newSession(c Client, u store.User, aal int, stepUpKind string) (store.Session, Issued) {
-	now := s.now()
-	token := secret.NewToken()
-	sess := store.Session{
-		ID: store.NewID(), TokenHash: secret.Hash(token), UserID: u.ID, AAL: aal, StepUpKind: stepUpKind,
-		CreatedAt: now, AuthenticatedAt: now, LastSeenAt: now,
-		ExpiresAt: now.Add(s.cfg.Session.MaxLifetime.D()),
-		IP:        c.IP, UserAgent: truncate(c.UserAgent, 512),
-	}
-	if stepUpKind != "" {
-		sess.StepUpAt = now
-	}
-	iss := Issued{Token: token, Session: sess, browser: c.BrowserID}
-	if !secret.WellFormedToken(iss.browser) {
-		iss.browser = secret.NewToken()
-		iss.BrowserID = iss.browser
-	}
-	return sess, iss
-}
-
-// touchEvery limits last-seen writes to one per session per minute.
-const touchEvery = time.Minute
-
-// Authenticate returns the live session and user for a session cookie.
-func (s *Service) Authenticate(ctx context.Context, token string) (store.Session, store.User, error) {
-	if !secret.WellFormedToken(token) {
-		return store.Session{}, store.User{}, ErrNoSession
-	}
-	sess, u, err := s.db.SessionByTokenHash(ctx, secret.Hash(token))
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Session{}, store.User{}, ErrNoSession
-	}
-	if err != nil {
-		return store.Session{}, store.User{}, err
-	}
-	now := s.now()
-	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.Session.IdleTimeout.D() {
-		return store.Session{}, store.User{}, ErrNoSession
-	}
-	if now.Sub(sess.LastSeenAt) >= touchEvery {
-		if err := s.db.TouchSession(ctx, sess.ID, now); err != nil {
-			return sess, u, err
-		}
-		sess.LastSeenAt = now
-	}
-	return sess, u, nil
-}
-
-// SignOut ends the current session.
-func (s *Service) SignOut(ctx context.Context, c Client, sess store.Session) error {
-	if err := s.db.RevokeSession(ctx, sess.UserID, sess.ID, s.now()); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	s.record(ctx, c, sess.UserID, audit.SignOut, audit.Success, "")
-	return nil
-}
-
-// SignOutEverywhere ends every session of the user, this one included.
-func (s *Service) SignOutEverywhere(ctx context.Context, c Client, sess store.Session) (int64, error) {
-	n, err := s.db.RevokeSessions(ctx, sess.UserID, "", s.now())
-	if err != nil {
-		return 0, err
-	}
-	s.record(ctx, c, sess.UserID, audit.SignOutEverywhere, audit.Success, fmt.Sprintf("%d sessions ended", n))
-	return n, nil
-}
-
-// RevokeOthers ends every session of the user but this one.
-func (s *Service) RevokeOthers(ctx context.Context, c Client, sess store.Session) (int64, error) {
-	n, err := s.db.RevokeSessions(ctx, sess.UserID, sess.ID, s.now())
-	if err != nil {
-		return 0, err
-	}
-	s.record(ctx, c, sess.UserID, audit.SessionsRevoked, audit.Success, fmt.Sprintf("%d other sessions ended", n))
-	return n, nil
-}
-
-// RevokeSession ends one of the user's sessions by id.
-func (s *Service) RevokeSession(ctx context.Context, c Client, sess store.Session, id string) error {
-	err := s.db.RevokeSession(ctx, sess.UserID, id, s.now())
-	if errors.Is(err, store.ErrNotFound) {
-		return ErrSessionNotFound
-	}
-	if err != nil {
-		return err
-	}
-	s.record(ctx, c, sess.UserID, audit.SessionRevoked, audit.Success, "session "+id)
-	return nil
-}
-
-// Sessions lists the user's live sessions, most recently used first.
-func (s *Service) Sessions(ctx context.Context, userID string) ([]store.Session, error) {
-	return s.db.ActiveSessions(ctx, userID, s.now(), s.cfg.Session.IdleTimeout.D())
+	f := s.sessions.New(c.audit(), c.BrowserID, u.ID, aal, stepUpKind)
+	return f.Session, Issued{Token: f.Token, Session: f.Session, BrowserID: f.NewBrowser, browser: f.Browser}
 }

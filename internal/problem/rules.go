@@ -17,6 +17,7 @@ import (
 	"twostep/internal/ratelimit"
 	"twostep/internal/secret"
 	"twostep/internal/server"
+	"twostep/internal/session"
 	"twostep/internal/store"
 )
 
@@ -107,8 +108,8 @@ var rules = []rule{
 	is(account.ErrEmailTaken, http.StatusConflict, "email_taken", "E-mail already registered", "An account with this e-mail address already exists. Sign in, or reset the password.", "email"),
 	is(account.ErrWrongPassword, http.StatusForbidden, "wrong_password", "Current password is wrong", "The current password is wrong.", "current_password"),
 	is(account.ErrInvalidToken, http.StatusBadRequest, "invalid_token", "Link not valid", "This link is invalid, has expired or was already used. Ask for a new one.", ""),
-	is(account.ErrNoSession, http.StatusUnauthorized, "unauthenticated", "Not signed in", "Sign in first.", ""),
-	is(account.ErrSessionNotFound, http.StatusNotFound, "not_found", "No such session", "You have no live session with that id.", ""),
+	is(session.ErrNoSession, http.StatusUnauthorized, "unauthenticated", "Not signed in", "Sign in first.", ""),
+	is(session.ErrNotFound, http.StatusNotFound, "not_found", "No such session", "You have no live session with that id.", ""),
 
 	// Requests refused before any handler.
 	is(server.ErrCrossOrigin, http.StatusForbidden, "cross_origin", "Cross-site request refused", "This request came from another site and was refused.", ""),

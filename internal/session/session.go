@@ -1,7 +1,8 @@
-// Package session carries sessions over HTTP: the cookies that hold the
-// session token and the browser id, and the client's address and user
-// agent that every session and event records. The sessions themselves are
-// kept by package account in the database.
+// Package session is sessions: starting, finding, listing and ending them
+// in the database (Service, over a small Store), and carrying them over
+// HTTP — the cookies that hold the session token and the browser id, and
+// the client's address and user agent that every session and event
+// records.
 package session
 
 import (
