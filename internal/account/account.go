@@ -43,31 +43,8 @@ var (
 )
 
 // Client describes who is asking: recorded with every event and session.
-type Client struct {
-	// IP is the client's address, as recorded with sessions and events.
-	IP string
-	// Network is what the client's address limits are counted under: the
-	// address itself for IPv4, its /64 for IPv6 (session.LimitKey). Empty
-	// means IP.
-	Network   string
-	UserAgent string
-	// BrowserID is the raw value of the browser's twostep cookie, if any.
-	BrowserID string
-	// DeviceTokens are the remembered-device tokens the browser holds, one
-	// per account that trusted it.
-	DeviceTokens []string
-}
-
-// audit is the client as events record it.
-func (c Client) audit() audit.Client { return audit.Client{IP: c.IP, UserAgent: c.UserAgent} }
-
-// limitAddr is the client's address as rate limits count it.
-func (c Client) limitAddr() string {
-	if c.Network != "" {
-		return c.Network
-	}
-	return c.IP
-}
+// It is session's, so that the flows in their own packages share it.
+type Client = session.Client
 
 // Options wires a Service.
 type Options struct {
@@ -156,12 +133,12 @@ func (s *Service) Config() config.Config { return s.cfg }
 // record stores a security event; a failure to record is logged, never
 // shown to the user.
 func (s *Service) record(ctx context.Context, c Client, userID string, k audit.Kind, o audit.Outcome, detail string) {
-	s.audit.Record(ctx, c.audit(), userID, k, o, detail)
+	s.audit.Record(ctx, c.Audit(), userID, k, o, detail)
 }
 
 // event builds a security event to record now, in a transaction.
 func (s *Service) event(c Client, userID string, k audit.Kind, o audit.Outcome, detail string) store.Event {
-	return s.audit.Event(c.audit(), userID, k, o, detail)
+	return s.audit.Event(c.Audit(), userID, k, o, detail)
 }
 
 // notify tells u about a security change by e-mail, once it is committed.

@@ -150,7 +150,7 @@ func (s *Service) completeSignIn(ctx context.Context, c Client, u store.User, p 
 	}
 	var dev store.Device
 	if remember {
-		dev, iss.DeviceToken = s.devices.New(c.audit(), u.ID)
+		dev, iss.DeviceToken = s.devices.New(c.Audit(), u.ID)
 		notices = append(notices, s.mailRow(u.ID, audit.MailKind, s.audit.Message(u, audit.BrowserRemembered(u.Email, dev.Label, c.IP))))
 	}
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {

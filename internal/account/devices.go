@@ -23,7 +23,7 @@ func (s *Service) ForgetDevice(ctx context.Context, c Client, sess store.Session
 	if err := s.RequireStepUp(ctx, sess, u); err != nil {
 		return err
 	}
-	return s.devices.Forget(ctx, c.audit(), u.ID, id)
+	return s.devices.Forget(ctx, c.Audit(), u.ID, id)
 }
 
 // ForgetDevices makes every browser ask for a code again, after a step-up.
@@ -31,11 +31,11 @@ func (s *Service) ForgetDevices(ctx context.Context, c Client, sess store.Sessio
 	if err := s.RequireStepUp(ctx, sess, u); err != nil {
 		return err
 	}
-	return s.devices.ForgetAll(ctx, c.audit(), u.ID)
+	return s.devices.ForgetAll(ctx, c.Audit(), u.ID)
 }
 
 // rememberDevice trusts this browser for the user outside a sign-in (the
 // wizard's last step offers it).
 func (s *Service) rememberDevice(ctx context.Context, c Client, u store.User) (string, error) {
-	return s.devices.Remember(ctx, c.audit(), u)
+	return s.devices.Remember(ctx, c.Audit(), u)
 }

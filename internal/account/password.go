@@ -83,7 +83,7 @@ func (s *Service) RequestReset(ctx context.Context, c Client, email string) erro
 	if err != nil {
 		return err
 	}
-	if err := s.limiter.Take(ctx, "reset:ip:"+c.limitAddr(), s.cfg.Limits.ResetPerAddress); err != nil {
+	if err := s.limiter.Take(ctx, "reset:ip:"+c.LimitAddr(), s.cfg.Limits.ResetPerAddress); err != nil {
 		return err
 	}
 	u, err := s.db.UserByEmail(ctx, email)

@@ -385,7 +385,7 @@ func (s *Service) sendBudgets(c Client, u store.User, f store.Factor, channel, t
 	l := s.cfg.Limits
 	budgets := []sendBudget{
 		{"send:acct:" + u.ID, l.SendPerAccount, false},
-		{"send:ip:" + c.limitAddr(), l.SendPerAddress, false},
+		{"send:ip:" + c.LimitAddr(), l.SendPerAddress, false},
 	}
 	var prefix, hash string
 	var region string

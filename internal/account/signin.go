@@ -83,7 +83,7 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 		}
 	}
 	err = s.limiter.Reserve(ctx,
-		ratelimit.BackoffWant(addressKey(c.limitAddr()), s.cfg.Limits.PasswordPerAddress),
+		ratelimit.BackoffWant(addressKey(c.LimitAddr()), s.cfg.Limits.PasswordPerAddress),
 		ratelimit.BackoffWant(key, backoff))
 	if err != nil {
 		s.throttled(ctx, c, u.ID, audit.SignIn, err)
@@ -99,7 +99,7 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 	}
 	if err != nil {
 		// Not evaluated (the hasher is busy): the attempt is given back.
-		if rerr := s.limiter.Refund(context.WithoutCancel(ctx), addressKey(c.limitAddr()), key); rerr != nil {
+		if rerr := s.limiter.Refund(context.WithoutCancel(ctx), addressKey(c.LimitAddr()), key); rerr != nil {
 			s.log.Error("give back a password attempt", "err", rerr)
 		}
 		return store.User{}, Issued{}, err
@@ -118,9 +118,9 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 	// are forgiven; the account's are not — they may be someone else's
 	// guesses, which the owner signing in must not wipe out.
 	if known {
-		err = errors.Join(s.limiter.Refund(ctx, addressKey(c.limitAddr())), s.limiter.Reset(ctx, key))
+		err = errors.Join(s.limiter.Refund(ctx, addressKey(c.LimitAddr())), s.limiter.Reset(ctx, key))
 	} else {
-		err = s.limiter.Refund(ctx, addressKey(c.limitAddr()), key)
+		err = s.limiter.Refund(ctx, addressKey(c.LimitAddr()), key)
 	}
 	if err != nil {
 		return store.User{}, Issued{}, err
@@ -197,6 +197,6 @@ func (s *Service) startSession(ctx context.Context, c Client, u store.User, aal 
 // newSession is a fresh session for u and what the browser is handed for
 // it, not yet stored (session.Service.New).
 func (s *Service) newSession(c Client, u store.User, aal int, stepUpKind string) (store.Session, Issued) {
-	f := s.sessions.New(c.audit(), c.BrowserID, u.ID, aal, stepUpKind)
+	f := s.sessions.New(c.Audit(), c.BrowserID, u.ID, aal, stepUpKind)
 	return f.Session, Issued{Token: f.Token, Session: f.Session, BrowserID: f.NewBrowser, browser: f.Browser}
 }

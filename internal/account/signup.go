@@ -18,7 +18,7 @@ func (s *Service) SignUp(ctx context.Context, c Client, email, pw string) (store
 	if err != nil {
 		return store.User{}, Issued{}, err
 	}
-	if err := s.limiter.Take(ctx, "signup:ip:"+c.limitAddr(), s.cfg.Limits.SignupPerAddress); err != nil {
+	if err := s.limiter.Take(ctx, "signup:ip:"+c.LimitAddr(), s.cfg.Limits.SignupPerAddress); err != nil {
 		return store.User{}, Issued{}, err
 	}
 	hash, err := s.hasher.Hash(ctx, norm)

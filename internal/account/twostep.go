@@ -553,7 +553,7 @@ func (s *Service) reserveCode(ctx context.Context, c Client, userID string, know
 		ratelimit.BudgetWant(codeAccountDailyKey(userID), l.CodePerAccountDaily),
 	}
 	if !known {
-		wants = append(wants, ratelimit.BudgetWant(codeAddressKey(c.limitAddr()), l.CodePerAddress))
+		wants = append(wants, ratelimit.BudgetWant(codeAddressKey(c.LimitAddr()), l.CodePerAddress))
 	}
 	if err := s.limiter.Reserve(ctx, wants...); err != nil {
 		var lim *ratelimit.Limited
