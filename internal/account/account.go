@@ -22,6 +22,7 @@ import (
 	"twostep/internal/ratelimit"
 	"twostep/internal/secret"
 	"twostep/internal/session"
+	"twostep/internal/stepup"
 	"twostep/internal/store"
 )
 
@@ -31,7 +32,7 @@ var (
 	// wrong password alike.
 	ErrInvalidCredentials = errors.New("account: invalid e-mail or password")
 	ErrEmailTaken         = errors.New("account: e-mail already registered")
-	ErrWrongPassword      = errors.New("account: current password is wrong")
+	ErrWrongPassword      = stepup.ErrWrongPassword
 	ErrInvalidToken       = errors.New("account: link is invalid, expired or already used")
 	ErrNoSession          = session.ErrNoSession
 	ErrSessionNotFound    = session.ErrNotFound
@@ -86,6 +87,9 @@ type Service struct {
 	mail mailer
 	// sessions starts, finds and ends sessions.
 	sessions *session.Service
+	// stepup asks for, and renews, re-verification before sensitive
+	// actions.
+	stepup *stepup.Service
 	// devices remembers browsers that skip the second step.
 	devices *device.Service
 	// methods verifies (and, for sent codes, issues) each kind of second
@@ -110,6 +114,8 @@ func New(o Options) *Service {
 	s.audit = audit.New(audit.Options{Events: o.DB, Mail: s.queueMail, BaseURL: s.baseURL, Now: o.Now, Log: o.Log})
 	s.sessions = session.NewService(session.Options{DB: o.DB, MaxLifetime: o.Config.Session.MaxLifetime.D(), IdleTimeout: o.Config.Session.IdleTimeout.D(),
 		KnownBrowser: o.Config.Session.KnownBrowserLifetime.D(), Audit: s.audit, Now: o.Now})
+	s.stepup = stepup.New(stepup.Options{DB: o.DB, Factors: stepupFactors{s}, Hasher: o.Hasher, Limiter: o.Limiter,
+		Window: o.Config.TwoStep.StepUpWindow.D(), Guesses: o.Config.Limits.PasswordPerAccount, Audit: s.audit, Now: o.Now, Log: o.Log})
 	s.devices = device.New(device.Options{DB: o.DB, Lifetime: o.Config.TwoStep.DeviceLifetime.D(), MaxLifetime: o.Config.TwoStep.DeviceMaxLifetime.D(),
 		Audit: s.audit, Now: o.Now, Log: o.Log})
 	sent := sentcode.New(o.DB, o.Pepper, o.Config.Codes.Attempts, s.sendFor, o.Now)

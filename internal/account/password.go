@@ -33,7 +33,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, sess store.Sessi
 	if err != nil {
 		return err
 	}
-	if err := s.verifyOwnPassword(ctx, c, u, current, audit.PasswordChange); err != nil {
+	if err := s.stepup.CheckPassword(ctx, c, u, current, audit.PasswordChange); err != nil {
 		return err
 	}
 	hash, err := s.hasher.Hash(ctx, normNext)

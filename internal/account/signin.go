@@ -3,7 +3,6 @@ package account
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"twostep/internal/audit"
 	"twostep/internal/password"
@@ -140,35 +139,9 @@ func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store
 	return u, iss, nil
 }
 
-// throttled records and logs a request refused by a limit. The log line
-// names the flow and the limits, never the address or account typed.
+// throttled records and logs a request refused by a limit.
 func (s *Service) throttled(ctx context.Context, c Client, userID string, flow audit.Kind, err error) {
-	var lim *ratelimit.Limited
-	if !errors.As(err, &lim) {
-		return
-	}
-	kinds := make([]string, 0, len(lim.Keys))
-	for _, k := range lim.Keys {
-		kinds = append(kinds, limitKind(k))
-	}
-	s.log.Warn("request throttled", "flow", flow, "limits", strings.Join(kinds, ","), "retry_after_s", lim.Seconds())
-	if userID != "" {
-		s.record(ctx, c, userID, flow, audit.Throttled, strings.Join(kinds, ","))
-	}
-}
-
-// limitKind is a rate-limit key without its identifying part: "pw:acct",
-// "code:ip".
-func limitKind(key string) string {
-	parts := strings.SplitN(key, ":", 3)
-	if len(parts) < 2 {
-		return parts[0]
-	}
-	kind := parts[0] + ":" + parts[1]
-	if parts[1] == "acct" && strings.HasPrefix(key, kind+":day:") {
-		kind += ":day"
-	}
-	return kind
+	s.audit.Throttled(ctx, c.Audit(), userID, flow, err)
 }
 
 // upgradeHash re-hashes a password stored with older parameters; a failure

@@ -38,7 +38,6 @@ var (
 	ErrAlreadyConfirmed      = errors.New("account: this method is already confirmed")
 	ErrInvalidLabel          = errors.New("account: a label is 1 to 64 characters of text")
 	ErrInvalidRole           = errors.New("account: role must be primary or backup")
-	ErrTwoStepOff            = errors.New("account: two-step verification is off")
 	ErrAlreadyEnabled        = errors.New("account: two-step verification is already on")
 )
 
@@ -74,14 +73,6 @@ func roundHuman(d time.Duration) string {
 	}
 	return fmt.Sprintf("%d minutes", m)
 }
-
-// StepUpRequiredError asks the user to prove themselves again: with a
-// second factor when 2SV is on (Methods), with the password otherwise.
-type StepUpRequiredError struct {
-	Methods []store.Factor
-}
-
-func (e *StepUpRequiredError) Error() string { return "account: re-verification required" }
 
 func (s *Service) totpParams() totp.Params {
 	t := s.cfg.TwoStep
@@ -589,7 +580,7 @@ func (s *Service) codeWrong(ctx context.Context, c Client, userID, detail string
 		if err := s.limiter.Exhausted(ctx, b.key, b.budget); err != nil {
 			var lim *ratelimit.Limited
 			if errors.As(err, &lim) {
-				s.log.Warn("second-factor budget spent: codes refused", "limit", limitKind(b.key), "retry_after_s", lim.Seconds())
+				s.log.Warn("second-factor budget spent: codes refused", "limit", audit.LimitKind(b.key), "retry_after_s", lim.Seconds())
 				s.record(ctx, c, userID, audit.SecondFactor, audit.Lockout, "too many wrong codes")
 			}
 			return

@@ -18,6 +18,7 @@ import (
 	"twostep/internal/secret"
 	"twostep/internal/server"
 	"twostep/internal/session"
+	"twostep/internal/stepup"
 	"twostep/internal/store"
 )
 
@@ -40,7 +41,7 @@ var rules = []rule{
 		}
 		return p
 	}),
-	as(func(e *account.StepUpRequiredError) *Problem {
+	as(func(e *stepup.RequiredError) *Problem {
 		p := New(http.StatusForbidden, "step_up_required", "Confirm it's you", "For your security, confirm it's you first: enter your password, or a code once two-step verification is on.")
 		if len(e.Methods) > 0 {
 			p.Detail = "For your security, confirm it's you with a code from one of your methods first."
@@ -60,7 +61,7 @@ var rules = []rule{
 	is(account.ErrInvalidLabel, http.StatusBadRequest, "invalid_label", "Label not accepted", "A label is 1 to 64 characters, on one line.", "label"),
 	is(account.ErrInvalidRole, http.StatusBadRequest, "invalid_role", "Role not accepted", "Role must be \"primary\" or \"backup\"; recovery codes are always a backup.", "role"),
 	is(account.ErrAlreadyEnabled, http.StatusConflict, "already_enabled", "Already on", "Two-step verification is already on.", ""),
-	is(account.ErrTwoStepOff, http.StatusBadRequest, "two_step_off", "No methods", "You have no second-factor method; confirm with your password instead.", ""),
+	is(stepup.ErrTwoStepOff, http.StatusBadRequest, "two_step_off", "No methods", "You have no second-factor method; confirm with your password instead.", ""),
 
 	// Codes sent by text, call or e-mail.
 	as(func(e *phone.InvalidError) *Problem {
@@ -106,7 +107,7 @@ var rules = []rule{
 	}),
 	is(account.ErrInvalidCredentials, http.StatusUnauthorized, "invalid_credentials", "Sign-in failed", "The e-mail address or password is wrong.", ""),
 	is(account.ErrEmailTaken, http.StatusConflict, "email_taken", "E-mail already registered", "An account with this e-mail address already exists. Sign in, or reset the password.", "email"),
-	is(account.ErrWrongPassword, http.StatusForbidden, "wrong_password", "Current password is wrong", "The current password is wrong.", "current_password"),
+	is(stepup.ErrWrongPassword, http.StatusForbidden, "wrong_password", "Current password is wrong", "The current password is wrong.", "current_password"),
 	is(account.ErrInvalidToken, http.StatusBadRequest, "invalid_token", "Link not valid", "This link is invalid, has expired or was already used. Ask for a new one.", ""),
 	is(session.ErrNoSession, http.StatusUnauthorized, "unauthenticated", "Not signed in", "Sign in first.", ""),
 	is(session.ErrNotFound, http.StatusNotFound, "not_found", "No such session", "You have no live session with that id.", ""),
