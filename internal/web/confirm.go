@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"twostep/internal/account"
+	"twostep/internal/signin"
 	"twostep/internal/store"
 )
 
@@ -30,7 +31,7 @@ type confirmData struct {
 }
 
 func (w *Web) confirmPage(rw http.ResponseWriter, r *http.Request, _ store.Session, u store.User) {
-	w.renderConfirm(rw, r, http.StatusOK, u, safeNext(r.URL.Query().Get("next")), r.URL.Query().Get("method"), "")
+	w.renderConfirm(rw, r, http.StatusOK, u, signin.ReturnTo(r.URL.Query().Get("next")), r.URL.Query().Get("method"), "")
 }
 
 func (w *Web) renderConfirm(rw http.ResponseWriter, r *http.Request, status int, u store.User, next, methodID, errMsg string) {
@@ -63,7 +64,7 @@ func (w *Web) confirm(rw http.ResponseWriter, r *http.Request, sess store.Sessio
 		w.badForm(rw)
 		return
 	}
-	next := safeNext(r.PostFormValue("next"))
+	next := signin.ReturnTo(r.PostFormValue("next"))
 	var err error
 	methodID := r.PostFormValue("method_id")
 	if u.TwoStepEnabled {
@@ -89,7 +90,7 @@ func (w *Web) confirmSend(rw http.ResponseWriter, r *http.Request, _ store.Sessi
 		w.badForm(rw)
 		return
 	}
-	next, methodID := safeNext(r.PostFormValue("next")), r.PostFormValue("method_id")
+	next, methodID := signin.ReturnTo(r.PostFormValue("next")), r.PostFormValue("method_id")
 	if _, err := w.acct.SendStepUpCode(r.Context(), w.client(r), u, methodID, r.PostFormValue("channel")); err != nil {
 		status, msg := w.explain(err)
 		if status >= 500 && status != http.StatusServiceUnavailable {

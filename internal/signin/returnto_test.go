@@ -1,4 +1,4 @@
-package web
+package signin
 
 import (
 	"strings"
@@ -19,8 +19,8 @@ func TestSafeNext(t *testing.T) {
 		"/account/confirm?next=%2Faccount%2Ftwo-step",
 	}
 	for _, next := range good {
-		if got := safeNext(next); got != next {
-			t.Errorf("safeNext(%q) = %q, want it kept", next, got)
+		if got := ReturnTo(next); got != next {
+			t.Errorf("ReturnTo(%q) = %q, want it kept", next, got)
 		}
 	}
 	hostile := []string{
@@ -78,8 +78,8 @@ func TestSafeNext(t *testing.T) {
 		"/account?x=" + strings.Repeat("%41", 400),
 	}
 	for _, next := range hostile {
-		if got := safeNext(next); got != "/account" {
-			t.Errorf("safeNext(%q) = %q, want /account", next, got)
+		if got := ReturnTo(next); got != "/account" {
+			t.Errorf("ReturnTo(%q) = %q, want /account", next, got)
 		}
 	}
 }

@@ -1,25 +1,28 @@
-package web
+// Package signin is the sign-in flow's shared rules; for now the return
+// address a sign-in or a re-verification goes back to, which every surface
+// checks the same way.
+package signin
 
 import (
 	"net/url"
 	"strings"
 )
 
-// maxNextLen bounds a return address: the account pages' paths and queries
+// maxReturnLen bounds a return address: the account pages' paths and queries
 // are short, and a long one is only ever an attack on something.
-const maxNextLen = 512
+const maxReturnLen = 512
 
-// safeNext keeps a return address on this site's account pages: "/account"
+// ReturnTo keeps a return address on this site's account pages: "/account"
 // or a path under "/account/", with an optional query. Anything a browser
 // could read as another site, or normalise into one, gives "/account"
 // instead: a scheme or host (https://…, //host, javascript:), a backslash
 // (browsers read /\host as //host), user info, a fragment, spaces and
 // control characters (browsers drop tabs and newlines, so /\t/host is
 // //host), non-ASCII, dot segments and doubled slashes, also percent-encoded
-// (%2e%2e, %2F%2F, %5C, %09), and anything longer than maxNextLen.
-func safeNext(next string) string {
+// (%2e%2e, %2F%2F, %5C, %09), and anything longer than maxReturnLen.
+func ReturnTo(next string) string {
 	const fallback = "/account"
-	if next == "" || len(next) > maxNextLen {
+	if next == "" || len(next) > maxReturnLen {
 		return fallback
 	}
 	for i := 0; i < len(next); i++ {
