@@ -22,6 +22,7 @@ import (
 	"twostep/internal/ratelimit"
 	"twostep/internal/secret"
 	"twostep/internal/session"
+	"twostep/internal/signin"
 	"twostep/internal/stepup"
 	"twostep/internal/store"
 )
@@ -30,7 +31,7 @@ import (
 var (
 	// ErrInvalidCredentials is the one answer for an unknown e-mail and a
 	// wrong password alike.
-	ErrInvalidCredentials = errors.New("account: invalid e-mail or password")
+	ErrInvalidCredentials = signin.ErrInvalidCredentials
 	ErrEmailTaken         = errors.New("account: e-mail already registered")
 	ErrWrongPassword      = stepup.ErrWrongPassword
 	ErrInvalidToken       = errors.New("account: link is invalid, expired or already used")
@@ -90,6 +91,8 @@ type Service struct {
 	// stepup asks for, and renews, re-verification before sensitive
 	// actions.
 	stepup *stepup.Service
+	// signin runs the sign-in: password, second step, session.
+	signin *signin.Service
 	// devices remembers browsers that skip the second step.
 	devices *device.Service
 	// methods verifies (and, for sent codes, issues) each kind of second
@@ -118,6 +121,9 @@ func New(o Options) *Service {
 		Window: o.Config.TwoStep.StepUpWindow.D(), Guesses: o.Config.Limits.PasswordPerAccount, Audit: s.audit, Now: o.Now, Log: o.Log})
 	s.devices = device.New(device.Options{DB: o.DB, Lifetime: o.Config.TwoStep.DeviceLifetime.D(), MaxLifetime: o.Config.TwoStep.DeviceMaxLifetime.D(),
 		Audit: s.audit, Now: o.Now, Log: o.Log})
+	s.signin = signin.New(signin.Options{DB: o.DB, Account: signinAccount{s}, Hasher: o.Hasher, Limiter: o.Limiter,
+		Sessions: s.sessions, Devices: s.devices, Audit: s.audit, Limits: o.Config.Limits,
+		PendingTTL: o.Config.TwoStep.PendingSignInTTL.D(), PendingAttempts: o.Config.TwoStep.PendingAttempts, Now: o.Now, Log: o.Log})
 	sent := sentcode.New(o.DB, o.Pepper, o.Config.Codes.Attempts, s.sendFor, o.Now)
 	s.methods = method.Registry{
 		factor.TOTP:     appcode.New(o.DB, o.Keys, s.totpParams(), o.Now),

@@ -8,6 +8,7 @@ import (
 	"twostep/internal/audit"
 	"twostep/internal/delivery"
 	"twostep/internal/secret"
+	"twostep/internal/signin"
 	"twostep/internal/store"
 )
 
@@ -232,7 +233,7 @@ func (s *Service) ResetPassword(ctx context.Context, c Client, token, next strin
 	}
 	// Whoever was guessing the old password starts again from nothing, and
 	// so does the owner.
-	if err := s.limiter.Reset(ctx, accountKey(u.Email)); err != nil {
+	if err := s.limiter.Reset(ctx, signin.AccountKey(u.Email)); err != nil {
 		s.log.Error("forget password failures after a reset", "err", err)
 	}
 	s.record(ctx, c, u.ID, audit.PasswordReset, audit.Success, itoa(ended)+" sessions ended")

@@ -47,7 +47,7 @@ func (s *Service) SignUp(ctx context.Context, c Client, email, pw string) (store
 	}
 	s.pokeMail()
 	s.record(ctx, c, u.ID, audit.SignUp, audit.Success, "")
-	iss, err := s.startSession(ctx, c, u, 1, "password", false)
+	iss, err := s.signin.StartSession(ctx, c, u, 1, "password", false)
 	if err != nil {
 		return u, Issued{}, err
 	}

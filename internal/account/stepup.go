@@ -2,9 +2,7 @@ package account
 
 import (
 	"context"
-	"errors"
 
-	"twostep/internal/factor"
 	"twostep/internal/stepup"
 	"twostep/internal/store"
 )
@@ -45,13 +43,9 @@ func (f stepupFactors) Methods(ctx context.Context, userID string) ([]store.Fact
 }
 
 func (f stepupFactors) CheckCode(ctx context.Context, c Client, u store.User, methodID, code string) (store.Factor, error) {
-	s := f.s
-	m, err := s.db.FactorByID(ctx, u.ID, methodID, s.now())
-	if err != nil || m.Status != factor.Active {
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return m, err
-		}
-		return m, ErrFactorNotFound
+	m, err := f.s.activeFactor(ctx, u.ID, methodID)
+	if err != nil {
+		return m, err
 	}
-	return m, s.checkCode(ctx, c, u, m, code)
+	return m, f.s.checkCode(ctx, c, u, m, code)
 }

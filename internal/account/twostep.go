@@ -34,7 +34,6 @@ var (
 	ErrBackupRequired        = errors.New("account: add a backup method first")
 	ErrPrimaryRequired       = errors.New("account: add and confirm a primary method first")
 	ErrPolicyRequiresTwoStep = errors.New("account: two-step verification cannot be turned off here")
-	ErrSignInExpired         = errors.New("account: the sign-in expired; enter your password again")
 	ErrAlreadyConfirmed      = errors.New("account: this method is already confirmed")
 	ErrInvalidLabel          = errors.New("account: a label is 1 to 64 characters of text")
 	ErrInvalidRole           = errors.New("account: role must be primary or backup")

@@ -18,6 +18,7 @@ import (
 	"twostep/internal/secret"
 	"twostep/internal/server"
 	"twostep/internal/session"
+	"twostep/internal/signin"
 	"twostep/internal/stepup"
 	"twostep/internal/store"
 )
@@ -54,7 +55,7 @@ var rules = []rule{
 	is(account.ErrEmailNotVerified, http.StatusConflict, "email_not_verified", "E-mail address not confirmed", "Confirm your e-mail address with the link we sent before turning two-step verification on.", ""),
 	is(account.ErrPrimaryRequired, http.StatusConflict, "primary_required", "Method needed", "Add and confirm a method (an authenticator app or a phone) before turning two-step verification on.", ""),
 	is(account.ErrPolicyRequiresTwoStep, http.StatusForbidden, "policy_requires_two_step", "Two-step verification required", "This site requires two-step verification; it cannot be turned off.", ""),
-	is(account.ErrSignInExpired, http.StatusUnauthorized, "signin_expired", "Sign-in expired", "This sign-in has expired or had too many wrong codes. Enter your e-mail and password again.", ""),
+	is(signin.ErrExpired, http.StatusUnauthorized, "signin_expired", "Sign-in expired", "This sign-in has expired or had too many wrong codes. Enter your e-mail and password again.", ""),
 	is(account.ErrFactorNotFound, http.StatusNotFound, "not_found", "No such method", "You have no active method with that id.", ""),
 	is(device.ErrNotFound, http.StatusNotFound, "not_found", "No such browser", "You have no remembered browser with that id.", ""),
 	is(account.ErrAlreadyConfirmed, http.StatusConflict, "already_confirmed", "Already confirmed", "This method is already confirmed.", ""),
@@ -105,7 +106,7 @@ var rules = []rule{
 		p.Field = "email"
 		return p
 	}),
-	is(account.ErrInvalidCredentials, http.StatusUnauthorized, "invalid_credentials", "Sign-in failed", "The e-mail address or password is wrong.", ""),
+	is(signin.ErrInvalidCredentials, http.StatusUnauthorized, "invalid_credentials", "Sign-in failed", "The e-mail address or password is wrong.", ""),
 	is(account.ErrEmailTaken, http.StatusConflict, "email_taken", "E-mail already registered", "An account with this e-mail address already exists. Sign in, or reset the password.", "email"),
 	is(stepup.ErrWrongPassword, http.StatusForbidden, "wrong_password", "Current password is wrong", "The current password is wrong.", "current_password"),
 	is(account.ErrInvalidToken, http.StatusBadRequest, "invalid_token", "Link not valid", "This link is invalid, has expired or was already used. Ask for a new one.", ""),

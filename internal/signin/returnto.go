@@ -1,6 +1,3 @@
-// Package signin is the sign-in flow's shared rules; for now the return
-// address a sign-in or a re-verification goes back to, which every surface
-// checks the same way.
 package signin
 
 import (

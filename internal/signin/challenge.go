@@ -1,13 +1,13 @@
-package account
+package signin
 
 import (
 	"context"
 	"errors"
 	"time"
-
 	"twostep/internal/audit"
 	"twostep/internal/factor"
 	"twostep/internal/secret"
+	"twostep/internal/session"
 	"twostep/internal/store"
 )
 
@@ -22,42 +22,42 @@ type Challenge struct {
 
 // challenge starts a pending sign-in, or signs in directly when the
 // browser is a remembered device of this user.
-func (s *Service) challenge(ctx context.Context, c Client, u store.User, known bool) (Issued, error) {
+func (s *Service) challenge(ctx context.Context, c session.Client, u store.User, known bool) (Issued, error) {
 	now := s.now()
 	if d, ok := s.devices.Remembered(ctx, c.DeviceTokens, u.ID); ok {
 		if err := s.devices.Use(ctx, d, c.IP); err != nil {
 			return Issued{}, err
 		}
-		iss, err := s.startSession(ctx, c, u, 2, "", known)
+		iss, err := s.StartSession(ctx, c, u, 2, "", known)
 		if err != nil {
 			return Issued{}, err
 		}
-		s.record(ctx, c, u.ID, audit.SignIn, audit.Success, "remembered browser: "+d.Label)
+		s.audit.Record(ctx, c.Audit(), u.ID, audit.SignIn, audit.Success, "remembered browser: "+d.Label)
 		return iss, nil
 	}
-	methods, err := s.Methods(ctx, u.ID)
+	methods, err := s.account.Methods(ctx, u.ID)
 	if err != nil {
 		return Issued{}, err
 	}
 	token := secret.NewToken()
 	p := store.Pending{ID: store.NewID(), TokenHash: secret.Hash(token), UserID: u.ID, CreatedAt: now,
-		ExpiresAt: now.Add(s.cfg.TwoStep.PendingSignInTTL.D()), IP: c.IP, UserAgent: truncate(c.UserAgent, 512)}
+		ExpiresAt: now.Add(s.pendingTTL), IP: c.IP, UserAgent: truncate(c.UserAgent, maxUserAgent)}
 	if err := s.db.CreatePending(ctx, p); err != nil {
 		return Issued{}, err
 	}
-	s.record(ctx, c, u.ID, audit.SignIn, audit.SecondFactorRequired, "")
-	return Issued{Challenge: &Challenge{Token: token, ExpiresAt: p.ExpiresAt, Methods: methods, DefaultID: defaultMethod(u, methods)}}, nil
+	s.audit.Record(ctx, c.Audit(), u.ID, audit.SignIn, audit.SecondFactorRequired, "")
+	return Issued{Challenge: &Challenge{Token: token, ExpiresAt: p.ExpiresAt, Methods: methods, DefaultID: s.account.DefaultMethod(u, methods)}}, nil
 }
 
 // PendingChallenge returns the challenge a pending-sign-in cookie belongs
 // to, for the challenge page.
 func (s *Service) PendingChallenge(ctx context.Context, token string) (Challenge, store.User, error) {
 	if !secret.WellFormedToken(token) {
-		return Challenge{}, store.User{}, ErrSignInExpired
+		return Challenge{}, store.User{}, ErrExpired
 	}
-	p, err := s.db.PendingByTokenHash(ctx, secret.Hash(token), s.now(), s.cfg.TwoStep.PendingAttempts)
+	p, err := s.db.PendingByTokenHash(ctx, secret.Hash(token), s.now(), s.pendingAttempts)
 	if errors.Is(err, store.ErrNotFound) {
-		return Challenge{}, store.User{}, ErrSignInExpired
+		return Challenge{}, store.User{}, ErrExpired
 	}
 	if err != nil {
 		return Challenge{}, store.User{}, err
@@ -66,11 +66,11 @@ func (s *Service) PendingChallenge(ctx context.Context, token string) (Challenge
 	if err != nil {
 		return Challenge{}, u, err
 	}
-	methods, err := s.Methods(ctx, u.ID)
+	methods, err := s.account.Methods(ctx, u.ID)
 	if err != nil {
 		return Challenge{}, u, err
 	}
-	return Challenge{Token: token, ExpiresAt: p.ExpiresAt, Methods: methods, DefaultID: defaultMethod(u, methods)}, u, nil
+	return Challenge{Token: token, ExpiresAt: p.ExpiresAt, Methods: methods, DefaultID: s.account.DefaultMethod(u, methods)}, u, nil
 }
 
 // VerifySignIn finishes a pending sign-in with a code from one of the
@@ -82,13 +82,13 @@ func (s *Service) PendingChallenge(ctx context.Context, token string) (Challenge
 // A right code ends the pending sign-in and starts the session in one
 // transaction, with the browser remembered, the event recorded and the
 // notices queued, so a failure half-way leaves nothing half-done.
-func (s *Service) VerifySignIn(ctx context.Context, c Client, token, methodID, code string, remember bool) (store.User, Issued, error) {
+func (s *Service) VerifySignIn(ctx context.Context, c session.Client, token, methodID, code string, remember bool) (store.User, Issued, error) {
 	if !secret.WellFormedToken(token) {
-		return store.User{}, Issued{}, ErrSignInExpired
+		return store.User{}, Issued{}, ErrExpired
 	}
-	p, err := s.db.ReservePendingByToken(ctx, secret.Hash(token), s.now(), s.cfg.TwoStep.PendingAttempts)
+	p, err := s.db.ReservePendingByToken(ctx, secret.Hash(token), s.now(), s.pendingAttempts)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.User{}, Issued{}, ErrSignInExpired
+		return store.User{}, Issued{}, ErrExpired
 	}
 	if err != nil {
 		return store.User{}, Issued{}, err
@@ -104,30 +104,26 @@ func (s *Service) VerifySignIn(ctx context.Context, c Client, token, methodID, c
 		giveBack()
 		return u, Issued{}, err
 	}
-	f, err := s.db.FactorByID(ctx, u.ID, methodID, s.now())
-	if err != nil || f.Status != factor.Active {
+	f, err := s.account.ActiveFactor(ctx, u.ID, methodID)
+	if err != nil {
 		giveBack()
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return u, Issued{}, err
-		}
-		return u, Issued{}, ErrFactorNotFound
+		return u, Issued{}, err
 	}
 	known, err := s.knownBrowser(ctx, c, u.ID)
 	if err != nil {
 		giveBack()
 		return u, Issued{}, err
 	}
-	if err := s.checkCodeAs(ctx, c, u, f, code, known); err != nil {
-		var bad *InvalidCodeError
-		if !errors.As(err, &bad) {
+	left := max(0, s.pendingAttempts-p.Failures)
+	if wrong, err := s.account.CheckCode(ctx, c, u, f, code, known, left); err != nil {
+		if !wrong {
 			giveBack() // never checked: a budget refused it
 			return u, Issued{}, err
 		}
-		bad.AttemptsLeft = max(0, s.cfg.TwoStep.PendingAttempts-p.Failures)
-		if bad.AttemptsLeft == 0 {
-			s.record(ctx, c, u.ID, audit.SignIn, audit.Failure, "too many wrong codes: password needed again")
+		if left == 0 {
+			s.audit.Record(ctx, c.Audit(), u.ID, audit.SignIn, audit.Failure, "too many wrong codes: password needed again")
 		}
-		return u, Issued{}, bad
+		return u, Issued{}, err
 	}
 	iss, err := s.completeSignIn(ctx, c, u, p, f, remember, known)
 	return u, iss, err
@@ -137,26 +133,26 @@ func (s *Service) VerifySignIn(ctx context.Context, c Client, token, methodID, c
 // starts the session — in one transaction with everything that goes with
 // it: the browser known to the account, the remembered device when asked
 // for, the events and the notices.
-func (s *Service) completeSignIn(ctx context.Context, c Client, u store.User, p store.Pending, f store.Factor, remember, known bool) (Issued, error) {
+func (s *Service) completeSignIn(ctx context.Context, c session.Client, u store.User, p store.Pending, f store.Factor, remember, known bool) (Issued, error) {
 	now := s.now()
 	sess, iss := s.newSession(c, u, 2, "second_factor")
 	var notices []store.Mail
-	if f.Kind == KindRecovery {
+	if f.Kind == factor.Recovery {
 		left, err := s.db.RecoveryCodesLeft(ctx, f.ID)
 		if err != nil {
 			return Issued{}, err
 		}
-		notices = append(notices, s.mailRow(u.ID, audit.MailKind, s.audit.Message(u, audit.RecoveryCodeUsedToSignIn(u.Email, left))))
+		notices = append(notices, s.account.MailRow(u.ID, audit.MailKind, s.audit.Message(u, audit.RecoveryCodeUsedToSignIn(u.Email, left))))
 	}
 	var dev store.Device
 	if remember {
 		dev, iss.DeviceToken = s.devices.New(c.Audit(), u.ID)
-		notices = append(notices, s.mailRow(u.ID, audit.MailKind, s.audit.Message(u, audit.BrowserRemembered(u.Email, dev.Label, c.IP))))
+		notices = append(notices, s.account.MailRow(u.ID, audit.MailKind, s.audit.Message(u, audit.BrowserRemembered(u.Email, dev.Label, c.IP))))
 	}
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		if ok, err := tx.CompletePending(ctx, p.ID, now); err != nil || !ok {
 			if err == nil {
-				err = ErrSignInExpired // finished by a concurrent request
+				err = ErrExpired // finished by a concurrent request
 			}
 			return err
 		}
@@ -168,14 +164,14 @@ func (s *Service) completeSignIn(ctx context.Context, c Client, u store.User, p 
 				return err
 			}
 		}
-		if err := tx.AddEvent(ctx, s.event(c, u.ID, audit.SignIn, audit.Success, "with "+f.Label)); err != nil {
+		if err := tx.AddEvent(ctx, s.audit.Event(c.Audit(), u.ID, audit.SignIn, audit.Success, "with "+f.Label)); err != nil {
 			return err
 		}
 		if remember {
 			if err := tx.CreateDevice(ctx, dev); err != nil {
 				return err
 			}
-			if err := tx.AddEvent(ctx, s.event(c, u.ID, audit.DeviceRemembered, audit.Success, dev.Label)); err != nil {
+			if err := tx.AddEvent(ctx, s.audit.Event(c.Audit(), u.ID, audit.DeviceRemembered, audit.Success, dev.Label)); err != nil {
 				return err
 			}
 		}
@@ -190,7 +186,7 @@ func (s *Service) completeSignIn(ctx context.Context, c Client, u store.User, p 
 		return Issued{}, err
 	}
 	if len(notices) > 0 {
-		s.pokeMail()
+		s.account.PokeMail()
 	}
 	return iss, nil
 }
