@@ -82,7 +82,7 @@ func (c Cookies) set(w http.ResponseWriter, name, value string, maxAge time.Dura
 }
 
 // Grant is what a finished sign-in hands the browser: the fields of
-// account.Issued that become cookies.
+// signin.Issued that become cookies.
 type Grant struct {
 	Token       string // the session token
 	BrowserID   string // a new browser id (it marks the browser as known to the accounts that sign in with it), or ""
