@@ -163,15 +163,5 @@ func (s *Service) Events(ctx context.Context, userID string, limit int) ([]store
 	return s.db.Events(ctx, userID, limit)
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && (s[n]&0xC0) == 0x80 { // do not cut a UTF-8 sequence
-		n--
-	}
-	return s[:n]
-}
-
 // ratelimitBudget is a budget setting.
 type ratelimitBudget = config.Budget

@@ -10,6 +10,7 @@ import (
 	"twostep/internal/delivery"
 	"twostep/internal/secret"
 	"twostep/internal/store"
+	"twostep/internal/text"
 )
 
 // The outgoing-mail queue: verification and reset links and security
@@ -206,7 +207,7 @@ func (s *Service) deliver(m store.Mail) {
 		}
 		return
 	}
-	errText := truncate(sendErr.Error(), 500)
+	errText := text.Truncate(sendErr.Error(), 500)
 	if m.Attempts >= mailMaxAttempts || !delivery.IsTemporary(sendErr) {
 		log.Error("mail undeliverable; giving up", "attempts", m.Attempts, "err", sendErr)
 		if _, err := s.db.GiveUpMail(ctx, m.ID, m.Claim, now, errText); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"twostep/internal/delivery"
 	"twostep/internal/store"
+	"twostep/internal/text"
 )
 
 // Store keeps the events.
@@ -67,7 +68,7 @@ func (r *Recorder) Record(ctx context.Context, c Client, userID string, k Kind, 
 func (r *Recorder) Event(c Client, userID string, k Kind, o Outcome, detail string) store.Event {
 	return store.Event{
 		ID: store.NewID(), UserID: userID, Kind: string(k), Outcome: string(o),
-		IP: c.IP, UserAgent: truncate(c.UserAgent, maxUserAgent), Detail: detail, CreatedAt: r.now(),
+		IP: c.IP, UserAgent: text.Truncate(c.UserAgent, maxUserAgent), Detail: detail, CreatedAt: r.now(),
 	}
 }
 
@@ -87,13 +88,3 @@ func (r *Recorder) Notify(ctx context.Context, u store.User, n Notice) {
 // Message is the e-mail of notice n to u, for flows that queue it in the
 // transaction of their change.
 func (r *Recorder) Message(u store.User, n Notice) delivery.Message { return n.Message(u, r.baseURL) }
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && (s[n]&0xC0) == 0x80 { // do not cut a UTF-8 sequence
-		n--
-	}
-	return s[:n]
-}

@@ -14,6 +14,7 @@ import (
 	"twostep/internal/audit"
 	"twostep/internal/secret"
 	"twostep/internal/store"
+	"twostep/internal/text"
 )
 
 // ErrNotFound is returned for a device the user does not have.
@@ -72,7 +73,7 @@ func (s *Service) New(c audit.Client, userID string) (store.Device, string) {
 	token := secret.NewToken()
 	return store.Device{
 		ID: store.NewID(), UserID: userID, TokenHash: secret.Hash(token), Label: DescribeAgent(c.UserAgent),
-		UserAgent: truncate(c.UserAgent, maxUserAgent), CreatedAt: now, LastUsedAt: now, LastIP: c.IP,
+		UserAgent: text.Truncate(c.UserAgent, maxUserAgent), CreatedAt: now, LastUsedAt: now, LastIP: c.IP,
 		ExpiresAt: now.Add(s.lifetime), MaxExpiresAt: now.Add(s.maxLifetime),
 	}, token
 }
@@ -166,14 +167,4 @@ func (s *Service) ForgetAll(ctx context.Context, c audit.Client, userID string) 
 	}
 	s.audit.Record(ctx, c, userID, audit.DeviceForgotten, audit.Success, fmt.Sprintf("all (%d)", n))
 	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && (s[n]&0xC0) == 0x80 { // do not cut a UTF-8 sequence
-		n--
-	}
-	return s[:n]
 }

@@ -9,6 +9,7 @@ import (
 	"twostep/internal/audit"
 	"twostep/internal/secret"
 	"twostep/internal/store"
+	"twostep/internal/text"
 )
 
 // Errors the sessions return.
@@ -84,7 +85,7 @@ func (s *Service) New(c audit.Client, browserID, userID string, aal int, stepUpK
 		ID: store.NewID(), TokenHash: secret.Hash(token), UserID: userID, AAL: aal, StepUpKind: stepUpKind,
 		CreatedAt: now, AuthenticatedAt: now, LastSeenAt: now,
 		ExpiresAt: now.Add(s.maxLifetime),
-		IP:        c.IP, UserAgent: truncate(c.UserAgent, maxUserAgent),
+		IP:        c.IP, UserAgent: text.Truncate(c.UserAgent, maxUserAgent),
 	}
 	if stepUpKind != "" {
 		sess.StepUpAt = now
@@ -187,14 +188,4 @@ func (s *Service) Revoke(ctx context.Context, c audit.Client, sess store.Session
 // List is the user's live sessions, most recently used first.
 func (s *Service) List(ctx context.Context, userID string) ([]store.Session, error) {
 	return s.db.ActiveSessions(ctx, userID, s.now(), s.idleTimeout)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && (s[n]&0xC0) == 0x80 { // do not cut a UTF-8 sequence
-		n--
-	}
-	return s[:n]
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"time"
+
 	"twostep/internal/audit"
 	"twostep/internal/factor"
 	"twostep/internal/secret"
 	"twostep/internal/session"
 	"twostep/internal/store"
+	"twostep/internal/text"
 )
 
 // Challenge is the second step of a sign-in whose password was right: the
@@ -41,7 +43,7 @@ func (s *Service) challenge(ctx context.Context, c session.Client, u store.User,
 	}
 	token := secret.NewToken()
 	p := store.Pending{ID: store.NewID(), TokenHash: secret.Hash(token), UserID: u.ID, CreatedAt: now,
-		ExpiresAt: now.Add(s.pendingTTL), IP: c.IP, UserAgent: truncate(c.UserAgent, maxUserAgent)}
+		ExpiresAt: now.Add(s.pendingTTL), IP: c.IP, UserAgent: text.Truncate(c.UserAgent, maxUserAgent)}
 	if err := s.db.CreatePending(ctx, p); err != nil {
 		return Issued{}, err
 	}

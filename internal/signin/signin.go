@@ -300,13 +300,3 @@ func (s *Service) knownBrowser(ctx context.Context, c session.Client, userID str
 
 // maxUserAgent is the most of a User-Agent header a pending sign-in keeps.
 const maxUserAgent = 512
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && (s[n]&0xC0) == 0x80 { // do not cut a UTF-8 sequence
-		n--
-	}
-	return s[:n]
-}
