@@ -42,6 +42,40 @@ type Config struct {
 	TwoStep  TwoStep  `yaml:"two_step"`
 	Methods  Methods  `yaml:"methods"`
 	Codes    Codes    `yaml:"codes"`
+	// AccessControl decides the forward-auth checks of reverse proxies.
+	AccessControl AccessControl `yaml:"access_control"`
+}
+
+// Policies an access rule can give.
+const (
+	PolicyBypass    = "bypass"
+	PolicyOneFactor = "one_factor"
+	PolicyTwoFactor = "two_factor"
+	PolicyDeny      = "deny"
+)
+
+// AccessControl is what the forward-auth endpoints allow: the first rule
+// matching a request decides, DefaultPolicy when none does. Rules are
+// YAML-only (a list of structures has no environment form);
+// TWOSTEP_ACCESS_CONTROL_DEFAULT_POLICY sets the default.
+type AccessControl struct {
+	DefaultPolicy string       `yaml:"default_policy"`
+	Rules         []AccessRule `yaml:"rules"`
+}
+
+// AccessRule matches a request when every list it sets matches: an empty
+// list matches anything.
+type AccessRule struct {
+	// Domain lists hosts, exact ("app.example.com") or every subdomain
+	// ("*.example.com", which does not match example.com itself).
+	Domain []string `yaml:"domain"`
+	// Resources are regular expressions over the path and query.
+	Resources []string `yaml:"resources"`
+	Methods   []string `yaml:"methods"`
+	// Networks are client addresses or networks, the client being the
+	// address found behind server.trust_proxy.
+	Networks []string `yaml:"networks"`
+	Policy   string   `yaml:"policy"`
 }
 
 // Methods says which kinds of second factor users may add.
@@ -133,6 +167,11 @@ type Session struct {
 	// KnownBrowserLifetime is how long a browser that signed in successfully
 	// may keep trying while its account is throttled.
 	KnownBrowserLifetime Duration `yaml:"known_browser_lifetime"`
+	// CookieDomain, when set, sends the session cookie to this domain and
+	// every host below it (so apps behind forward-auth see it): Secure
+	// with a Domain attribute instead of the __Host- prefix, which forbids
+	// one.
+	CookieDomain string `yaml:"cookie_domain"`
 }
 
 // Backoff is a growing-delay throttle: Free failures cost nothing, then each
@@ -279,6 +318,8 @@ func Default() Config {
 			DeviceLifetime: Duration(90 * 24 * time.Hour), DeviceMaxLifetime: Duration(365 * 24 * time.Hour),
 			TOTPDigits: 6, TOTPPeriod: 30, TOTPAlgorithm: "SHA1", TOTPSkew: 1,
 		},
+		// Forward-auth refuses everything until rules say otherwise.
+		AccessControl: AccessControl{DefaultPolicy: PolicyDeny},
 		Tokens: Tokens{
 			ResetTTL:  Duration(time.Hour),
 			VerifyTTL: Duration(48 * time.Hour),

@@ -91,6 +91,9 @@ func walk(v reflect.Value, prefix string, fn func(string, reflect.Value) error) 
 		}
 		name := prefix + "_" + strings.ToUpper(tag)
 		fv := v.Field(i)
+		if _, text := fv.Addr().Interface().(encoding.TextUnmarshaler); !text && f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct {
+			continue // lists of structures (access_control.rules) are YAML-only
+		}
 		if f.Type.Kind() == reflect.Struct {
 			if err := walk(fv, name, fn); err != nil {
 				return err

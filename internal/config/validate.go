@@ -160,6 +160,7 @@ func (c *Config) Validate() error {
 	default:
 		bad("delivery.email must be outbox or smtp, not %q", c.Delivery.Email)
 	}
+	errs = append(errs, c.checkAccess()...)
 	if err := c.CheckOutbox(); err != nil {
 		errs = append(errs, err)
 	}
