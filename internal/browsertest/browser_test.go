@@ -249,12 +249,19 @@ func (b *browser) submit(what string, sel chromedp.Search, wantStatus int64) {
 	}
 }
 
-// fill replaces the value of the input with this id by typing text.
+// fill replaces the value of the input with this id by typing text. The
+// old value is cleared through the value property, not the attribute:
+// chromedp.Clear changes the attribute, and the DOM event that brings
+// back races with SendKeys reading the node's attributes inside chromedp
+// (the race detector caught it).
 func (b *browser) fill(id, text string) {
 	b.t.Helper()
 	b.do("fill #"+id,
 		chromedp.WaitVisible(chromedp.ID(id)),
-		chromedp.Clear(chromedp.ID(id)),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := chromedp.Evaluate[string](fmt.Sprintf(`document.getElementById(%q).value = ""`, id))(ctx, t)
+			return err
+		}),
 		chromedp.SendKeys(chromedp.ID(id), text))
 }
 
