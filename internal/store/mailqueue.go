@@ -74,10 +74,10 @@ func (db *DB) ClaimMail(ctx context.Context, claim string, now time.Time, lease 
 	if db.pg {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	rows, err := db.w.QueryContext(ctx, db.q(`UPDATE mail_queue SET due_at = ?, claim = ?, attempts = attempts + 1
+	rows, err := db.writeQuery(ctx, `UPDATE mail_queue SET due_at = ?, claim = ?, attempts = attempts + 1
 		WHERE id IN (SELECT id FROM mail_queue WHERE sent_at IS NULL AND failed_at IS NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?`+lock+`)
 		AND sent_at IS NULL AND failed_at IS NULL AND due_at <= ?
-		RETURNING `+mailCols), micros(now.Add(lease)), claim, micros(now), limit, micros(now))
+		RETURNING `+mailCols, micros(now.Add(lease)), claim, micros(now), limit, micros(now))
 	if err != nil {
 		return nil, fmt.Errorf("claim mail: %w", err)
 	}

@@ -156,7 +156,7 @@ func (db *DB) spendBudget(ctx context.Context, tx *sql.Tx, now time.Time, w Want
 	n, stale := micros(now), micros(now.Add(-w.Window))
 	var count int64
 	if w.Limit > 0 {
-		err := tx.QueryRowContext(ctx, db.q(`INSERT INTO rate_limits (key, count, window_start, blocked_until, updated_at, expires_at)
+		err := db.txQueryRow(ctx, tx, `INSERT INTO rate_limits (key, count, window_start, blocked_until, updated_at, expires_at)
 			VALUES (?, 1, ?, 0, ?, ?)
 			ON CONFLICT (key) DO UPDATE SET
 				count = CASE WHEN rate_limits.window_start <= ? THEN 1 ELSE rate_limits.count + 1 END,
@@ -164,7 +164,7 @@ func (db *DB) spendBudget(ctx context.Context, tx *sql.Tx, now time.Time, w Want
 				updated_at = excluded.updated_at,
 				expires_at = CASE WHEN rate_limits.window_start <= ? THEN excluded.expires_at ELSE rate_limits.expires_at END
 			WHERE rate_limits.window_start <= ? OR rate_limits.count < ?
-			RETURNING count`), w.Key, n, n, micros(now.Add(w.Window)), stale, stale, stale, stale, w.Limit).Scan(&count)
+			RETURNING count`, w.Key, n, n, micros(now.Add(w.Window)), stale, stale, stale, stale, w.Limit).Scan(&count)
 		if err == nil {
 			return time.Time{}, nil
 		}
@@ -173,7 +173,7 @@ func (db *DB) spendBudget(ctx context.Context, tx *sql.Tx, now time.Time, w Want
 		}
 	}
 	var start int64
-	err := tx.QueryRowContext(ctx, db.q(`SELECT window_start FROM rate_limits WHERE key = ?`), w.Key).Scan(&start)
+	err := db.txQueryRow(ctx, tx, `SELECT window_start FROM rate_limits WHERE key = ?`, w.Key).Scan(&start)
 	if errors.Is(err, sql.ErrNoRows) { // a zero budget: never any room
 		return now.Add(w.Window), nil
 	}
@@ -186,8 +186,8 @@ func (db *DB) spendBudget(ctx context.Context, tx *sql.Tx, now time.Time, w Want
 // delay. It returns when the block ends if refused, zero otherwise.
 func (db *DB) spendBackoff(ctx context.Context, tx *sql.Tx, now time.Time, w Want) (time.Time, error) {
 	n := micros(now)
-	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO rate_limits (key, count, window_start, blocked_until, updated_at, expires_at)
-		VALUES (?, 0, ?, 0, ?, ?) ON CONFLICT (key) DO NOTHING`), w.Key, n, n, micros(now.Add(w.Window))); err != nil {
+	if _, err := db.txExec(ctx, tx, `INSERT INTO rate_limits (key, count, window_start, blocked_until, updated_at, expires_at)
+		VALUES (?, 0, ?, 0, ?, ?) ON CONFLICT (key) DO NOTHING`, w.Key, n, n, micros(now.Add(w.Window))); err != nil {
 		return time.Time{}, err
 	}
 	lock := ""
@@ -195,7 +195,7 @@ func (db *DB) spendBackoff(ctx context.Context, tx *sql.Tx, now time.Time, w Wan
 		lock = " FOR UPDATE"
 	}
 	var count, start, blocked int64
-	if err := tx.QueryRowContext(ctx, db.q(`SELECT count, window_start, blocked_until FROM rate_limits WHERE key = ?`+lock), w.Key).
+	if err := db.txQueryRow(ctx, tx, `SELECT count, window_start, blocked_until FROM rate_limits WHERE key = ?`+lock, w.Key).
 		Scan(&count, &start, &blocked); err != nil {
 		return time.Time{}, err
 	}
@@ -210,7 +210,7 @@ func (db *DB) spendBackoff(ctx context.Context, tx *sql.Tx, now time.Time, w Wan
 		blocked = micros(now.Add(w.Delay(count - w.Free)))
 	}
 	expires := max(micros(fromMicros(start).Add(w.Window)), blocked)
-	_, err := tx.ExecContext(ctx, db.q(`UPDATE rate_limits SET count = ?, window_start = ?, blocked_until = ?, updated_at = ?, expires_at = ? WHERE key = ?`),
+	_, err := db.txExec(ctx, tx, `UPDATE rate_limits SET count = ?, window_start = ?, blocked_until = ?, updated_at = ?, expires_at = ? WHERE key = ?`,
 		count, start, blocked, n, expires, w.Key)
 	return time.Time{}, err
 }

@@ -14,14 +14,14 @@ func (db *DB) ReplaceRecoveryCodes(ctx context.Context, f Factor, hashes []strin
 		return fmt.Errorf("replace recovery codes: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM factors WHERE user_id = ? AND kind = 'recovery_code'`), f.UserID); err != nil {
+	if _, err := db.txExec(ctx, tx, `DELETE FROM factors WHERE user_id = ? AND kind = 'recovery_code'`, f.UserID); err != nil {
 		return fmt.Errorf("replace recovery codes: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, db.q(insertFactor), factorValues(f)...); err != nil {
+	if _, err := db.txExec(ctx, tx, insertFactor, factorValues(f)...); err != nil {
 		return fmt.Errorf("replace recovery codes: %w", err)
 	}
 	for _, h := range hashes {
-		if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO recovery_codes (factor_id, user_id, code_hash) VALUES (?, ?, ?)`), f.ID, f.UserID, h); err != nil {
+		if _, err := db.txExec(ctx, tx, `INSERT INTO recovery_codes (factor_id, user_id, code_hash) VALUES (?, ?, ?)`, f.ID, f.UserID, h); err != nil {
 			return fmt.Errorf("replace recovery codes: %w", err)
 		}
 	}

@@ -88,7 +88,7 @@ func (db *DB) ReplaceSealedSecret(ctx context.Context, s SealedSecret, sealed st
 // instance reads the same value.
 func (db *DB) ServerSecret(ctx context.Context, name string, create func() string) (string, error) {
 	var sealed string
-	err := db.w.QueryRowContext(ctx, db.q(`SELECT sealed FROM server_secrets WHERE name = ?`), name).Scan(&sealed)
+	err := db.writeRow(ctx, `SELECT sealed FROM server_secrets WHERE name = ?`, name).Scan(&sealed)
 	if err == nil {
 		return sealed, nil
 	}
@@ -98,7 +98,7 @@ func (db *DB) ServerSecret(ctx context.Context, name string, create func() strin
 	if _, err := db.exec(ctx, `INSERT INTO server_secrets (name, sealed) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, create()); err != nil {
 		return "", fmt.Errorf("server secret: %w", err)
 	}
-	if err := db.w.QueryRowContext(ctx, db.q(`SELECT sealed FROM server_secrets WHERE name = ?`), name).Scan(&sealed); err != nil {
+	if err := db.writeRow(ctx, `SELECT sealed FROM server_secrets WHERE name = ?`, name).Scan(&sealed); err != nil {
 		return "", fmt.Errorf("server secret: %w", err)
 	}
 	return sealed, nil

@@ -113,20 +113,20 @@ func (db *DB) IssueSentCode(ctx context.Context, fresh SentCode, now time.Time, 
 		lock += ` FOR NO KEY UPDATE`
 	}
 	var id string
-	if err := tx.QueryRowContext(ctx, db.q(lock), fresh.FactorID).Scan(&id); errors.Is(err, sql.ErrNoRows) {
+	if err := db.txQueryRow(ctx, tx, lock, fresh.FactorID).Scan(&id); errors.Is(err, sql.ErrNoRows) {
 		return SentCode{}, ErrNotFound
 	} else if err != nil {
 		return SentCode{}, fmt.Errorf("issue sent code: %w", err)
 	}
-	c, err := scanSentCode(tx.QueryRowContext(ctx, db.q(liveSentCodeQuery), fresh.FactorID, micros(now), maxAttempts))
+	c, err := scanSentCode(db.txQueryRow(ctx, tx, liveSentCodeQuery, fresh.FactorID, micros(now), maxAttempts))
 	switch {
 	case err == nil:
 		return c, nil
 	case !errors.Is(err, ErrNotFound):
 		return SentCode{}, fmt.Errorf("issue sent code: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO sent_codes (id, factor_id, code_hash, sealed_code, created_at, expires_at, last_sent_at, last_channel, sends, attempts)
-		VALUES (?, ?, ?, ?, ?, ?, 0, '', 0, 0)`), fresh.ID, fresh.FactorID, fresh.CodeHash, fresh.SealedCode, micros(fresh.CreatedAt), micros(fresh.ExpiresAt)); err != nil {
+	if _, err := db.txExec(ctx, tx, `INSERT INTO sent_codes (id, factor_id, code_hash, sealed_code, created_at, expires_at, last_sent_at, last_channel, sends, attempts)
+		VALUES (?, ?, ?, ?, ?, ?, 0, '', 0, 0)`, fresh.ID, fresh.FactorID, fresh.CodeHash, fresh.SealedCode, micros(fresh.CreatedAt), micros(fresh.ExpiresAt)); err != nil {
 		return SentCode{}, fmt.Errorf("issue sent code: %w", err)
 	}
 	if err := tx.Commit(); err != nil {

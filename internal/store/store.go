@@ -44,6 +44,11 @@ type DB struct {
 	mu      sync.Mutex
 	rebound map[string]string
 
+	// rstmts and wstmts cache the prepared statements of r and w (one
+	// cache when they are the same pool); nil where statements are not
+	// cached (PostgreSQL: pgx caches them per connection itself).
+	rstmts, wstmts *stmtCache
+
 	// observe, when set, sees every statement a request runs (tests
 	// count them).
 	observe atomic.Pointer[func(query string)]
@@ -115,7 +120,7 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 	r.SetMaxIdleConns(8)
 	r.SetConnMaxIdleTime(0)
 	r.SetConnMaxLifetime(0)
-	db := &DB{w: w, r: r, rebound: map[string]string{}}
+	db := &DB{w: w, r: r, rebound: map[string]string{}, rstmts: newStmtCache(r), wstmts: newStmtCache(w)}
 	// The first connection creates the file and switches it to WAL.
 	if err := w.PingContext(ctx); err != nil {
 		db.Close()
@@ -170,7 +175,8 @@ func (db *DB) Postgres() bool { return db.pg }
 
 // Close closes every connection.
 func (db *DB) Close() error {
-	err := db.w.Close()
+	err := errors.Join(db.rstmts.close(), db.wstmts.close())
+	err = errors.Join(err, db.w.Close())
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
 	}
@@ -209,23 +215,6 @@ func (db *DB) q(query string) string {
 	}
 	db.rebound[query] = b.String()
 	return b.String()
-}
-
-func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return db.w.ExecContext(ctx, db.q(query), args...)
-}
-
-func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return db.r.QueryRowContext(ctx, db.q(query), args...)
-}
-
-func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return db.r.QueryContext(ctx, db.q(query), args...)
-}
-
-// writeRow runs a write that returns a row (INSERT … RETURNING).
-func (db *DB) writeRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return db.w.QueryRowContext(ctx, db.q(query), args...)
 }
 
 // Migrate applies the embedded migrations not yet applied, each in its own

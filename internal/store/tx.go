@@ -27,11 +27,11 @@ var (
 )
 
 func (t *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(ctx, t.db.q(query), args...)
+	return t.db.txExec(ctx, t.tx, query, args...)
 }
 
 func (t *Tx) writeRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, t.db.q(query), args...)
+	return t.db.txQueryRow(ctx, t.tx, query, args...)
 }
 
 // InTx runs fn in a transaction on the writer connection and commits if fn

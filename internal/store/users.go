@@ -166,12 +166,12 @@ func (db *DB) SetTwoStep(ctx context.Context, userID string, enabled bool, defau
 	if enabled {
 		on = 1
 	}
-	if _, err := tx.ExecContext(ctx, db.q(`UPDATE users SET two_step_enabled = ?, default_factor_id = ? WHERE id = ?`), on, defaultFactorID, userID); err != nil {
+	if _, err := db.txExec(ctx, tx, `UPDATE users SET two_step_enabled = ?, default_factor_id = ? WHERE id = ?`, on, defaultFactorID, userID); err != nil {
 		return fmt.Errorf("set two-step: %w", err)
 	}
 	if !enabled {
 		for _, q := range []string{`DELETE FROM factors WHERE user_id = ?`, `DELETE FROM devices WHERE user_id = ?`} {
-			if _, err := tx.ExecContext(ctx, db.q(q), userID); err != nil {
+			if _, err := db.txExec(ctx, tx, q, userID); err != nil {
 				return fmt.Errorf("set two-step: %w", err)
 			}
 		}
