@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"twostep/internal/delivery/outbox"
 	"twostep/internal/delivery/smtp"
 	"twostep/internal/delivery/twilio"
+	"twostep/internal/forwardauth"
 	"twostep/internal/password"
 	"twostep/internal/ratelimit"
 	"twostep/internal/secret"
@@ -133,16 +135,30 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Option
 	})
 	cookies := session.NewCookies(cfg.BaseURL()).WithLifetimes(session.Lifetimes{
 		Session: cfg.Session.MaxLifetime.D(), Browser: cfg.Session.KnownBrowserLifetime.D(), Device: cfg.TwoStep.DeviceMaxLifetime.D(),
-	})
+	}).WithDomain(cfg.Session.CookieDomain)
+	// A return address may lead to twostep itself and to the apps the
+	// access rules name; nowhere else.
+	returnHosts := cfg.AccessControl.Domains()
+	if u, err := url.Parse(cfg.BaseURL()); err == nil {
+		returnHosts = append(returnHosts, strings.ToLower(u.Hostname()))
+	}
 	pages, err := web.New(acct, cookies, box, web.Options{
 		SiteName: cfg.Server.SiteName, TrustProxy: cfg.Server.TrustProxy, ResetTTL: cfg.Tokens.ResetTTL.D(),
 		StepUpWindow: cfg.TwoStep.StepUpWindow.D(), AllowDisable: cfg.TwoStep.AllowDisable, PhoneMethods: acct.PhoneMethodsAllowed(),
+		ReturnHosts: returnHosts,
 	}, log)
 	if err != nil {
 		return nil, err
 	}
+	rules, err := forwardauth.Compile(cfg.AccessControl)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	proxyCheck := forwardauth.New(forwardauth.Options{
+		Sessions: acct, Cookies: cookies, Rules: rules, TrustProxy: cfg.Server.TrustProxy, BaseURL: cfg.BaseURL(), Log: log,
+	})
 	jsonAPI := api.New(acct, cookies, box, db, log)
-	surfaces := []server.Routes{jsonAPI, pages}
+	surfaces := []server.Routes{jsonAPI, pages, proxyCheck}
 	if cfg.Delivery.Twilio.AuthToken != "" {
 		surfaces = append(surfaces, &twilio.StatusHandler{Token: cfg.Delivery.Twilio.AuthToken, URL: cfg.BaseURL() + twilio.StatusPath, Store: db, Now: o.Now, Log: log})
 	}

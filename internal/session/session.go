@@ -20,6 +20,10 @@ import (
 type Cookies struct {
 	secure  bool
 	session string
+	// domain, when set, is the session cookie's Domain: it then reaches
+	// every host below it, for the apps behind forward-auth.
+	domain  string
+	back    string
 	browser string
 	pending string
 	devices string
@@ -43,11 +47,25 @@ func NewCookies(baseURL string) Cookies {
 	if u, err := url.Parse(baseURL); err == nil && u.Scheme == "http" && isLoopback(u.Hostname()) {
 		secure = false
 	}
-	c := Cookies{secure: secure, session: "twostep_session", browser: "twostep_browser", pending: "twostep_pending", devices: "twostep_devices"}
+	c := Cookies{secure: secure, session: "twostep_session", browser: "twostep_browser", pending: "twostep_pending", devices: "twostep_devices", back: "twostep_return"}
 	if secure {
 		c.session, c.browser = "__Host-"+c.session, "__Host-"+c.browser
-		c.pending, c.devices = "__Host-"+c.pending, "__Host-"+c.devices
+		c.pending, c.devices, c.back = "__Host-"+c.pending, "__Host-"+c.devices, "__Host-"+c.back
 	}
+	return c
+}
+
+// WithDomain returns the cookies with the session cookie sent to domain
+// and every host below it (session.cookie_domain), so the apps behind
+// forward-auth see it. Browsers refuse a Domain on a __Host- cookie, so
+// that cookie is "twostep_session", always Secure (config.Validate asks
+// for an https public URL). The other cookies stay __Host-: only
+// twostep reads them.
+func (c Cookies) WithDomain(domain string) Cookies {
+	if domain == "" {
+		return c
+	}
+	c.domain, c.session = domain, "twostep_session"
 	return c
 }
 
@@ -75,10 +93,14 @@ func (c Cookies) SessionName() string { return c.session }
 func (c Cookies) BrowserName() string { return c.browser }
 
 func (c Cookies) set(w http.ResponseWriter, name, value string, maxAge time.Duration) {
-	http.SetCookie(w, &http.Cookie{
+	ck := &http.Cookie{
 		Name: name, Value: value, Path: "/", HttpOnly: true, Secure: c.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(maxAge.Seconds()),
-	})
+	}
+	if name == c.session && c.domain != "" {
+		ck.Domain, ck.Secure = c.domain, true
+	}
+	http.SetCookie(w, ck)
 }
 
 // Grant is what a finished sign-in hands the browser: the fields of
@@ -106,8 +128,25 @@ func (c Cookies) Issue(w http.ResponseWriter, r *http.Request, g Grant) {
 
 // ClearSession removes the session cookie.
 func (c Cookies) ClearSession(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: c.session, Value: "", Path: "/", HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	c.set(w, c.session, "", -time.Second)
 }
+
+// returnLife is how long a return address waits for its sign-in: longer
+// than a pending sign-in, as long as the set-up wizard may take.
+const returnLife = time.Hour
+
+// SetReturn keeps the address a sign-in started from (rd) while the
+// password, the second step and the set-up wizard run; only an address
+// signin.ReturnTo kept is ever stored, and it is checked again when read.
+func (c Cookies) SetReturn(w http.ResponseWriter, target string) {
+	c.set(w, c.back, target, returnLife)
+}
+
+// Return is the return address the browser carries, or "".
+func (c Cookies) Return(r *http.Request) string { return value(r, c.back) }
+
+// ClearReturn removes the return address once it is used.
+func (c Cookies) ClearReturn(w http.ResponseWriter) { c.set(w, c.back, "", -time.Second) }
 
 // Session returns the session token the request carries, or "".
 func (c Cookies) Session(r *http.Request) string { return value(r, c.session) }

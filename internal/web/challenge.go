@@ -125,7 +125,7 @@ func (w *Web) challenge(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.issue(rw, r, iss)
-	http.Redirect(rw, r, "/account", http.StatusSeeOther)
+	http.Redirect(rw, r, w.landing(rw, r), http.StatusSeeOther)
 }
 
 // signinSend sends a code for the challenge ("Text me a code", "Call me

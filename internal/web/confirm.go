@@ -31,7 +31,7 @@ type confirmData struct {
 }
 
 func (w *Web) confirmPage(rw http.ResponseWriter, r *http.Request, _ store.Session, u store.User) {
-	w.renderConfirm(rw, r, http.StatusOK, u, signin.ReturnTo(r.URL.Query().Get("next")), r.URL.Query().Get("method"), "")
+	w.renderConfirm(rw, r, http.StatusOK, u, signin.ReturnTo(r.URL.Query().Get("next"), w.opt.ReturnHosts), r.URL.Query().Get("method"), "")
 }
 
 func (w *Web) renderConfirm(rw http.ResponseWriter, r *http.Request, status int, u store.User, next, methodID, errMsg string) {
@@ -64,7 +64,7 @@ func (w *Web) confirm(rw http.ResponseWriter, r *http.Request, sess store.Sessio
 		w.badForm(rw)
 		return
 	}
-	next := signin.ReturnTo(r.PostFormValue("next"))
+	next := signin.ReturnTo(r.PostFormValue("next"), w.opt.ReturnHosts)
 	var err error
 	methodID := r.PostFormValue("method_id")
 	if u.TwoStepEnabled {
@@ -90,7 +90,7 @@ func (w *Web) confirmSend(rw http.ResponseWriter, r *http.Request, _ store.Sessi
 		w.badForm(rw)
 		return
 	}
-	next, methodID := signin.ReturnTo(r.PostFormValue("next")), r.PostFormValue("method_id")
+	next, methodID := signin.ReturnTo(r.PostFormValue("next"), w.opt.ReturnHosts), r.PostFormValue("method_id")
 	if _, err := w.acct.SendStepUpCode(r.Context(), w.client(r), u, methodID, r.PostFormValue("channel")); err != nil {
 		status, msg := w.explain(err)
 		if status >= 500 && status != http.StatusServiceUnavailable {

@@ -26,6 +26,7 @@ func (w *Web) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /signin/verify", w.challengePage)
 	mux.HandleFunc("POST /signin/verify", w.challenge)
 	mux.HandleFunc("POST /signin/send", w.signinSend)
+	mux.HandleFunc("GET /signin/second-step", w.secondStep)
 
 	// The account page: sessions and the password.
 	mux.HandleFunc("GET /account", w.authed(w.accountPage))

@@ -33,6 +33,7 @@ type setupData struct {
 }
 
 func (w *Web) setupPage(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
+	w.keepReturn(rw, r)
 	step, _ := strconv.Atoi(r.URL.Query().Get("step"))
 	w.renderSetup(rw, r, http.StatusOK, sess, u, step, r.URL.Query().Get("factor"), "")
 }
@@ -188,6 +189,10 @@ func (w *Web) enable(rw http.ResponseWriter, r *http.Request, sess store.Session
 			return
 		}
 		w.cookies.AddDevice(rw, r, tok)
+	}
+	if w.cookies.Return(r) != "" { // the wizard was a step of a sign-in to an app
+		http.Redirect(rw, r, w.landing(rw, r), http.StatusSeeOther)
+		return
 	}
 	http.Redirect(rw, r, "/account/two-step?notice=two_step_on", http.StatusSeeOther)
 }

@@ -7,6 +7,7 @@ import (
 
 	"twostep/internal/account"
 	"twostep/internal/password"
+	"twostep/internal/signin"
 )
 
 // Signing in with a password, signing up and signing out. A sign-in that
@@ -34,9 +35,10 @@ func emailField(value, err string) field {
 
 func (w *Web) signinPage(rw http.ResponseWriter, r *http.Request) {
 	if _, _, ok := w.current(r); ok {
-		http.Redirect(rw, r, "/account", http.StatusSeeOther)
+		http.Redirect(rw, r, w.landing(rw, r), http.StatusSeeOther)
 		return
 	}
+	w.keepReturn(rw, r)
 	d := credentialsData{Page: w.page("Sign in", nil), EmailField: emailField("", ""),
 		PasswordField: field{Name: "password", Label: "Password", Type: "password", Autocomplete: "current-password", Required: true}}
 	d.Page.Notice = notices[r.URL.Query().Get("notice")]
@@ -70,7 +72,63 @@ func (w *Web) signin(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.issue(rw, r, iss)
-	http.Redirect(rw, r, "/account", http.StatusSeeOther)
+	http.Redirect(rw, r, w.landing(rw, r), http.StatusSeeOther)
+}
+
+// keepReturn keeps the request's rd, when signin.ReturnTo keeps it, for
+// the end of the sign-in (landing): through the password, the second
+// step, the set-up wizard. An rd it drops clears any kept before.
+func (w *Web) keepReturn(rw http.ResponseWriter, r *http.Request) {
+	rd := r.URL.Query().Get("rd")
+	if rd == "" {
+		return
+	}
+	if target := signin.ReturnTo(rd, w.opt.ReturnHosts); target == rd {
+		w.cookies.SetReturn(rw, target)
+		return
+	}
+	w.cookies.ClearReturn(rw)
+}
+
+// landing is where a finished sign-in goes: the request's own rd, else
+// the return address keepReturn kept, checked again either way, else the
+// account page. A kept address is used once.
+func (w *Web) landing(rw http.ResponseWriter, r *http.Request) string {
+	next := r.URL.Query().Get("rd")
+	if kept := w.cookies.Return(r); kept != "" {
+		w.cookies.ClearReturn(rw)
+		if next == "" {
+			next = kept
+		}
+	}
+	if next == "" {
+		return "/account"
+	}
+	return signin.ReturnTo(next, w.opt.ReturnHosts)
+}
+
+// secondStep is where forward-auth sends a session of one step that a
+// two_factor rule refuses: the set-up wizard when the person has no
+// second step yet, else a fresh sign-in, which ends with the second step;
+// either way back to rd after.
+func (w *Web) secondStep(rw http.ResponseWriter, r *http.Request) {
+	sess, u, ok := w.current(r)
+	if ok && sess.AAL >= 2 {
+		http.Redirect(rw, r, w.landing(rw, r), http.StatusSeeOther)
+		return
+	}
+	w.keepReturn(rw, r)
+	switch {
+	case !ok:
+		http.Redirect(rw, r, "/signin", http.StatusSeeOther)
+	case !u.TwoStepEnabled:
+		http.Redirect(rw, r, "/account/two-step/setup", http.StatusSeeOther)
+	default:
+		d := credentialsData{Page: w.page("Sign in", nil), EmailField: emailField(u.Email, ""),
+			PasswordField: field{Name: "password", Label: "Password", Type: "password", Autocomplete: "current-password", Required: true, Autofocus: true}}
+		d.Page.Notice = "This page needs your second step. Sign in again to continue."
+		w.render(rw, http.StatusOK, "signin", d)
+	}
 }
 
 func newPasswordField(name, label, value, err string) field {

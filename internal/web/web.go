@@ -61,6 +61,9 @@ type Options struct {
 	// PhoneMethods is whether phones can be added at all (text or call
 	// allowed, with a provider).
 	PhoneMethods bool
+	// ReturnHosts are the hosts a return address (rd, next) may lead to:
+	// the public URL's and the access rules' domains (signin.ReturnTo).
+	ReturnHosts []string
 }
 
 // New parses the embedded templates and returns the pages. box is nil
