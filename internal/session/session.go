@@ -138,12 +138,19 @@ const returnLife = time.Hour
 // SetReturn keeps the address a sign-in started from (rd) while the
 // password, the second step and the set-up wizard run; only an address
 // signin.ReturnTo kept is ever stored, and it is checked again when read.
+// It travels query-escaped: a cookie value cannot hold ";" or ",".
 func (c Cookies) SetReturn(w http.ResponseWriter, target string) {
-	c.set(w, c.back, target, returnLife)
+	c.set(w, c.back, url.QueryEscape(target), returnLife)
 }
 
 // Return is the return address the browser carries, or "".
-func (c Cookies) Return(r *http.Request) string { return value(r, c.back) }
+func (c Cookies) Return(r *http.Request) string {
+	v, err := url.QueryUnescape(value(r, c.back))
+	if err != nil {
+		return ""
+	}
+	return v
+}
 
 // ClearReturn removes the return address once it is used.
 func (c Cookies) ClearReturn(w http.ResponseWriter) { c.set(w, c.back, "", -time.Second) }
