@@ -132,6 +132,18 @@ func TestSignInReturnsToTarget(t *testing.T) {
 			st, loc, body = s.do("POST", "/account/two-step/enable", url.Values{})
 			s.wantRedirect(st, loc, body, admin)
 
+			// Two-step is on now, the session still of one step: "Confirm
+			// it's you" with a code raises it, then back.
+			st, loc, body = s.do("GET", "/signin/second-step?rd="+url.QueryEscape(admin), nil)
+			s.wantRedirect(st, loc, body, "/account/confirm?next="+url.QueryEscape(admin))
+			st, _, body = s.do("GET", loc, nil)
+			s.want(200, st, body, `name="next" value="`+admin+`"`)
+			s.clock.Advance(30 * time.Second)
+			st, loc, body = s.do("POST", "/account/confirm", url.Values{"next": {admin}, "method_id": {appID}, "code": {totp(t, secret, s.clock.Now())}})
+			s.wantRedirect(st, loc, body, admin)
+			st, loc, body = s.do("GET", "/signin/second-step?rd="+url.QueryEscape(admin), nil)
+			s.wantRedirect(st, loc, body, admin)
+
 			// Signed in with two-step on: password, challenge, back.
 			s.do("POST", "/signout", url.Values{})
 			s.clock.Advance(30 * time.Second)

@@ -108,26 +108,22 @@ func (w *Web) landing(rw http.ResponseWriter, r *http.Request) string {
 }
 
 // secondStep is where forward-auth sends a session of one step that a
-// two_factor rule refuses: the set-up wizard when the person has no
-// second step yet, else a fresh sign-in, which ends with the second step;
-// either way back to rd after.
+// two_factor rule refuses, and back to rd after: the set-up wizard when
+// the person has no second method yet, else "Confirm it's you" with a
+// code, which raises the session to two steps (stepup.Code).
 func (w *Web) secondStep(rw http.ResponseWriter, r *http.Request) {
 	sess, u, ok := w.current(r)
-	if ok && sess.AAL >= 2 {
-		http.Redirect(rw, r, w.landing(rw, r), http.StatusSeeOther)
-		return
-	}
-	w.keepReturn(rw, r)
 	switch {
+	case ok && sess.AAL >= 2:
+		http.Redirect(rw, r, w.landing(rw, r), http.StatusSeeOther)
 	case !ok:
+		w.keepReturn(rw, r)
 		http.Redirect(rw, r, "/signin", http.StatusSeeOther)
 	case !u.TwoStepEnabled:
+		w.keepReturn(rw, r)
 		http.Redirect(rw, r, "/account/two-step/setup", http.StatusSeeOther)
 	default:
-		d := credentialsData{Page: w.page("Sign in", nil), EmailField: emailField(u.Email, ""),
-			PasswordField: field{Name: "password", Label: "Password", Type: "password", Autocomplete: "current-password", Required: true, Autofocus: true}}
-		d.Page.Notice = "This page needs your second step. Sign in again to continue."
-		w.render(rw, http.StatusOK, "signin", d)
+		w.stepUp(rw, r, w.landing(rw, r))
 	}
 }
 
