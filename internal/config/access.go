@@ -26,7 +26,7 @@ func (c *Config) checkAccess() []error {
 		}
 		for _, d := range r.Domain {
 			if !ValidDomainPattern(d) {
-				bad("%s: domain %q is not a host name or *.domain", name, d)
+				bad("%s: domain %q is not a lower-case host name or *.domain", name, d)
 			}
 		}
 		for _, re := range r.Resources {

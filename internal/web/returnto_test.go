@@ -164,6 +164,20 @@ func TestSignInReturnsToTarget(t *testing.T) {
 	}
 }
 
+// TestSignUpReturnsToTarget: someone sent to sign in who creates an
+// account instead lands on the app too.
+func TestSignUpReturnsToTarget(t *testing.T) {
+	s := returnSite(t, "sqlite")
+	const target = "https://app.example.com/welcome"
+	s.do("GET", "/signin?rd="+url.QueryEscape(target), nil)
+	st, loc, body := s.do("POST", "/signup", url.Values{"email": {"new@example.com"}, "password": {"correct horse battery staple"}})
+	s.wantRedirect(st, loc, body, target)
+	s.c = s.srv.Client()
+	s.do("GET", "/signup?rd="+url.QueryEscape("https://evil.example/"), nil)
+	st, loc, body = s.do("POST", "/signup", url.Values{"email": {"other@example.com"}, "password": {"correct horse battery staple"}})
+	s.wantRedirect(st, loc, body, "/account?notice=welcome")
+}
+
 // TestSignInDropsHostileReturn: every hostile rd ends on the account page.
 func TestSignInDropsHostileReturn(t *testing.T) {
 	s := returnSite(t, "sqlite")

@@ -134,6 +134,7 @@ func newPasswordField(name, label, value, err string) field {
 }
 
 func (w *Web) signupPage(rw http.ResponseWriter, r *http.Request) {
+	w.keepReturn(rw, r)
 	d := credentialsData{Page: w.page("Create account", nil), EmailField: emailField("", ""), PasswordField: newPasswordField("password", "Password", "", "")}
 	w.render(rw, http.StatusOK, "signup", d)
 }
@@ -166,6 +167,10 @@ func (w *Web) signup(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.issue(rw, r, iss)
+	if w.cookies.Return(r) != "" { // signing up on the way to an app
+		http.Redirect(rw, r, w.landing(rw, r), http.StatusSeeOther)
+		return
+	}
 	http.Redirect(rw, r, "/account?notice=welcome", http.StatusSeeOther)
 }
 
