@@ -265,12 +265,15 @@ func bench(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.Users, "users", 16, fmt.Sprintf("accounts to create and sign in to (1–%d)", loadtest.MaxUsers))
 	fs.DurationVar(&o.HashFor, "hash-duration", 3*time.Second, "how long to measure the bare argon2id hash rate")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (server log, SQLite database) and print its path")
+	forwardAuth := fs.Bool("forward-auth", true, "measure forward-auth checks beside /healthz at each level (--forward-auth=false: skip)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: twostep bench [flags]\n\n"+
 			"Measures the bare argon2id hash rate, then starts `twostep serve` as a child\n"+
 			"process at the default settings, creates accounts and signs in to them over\n"+
 			"HTTP at each concurrency level, fires a burst of concurrent sign-ins, and\n"+
-			"reports throughput, latency, errors and the server's memory.\n\nFlags:\n")
+			"reports throughput, latency, errors and the server's memory. Before the\n"+
+			"sign-ins, signed-in clients ask the forward-auth check at each level,\n"+
+			"interleaved with /healthz, and the report gives the ratio of the two.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -283,6 +286,7 @@ func bench(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
 	}
 	var err error
+	o.SkipForwardAuth = !*forwardAuth
 	if o.Levels, err = loadtest.ParseLevels(*levels); err != nil {
 		return err
 	}

@@ -1,14 +1,16 @@
 // Package loadtest is `twostep bench`: how many sign-ins per second a
 // twostep on this machine serves, how close that is to what argon2id alone
 // allows, how long they take, and how much memory the server needs, also
-// under a burst.
+// under a burst; and how many forward-auth checks per second it answers,
+// beside its own /healthz in the same run.
 //
 // The server under test is the twostep binary run as a child process
 // (`serve`), on a fresh SQLite database in a temporary directory or on a
 // fresh schema of a given PostgreSQL database, at the default settings
 // (TWOSTEP_* variables of the caller are not passed on, so the figures are
 // those of an unconfigured server). Only the sign-up budget per address is
-// raised, because every account is created from 127.0.0.1.
+// raised, because every account is created from 127.0.0.1, and, for the
+// forward-auth phase, a config file gives the child one access rule.
 //
 // The server's memory and CPU are read from /proc, so on systems other
 // than Linux those columns read "n/a".
@@ -23,6 +25,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +47,9 @@ type Options struct {
 	Users       int           // accounts to create and sign in to (1–MaxUsers)
 	HashFor     time.Duration // how long to measure the bare argon2id hash rate
 	Keep        bool          // keep the temporary directory and print its path
+	// SkipForwardAuth leaves out the forward-auth phase (and the config
+	// file it needs).
+	SkipForwardAuth bool
 
 	// Binary is the twostep executable run as `serve`; "" means this
 	// process's own executable, which is what `twostep bench` wants.
@@ -145,7 +151,13 @@ func Run(ctx context.Context, o Options, out io.Writer) (err error) {
 		dbURL, engine = u, "PostgreSQL, schema "+schema
 	}
 	fmt.Fprintf(out, "\n[2] starting `twostep serve` (%s) …\n", engine)
-	srv, err := startServer(ctx, now, o.Binary, dir, dbURL)
+	cfgPath := ""
+	if !o.SkipForwardAuth {
+		if cfgPath, err = writeCheckConfig(dir); err != nil {
+			return err
+		}
+	}
+	srv, err := startServer(ctx, now, o.Binary, dir, dbURL, cfgPath)
 	if err != nil {
 		return err
 	}
@@ -168,6 +180,34 @@ func Run(ctx context.Context, o Options, out io.Writer) (err error) {
 		return err
 	}
 	fmt.Fprintf(out, "%d accounts created in %.2fs\n", o.Users, now().Sub(t0).Seconds())
+
+	// 3b. Forward-auth checks beside /healthz, before any sign-in load, so
+	// the server's memory is that of the checks and not what hashing left.
+	var checks []checkResult
+	if !o.SkipForwardAuth {
+		cookies, err := lg.signInAll(ctx)
+		if err != nil {
+			return err
+		}
+		// The heap that hashing the sign-ups grew is given back only after
+		// a few collections, which need load: a warm-up, not counted.
+		wc, wd := slices.Max(o.Levels), min(o.Duration, 2*time.Second)
+		fmt.Fprintf(out, "\n[3b] forward-auth warm-up: %d concurrent client(s) for %s, not counted …\n", wc, wd)
+		w := lg.runChecks(ctx, srv.pid, wc, wd, cookies)
+		fmt.Fprintf(out, "%d checks, %d errors; server RSS %s MiB before, %s MiB after\n", w.fa.ok, w.errors(), mib(w.mem.startRSS), mib(w.mem.endRSS))
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		for _, c := range o.Levels {
+			fmt.Fprintf(out, "\n[3b] forward-auth: %d concurrent client(s) for %s, switching with /healthz every %s …\n", c, o.Duration, checkSlice(o.Duration))
+			r := lg.runChecks(ctx, srv.pid, c, o.Duration, cookies)
+			checks = append(checks, r)
+			fmt.Fprintf(out, "%d checks, %.1f/s; /healthz %.1f/s; ratio %s; %d errors\n", r.fa.ok, r.faRate(), r.hzRate(), percent(r.ratio()), r.errors())
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+	}
 
 	// 4. Concurrency levels.
 	var results []levelResult
@@ -196,7 +236,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (err error) {
 	stopErr := srv.stop()
 	stopped = true
 	printReport(out, report{
-		engine: engine, ncpu: ncpu, bound: hb, levels: results, burst: br,
+		engine: engine, ncpu: ncpu, bound: hb, levels: results, burst: br, checks: checks,
 		log: scanServerLog(srv.logPath), stopErr: stopErr,
 	})
 	return nil

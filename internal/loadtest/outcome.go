@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"net/http"
@@ -13,7 +14,8 @@ import (
 // outcome counts what the answers were.
 type outcome struct {
 	ok         int
-	status     map[int]int // non-200 answers, and 200s without a session cookie as status 0
+	status     map[int]int // non-200 answers, and 200s that are not the answer wanted (no session cookie) as status 0
+	bad200     string      // how statuses names those 200s; "": "200-no-cookie"
 	retryAfter int         // 503s that carried Retry-After
 	transport  int         // requests that got no answer
 	firstErr   string
@@ -21,8 +23,15 @@ type outcome struct {
 	failLat    []time.Duration // of everything else that was answered
 }
 
-// add counts one answer (or err, if there was none) that took d.
+// add counts one answer to a sign-in (or err, if there was none) that
+// took d: it succeeded if it is a 200 with a session cookie.
 func (o *outcome) add(status int, h http.Header, err error, d time.Duration) {
+	o.addAnswer(status, status == http.StatusOK && signedIn(h), h, err, d)
+}
+
+// addAnswer counts one answer (or err, if there was none) that took d;
+// good says a 200 was the answer wanted.
+func (o *outcome) addAnswer(status int, good bool, h http.Header, err error, d time.Duration) {
 	switch {
 	case err != nil:
 		o.transport++
@@ -30,7 +39,7 @@ func (o *outcome) add(status int, h http.Header, err error, d time.Duration) {
 			o.firstErr = err.Error()
 		}
 		return
-	case status == http.StatusOK && signedIn(h):
+	case status == http.StatusOK && good:
 		o.ok++
 		o.lat = append(o.lat, d)
 		return
@@ -95,7 +104,7 @@ func (o *outcome) statuses() string {
 	for _, k := range keys {
 		name := strconv.Itoa(k)
 		if k == 0 {
-			name = "200-no-cookie"
+			name = cmp.Or(o.bad200, "200-no-cookie")
 		}
 		parts = append(parts, fmt.Sprintf("%s×%d", name, o.status[k]))
 	}

@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,7 +15,8 @@ type report struct {
 	ncpu    int
 	bound   hashBound
 	levels  []levelResult
-	burst   *burstResult // nil: no burst
+	burst   *burstResult  // nil: no burst
+	checks  []checkResult // the forward-auth phase; nil: skipped
 	log     serverLog
 	stopErr error // from stopping the server
 }
@@ -55,6 +57,10 @@ func printReport(out io.Writer, r report) {
 		fmt.Fprintln(out)
 		printBurst(out, *r.burst)
 	}
+	if len(r.checks) > 0 {
+		fmt.Fprintln(out)
+		printChecks(out, r.checks)
+	}
 	fmt.Fprintln(out)
 	fmt.Fprintf(out, "server log: %d × \"database is locked\", %d × SQLITE_BUSY, %d ERROR line(s), %d WARN line(s)\n",
 		r.log.locked, r.log.busy, r.log.errors, r.log.warns)
@@ -66,7 +72,7 @@ func printReport(out io.Writer, r report) {
 	} else {
 		fmt.Fprintf(out, "server stopped cleanly after SIGTERM\n")
 	}
-	if w := warnings(r.levels, r.burst, r.log, r.bound, r.ncpu); len(w) > 0 {
+	if w := append(warnings(r.levels, r.burst, r.log, r.bound, r.ncpu), checkWarnings(r.checks)...); len(w) > 0 {
 		fmt.Fprintln(out)
 		for _, w := range w {
 			fmt.Fprintf(out, "WARNING: %s\n", w)
@@ -174,6 +180,60 @@ func warnings(rs []levelResult, br *burstResult, lg serverLog, hb hashBound, ncp
 	}
 	if lg.errors > 0 {
 		w = append(w, fmt.Sprintf("server log: %d ERROR line(s)", lg.errors))
+	}
+	return w
+}
+
+// checkTarget is the target: forward-auth checks/s at least this
+// share (percent) of /healthz answers/s in the same run.
+const checkTarget = 60
+
+func printChecks(out io.Writer, rs []checkResult) {
+	fmt.Fprintf(out, "Forward-auth: GET %s as Caddy/Traefik ask it (X-Forwarded-Method GET, -Proto https, -Host %s, -Uri %s; one_factor rule) with a signed-in account's session cookie, client i → account i mod users\n", checkPath, checkHost, checkURI)
+	fmt.Fprintf(out, "  beside GET /healthz in the same run: all clients switch between the two every %s, each endpoint gets half the time; a check counts when 200 with Remote-User, /healthz when 200\n", rs[0].slice)
+	fmt.Fprintf(out, "  ratio: checks/s ÷ /healthz/s (target ≥ %d%%); latencies of counted answers; RSS start/end: the server's RSS when the level began/ended; CPU columns as above, over both endpoints\n", checkTarget)
+	fmt.Fprintln(out)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "clients\tchecks\tchecks/s\thealthz\thealthz/s\tratio\tp50 ms\tp99 ms\tmax ms\thealthz p50\thealthz p99\terrors\tRSS start MiB\tpeak RSS MiB\tVmHWM MiB\tRSS end MiB\tCPU server\tloadgen\tpostgres\tothers\tiowait\t")
+	for _, r := range rs {
+		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%d\t%.1f\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
+			r.conc, r.fa.ok, r.faRate(), r.hz.ok, r.hzRate(), percent(r.ratio()),
+			ms(pct(r.fa.lat, .50)), ms(pct(r.fa.lat, .99)), ms(pct(r.fa.lat, 1)), ms(pct(r.hz.lat, .50)), ms(pct(r.hz.lat, .99)),
+			r.errors(), mib(r.mem.startRSS), mib(r.mem.peakRSS), mib(r.mem.hwm), mib(r.mem.endRSS),
+			percent(r.mem.cpu.srv), percent(r.mem.cpu.gen), percent(r.mem.cpu.pg), percent(r.mem.cpu.others), percent(r.mem.cpu.iowait))
+	}
+	tw.Flush()
+	fmt.Fprintln(out)
+	for _, r := range rs {
+		fmt.Fprintf(out, "  forward-auth, clients %d: checks %s; /healthz %s; in %.2fs", r.conc, r.fa.statuses(), r.hz.statuses(), r.elapsed.Seconds())
+		if e := cmp.Or(r.fa.firstErr, r.hz.firstErr); e != "" {
+			fmt.Fprintf(out, "; first transport error: %s", e)
+		}
+		fmt.Fprintln(out)
+	}
+}
+
+// checkWarnings lists what looks wrong in the forward-auth phase.
+func checkWarnings(rs []checkResult) []string {
+	var w []string
+	const rssLimitKiB = 256 << 10
+	const noisy = 10
+	for _, r := range rs {
+		if n := r.fa.errors(); n > 0 {
+			w = append(w, fmt.Sprintf("forward-auth, %d clients: %d failed checks (%s)", r.conc, n, r.fa.statuses()))
+		}
+		if n := r.hz.errors(); n > 0 {
+			w = append(w, fmt.Sprintf("forward-auth, %d clients: %d failed /healthz (%s)", r.conc, n, r.hz.statuses()))
+		}
+		if q := r.ratio(); q >= 0 && q < checkTarget {
+			w = append(w, fmt.Sprintf("forward-auth, %d clients: %.1f checks/s is %.0f%% of /healthz (%.1f/s), below the %d%% target", r.conc, r.faRate(), q, r.hzRate(), checkTarget))
+		}
+		if r.mem.cpu.others > noisy {
+			w = append(w, fmt.Sprintf("forward-auth, %d clients: other processes used %.0f%% of the machine: figures are disturbed", r.conc, r.mem.cpu.others))
+		}
+		if max(r.mem.peakRSS, r.mem.hwm) > rssLimitKiB {
+			w = append(w, fmt.Sprintf("forward-auth, %d clients: server RSS peaked at %s MiB, above 256 MiB", r.conc, mib(max(r.mem.peakRSS, r.mem.hwm))))
+		}
 	}
 	return w
 }

@@ -109,6 +109,9 @@ func TestRun(t *testing.T) {
 				"hashing bound: ",
 				"[2] starting `twostep serve` ("+engineName,
 				"[3] creating 2 accounts …\n2 accounts created in ",
+				"[3b] forward-auth warm-up: 2 concurrent client(s) for 40ms, not counted …",
+				"[3b] forward-auth: 1 concurrent client(s) for 40ms, switching with /healthz every 20ms …",
+				"[3b] forward-auth: 2 concurrent client(s) for 40ms, switching with /healthz every 20ms …",
 				"[4] 1 concurrent client(s) for 40ms …",
 				"[4] 2 concurrent client(s) for 40ms …",
 				"[5] burst: 3 sign-ins at once …",
@@ -117,6 +120,10 @@ func TestRun(t *testing.T) {
 				"  clients 1: 200×",
 				"  clients 2: 200×",
 				"Burst: 3 sign-ins released at once",
+				"Forward-auth: GET /api/v1/authz/forward-auth",
+				"clients  checks  checks/s  healthz  healthz/s  ratio",
+				"  forward-auth, clients 1: checks 200×",
+				"  forward-auth, clients 2: checks 200×",
 				"server log: 0 × \"database is locked\", 0 × SQLITE_BUSY, 0 ERROR line(s)",
 				"server stopped cleanly after SIGTERM\n",
 			)
@@ -128,6 +135,18 @@ func TestRun(t *testing.T) {
 				if n, _ := strconv.Atoi(m[1]); n == 0 || m[2] != "0" {
 					t.Errorf("level %q: want sign-ins and no errors\n%s", m[0], report)
 				}
+			}
+			checks := regexp.MustCompile(`(?m)^(\d+) checks, [\d.]+/s; /healthz ([\d.]+)/s; ratio \d+%; (\d+) errors$`).FindAllStringSubmatch(report, -1)
+			if len(checks) != 2 {
+				t.Fatalf("%d forward-auth summaries, want 2:\n%s", len(checks), report)
+			}
+			for _, m := range checks {
+				if n, _ := strconv.Atoi(m[1]); n == 0 || m[2] == "0.0" || m[3] != "0" {
+					t.Errorf("forward-auth level %q: want checks, /healthz answers and no errors\n%s", m[0], report)
+				}
+			}
+			if strings.Contains(report, "WARNING: forward-auth") && !strings.Contains(report, "below the 60% target") && !strings.Contains(report, "figures are disturbed") {
+				t.Errorf("forward-auth warns of more than the machine's speed or noise:\n%s", report)
 			}
 			if runtime.GOOS == "linux" && strings.Contains(report, "peak VmRSS n/a") {
 				t.Errorf("no server memory on Linux:\n%s", report)
@@ -181,7 +200,7 @@ func TestRunKeepsTheDirectoryWhenAsked(t *testing.T) {
 	// A binary that is no twostep: the run stops at the server, and --keep
 	// leaves its log behind for a look.
 	fake := filepath.Join(t.TempDir(), "not-twostep")
-	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho \"not twostep: $1\" >&2\nexit 3\n"), 0o755); err != nil {
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho \"not twostep: $*\" >&2\nexit 3\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	o := Options{Duration: time.Millisecond, Levels: []int{1}, Users: 1, HashFor: 5 * time.Millisecond,
@@ -198,6 +217,32 @@ func TestRunKeepsTheDirectoryWhenAsked(t *testing.T) {
 	defer os.RemoveAll(kept[1])
 	if log, err := os.ReadFile(filepath.Join(kept[1], "server.log")); err != nil || !strings.Contains(string(log), "not twostep: serve") {
 		t.Fatalf("kept server log = %q, %v; want the child's output", log, err)
+	}
+	// The child was given the forward-auth phase's rules.
+	cfg := filepath.Join(kept[1], "bench.yaml")
+	if log, _ := os.ReadFile(filepath.Join(kept[1], "server.log")); !strings.Contains(string(log), " --config "+cfg+"\n") {
+		t.Errorf("the child's arguments (%q) lack --config %s", log, cfg)
+	}
+	if b, err := os.ReadFile(cfg); err != nil || string(b) != checkConfig {
+		t.Errorf("kept %s = %q, %v; want checkConfig", cfg, b, err)
+	}
+
+	// Without the phase the child runs without a config file.
+	o.SkipForwardAuth, o.Now = true, newStepClock().Now
+	out.Reset()
+	if err := Run(t.Context(), o, &out); err == nil {
+		t.Fatal("Run with a binary that does not serve succeeded")
+	}
+	kept = regexp.MustCompile(`(?m)^kept (\S+)$`).FindStringSubmatch(out.String())
+	if kept == nil {
+		t.Fatalf("no \"kept\" line in\n%s", out.String())
+	}
+	defer os.RemoveAll(kept[1])
+	if log, _ := os.ReadFile(filepath.Join(kept[1], "server.log")); !strings.Contains(string(log), "not twostep: serve") || strings.Contains(string(log), "--config") {
+		t.Errorf("with SkipForwardAuth the child's arguments are %q, want no --config", log)
+	}
+	if _, err := os.Stat(filepath.Join(kept[1], "bench.yaml")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("with SkipForwardAuth bench.yaml exists (%v)", err)
 	}
 }
 

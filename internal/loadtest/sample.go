@@ -69,6 +69,7 @@ func (w *cpuWatch) stop() cpuUse {
 // memSampler records the child's peak VmRSS every 100 ms, and its CPU.
 type memSampler struct {
 	pid    int
+	first  int64        // KiB at the start; -1: unknown
 	peak   atomic.Int64 // KiB
 	stopc  chan struct{}
 	done   chan struct{}
@@ -82,6 +83,10 @@ func startSampler(now func() time.Time, pid int, pg bool) *memSampler {
 	m.hwmOK = resetHWM(pid)
 	m.cpu = startCPUWatch(now, pid, pg)
 	m.sample()
+	m.first = m.peak.Load()
+	if m.failed.Load() {
+		m.first = -1
+	}
 	go func() {
 		defer close(m.done)
 		t := time.NewTicker(100 * time.Millisecond)
@@ -114,6 +119,8 @@ func (m *memSampler) sample() {
 
 // memStats is what a sampler saw: peaks in KiB (-1: unknown) and CPU use.
 type memStats struct {
+	startRSS     int64 // KiB when the phase began (-1: unknown)
+	endRSS       int64 // KiB when it ended (-1: unknown)
 	peakRSS, hwm int64
 	hwmPhase     bool // hwm is this phase's own (clear_refs worked)
 	cpu          cpuUse
@@ -123,12 +130,12 @@ func (m *memSampler) stop() memStats {
 	m.sample()
 	close(m.stopc)
 	<-m.done
-	st := memStats{peakRSS: m.peak.Load(), hwm: -1, hwmPhase: m.hwmOK, cpu: m.cpu.stop()}
+	st := memStats{startRSS: m.first, endRSS: -1, peakRSS: m.peak.Load(), hwm: -1, hwmPhase: m.hwmOK, cpu: m.cpu.stop()}
 	if m.failed.Load() && st.peakRSS == 0 {
 		st.peakRSS = -1
 	}
-	if _, hwm, err := procMem(m.pid); err == nil {
-		st.hwm = hwm
+	if rss, hwm, err := procMem(m.pid); err == nil {
+		st.endRSS, st.hwm = rss, hwm
 	}
 	return st
 }

@@ -36,8 +36,9 @@ type server struct {
 
 // startServer runs exe's `serve` (this binary's if exe is "") on a free
 // loopback port with its data in dir/data and its output in
-// dir/server.log, and waits until /readyz answers 200.
-func startServer(ctx context.Context, now func() time.Time, exe, dir, dbURL string) (*server, error) {
+// dir/server.log, reading the config file cfgPath if it is not "", and
+// waits until /readyz answers 200.
+func startServer(ctx context.Context, now func() time.Time, exe, dir, dbURL, cfgPath string) (*server, error) {
 	if exe == "" {
 		var err error
 		if exe, err = os.Executable(); err != nil {
@@ -54,7 +55,7 @@ func startServer(ctx context.Context, now func() time.Time, exe, dir, dbURL stri
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, "serve", "--addr", addr, "--data-dir", filepath.Join(dir, "data"))
+	cmd := exec.Command(exe, serverArgs(addr, dir, cfgPath)...)
 	cmd.Env = serverEnv(os.Environ(), dbURL)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
@@ -92,6 +93,16 @@ func startServer(ctx context.Context, now func() time.Time, exe, dir, dbURL stri
 			return nil, fmt.Errorf("bench: server not ready after a minute; its log:\n%s", tailFile(logPath, 4096))
 		}
 	}
+}
+
+// serverArgs are the child's arguments: serve on addr with its data in
+// dir/data, and the config file cfgPath if it is not "".
+func serverArgs(addr, dir, cfgPath string) []string {
+	args := []string{"serve", "--addr", addr, "--data-dir", filepath.Join(dir, "data")}
+	if cfgPath != "" {
+		args = append(args, "--config", cfgPath)
+	}
+	return args
 }
 
 // unthrottled is a guessing budget no bench run reaches.
