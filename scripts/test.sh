@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of twostep: formatting, vet, all tests with the
 # race detector on SQLite and PostgreSQL, the browser tests, and a short run
-# of each fuzz target.
+# of each fuzz target. The real-proxy tests find Caddy through
+# TWOSTEP_TEST_CADDY (set by .ci/run), else caddy on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
