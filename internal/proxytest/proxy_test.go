@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -141,11 +142,29 @@ func echoApp(t *testing.T) *httptest.Server {
 
 // startTwostep runs twostep on localhost with the rules, believing the
 // proxy's X-Forwarded-For.
-func startTwostep(t *testing.T, engine string) *testenv.Server {
+func startTwostep(t *testing.T, engine string) (*testenv.Server, *testenv.Clock) {
 	cfg := testenv.Config(t, testenv.DatabaseURL(t, engine))
 	cfg.AccessControl = rules
 	cfg.Server.TrustProxy = config.Proxies{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}
-	return testenv.Start(t, cfg, app.Options{})
+	clock := testenv.NewClock()
+	return testenv.Start(t, cfg, app.Options{Now: clock.Now}), clock
+}
+
+// oathCode is the authenticator's code at a time, from Debian's oathtool.
+func oathCode(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	path, err := exec.LookPath("oathtool")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("oathtool not installed: CI must install Debian's oathtool")
+		}
+		t.Skip("oathtool not installed")
+	}
+	out, err := exec.Command(path, "--totp", "-b", "-N", "@"+strconv.FormatInt(at.Unix(), 10), secret).Output()
+	if err != nil {
+		t.Fatalf("oathtool: %v", err)
+	}
+	return strings.TrimSpace(string(out))
 }
 
 func hostPort(t *testing.T, raw string) string {
@@ -297,6 +316,12 @@ func (f *flow) get(path string, header map[string]string) answer {
 
 func (f *flow) post(path string, body any) int {
 	f.t.Helper()
+	s, _ := f.postBody(path, body)
+	return s
+}
+
+func (f *flow) postBody(path string, body any) (int, []byte) {
+	f.t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -310,9 +335,9 @@ func (f *flow) post(path string, body any) int {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
 }
 
 func (f *flow) signinURL(page, path string) string {
@@ -367,11 +392,12 @@ var (
 )
 
 // runFlow drives one person through the proxy: signed out, signed up,
-// on a two_factor page, signed out, signed in again. A signed-out browser
+// on a two_factor page, signed out, signed in again, then with two-step
+// verification on, signed in with both steps. A signed-out browser
 // gets 302 from both proxies (Caddy passes twostep's 302 on, nginx turns
 // its 401 into one); scriptStatus is what a signed-out script gets (401
 // from Caddy, 302 from nginx, whose error_page does not look at Accept).
-func runFlow(t *testing.T, ts *testenv.Server, app string, scriptStatus int) {
+func runFlow(t *testing.T, ts *testenv.Server, clock *testenv.Clock, app string, scriptStatus int) {
 	jar, _ := cookiejar.New(nil)
 	f := &flow{t: t, ts: ts, app: app, c: &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
@@ -432,6 +458,43 @@ func runFlow(t *testing.T, ts *testenv.Server, app string, scriptStatus int) {
 		t.Fatalf("signin: %d", s)
 	}
 	f.wantIdentity(f.get("/orders", merge(browser, forged)), id, "one@example.com", "1")
+
+	// With two-step verification on, a fresh sign-in with both steps
+	// opens the two_factor page, and the app sees two steps.
+	if err := ts.App.DB.MarkEmailVerified(t.Context(), id, "one@example.com", clock.Now()); err != nil {
+		t.Fatal(err) // two-step needs a confirmed address; the link is not what this tests
+	}
+	s, b := f.postBody("/api/v1/factors/totp", map[string]string{"label": "Phone"})
+	var totp struct {
+		Secret string              `json:"secret"`
+		Factor struct{ ID string } `json:"factor"`
+	}
+	if json.Unmarshal(b, &totp); s != http.StatusCreated || totp.Secret == "" {
+		t.Fatalf("add authenticator: %d %s", s, b)
+	}
+	for _, step := range []struct {
+		path   string
+		body   any
+		status int
+	}{
+		{"/api/v1/factors/" + totp.Factor.ID + "/confirm", map[string]string{"code": oathCode(t, totp.Secret, clock.Now())}, http.StatusOK},
+		{"/api/v1/factors/recovery-codes", nil, http.StatusCreated},
+		{"/api/v1/two-step/enable", nil, http.StatusOK},
+		{"/api/v1/signout", nil, http.StatusNoContent},
+		{"/api/v1/signin", map[string]string{"email": "one@example.com", "password": goodPassword}, http.StatusOK},
+	} {
+		if s, b := f.postBody(step.path, step.body); s != step.status {
+			t.Fatalf("%s: %d %s, want %d", step.path, s, b, step.status)
+		}
+	}
+	// Between the password and the code the session is not one yet.
+	f.wantSentTo(f.get("/orders", browser), http.StatusFound, "/signin", "/orders")
+	clock.Advance(30 * time.Second) // a fresh code, not the one just used
+	if s, b := f.postBody("/api/v1/signin/verify", map[string]any{"method_id": totp.Factor.ID, "code": oathCode(t, totp.Secret, clock.Now()), "remember_device": false}); s != http.StatusOK {
+		t.Fatalf("second step: %d %s", s, b)
+	}
+	f.wantIdentity(f.get("/admin/users", merge(browser, forged)), id, "one@example.com", "2")
+	f.wantIdentity(f.get("/orders", merge(script, forged)), id, "one@example.com", "2")
 }
 
 func mustURL(t *testing.T, s string) *url.URL {
@@ -446,9 +509,9 @@ func mustURL(t *testing.T, s string) *url.URL {
 func TestNginx(t *testing.T) {
 	for _, engine := range testenv.Engines {
 		t.Run(engine, func(t *testing.T) {
-			ts := startTwostep(t, engine)
+			ts, clock := startTwostep(t, engine)
 			app := startNginx(t, ts.BaseURL(), echoApp(t).URL)
-			runFlow(t, ts, app, http.StatusFound)
+			runFlow(t, ts, clock, app, http.StatusFound)
 		})
 	}
 }
@@ -457,9 +520,9 @@ func TestNginx(t *testing.T) {
 func TestCaddy(t *testing.T) {
 	for _, engine := range testenv.Engines {
 		t.Run(engine, func(t *testing.T) {
-			ts := startTwostep(t, engine)
+			ts, clock := startTwostep(t, engine)
 			app := startCaddy(t, ts.BaseURL(), echoApp(t).URL)
-			runFlow(t, ts, app, http.StatusUnauthorized)
+			runFlow(t, ts, clock, app, http.StatusUnauthorized)
 		})
 	}
 }
