@@ -227,7 +227,15 @@ func (db *DB) Refund(ctx context.Context, keys ...string) error {
 		args[i] = k
 	}
 	in := strings.Repeat("?, ", len(keys)-1) + "?"
-	if _, err := db.exec(ctx, `UPDATE rate_limits SET count = count - 1 WHERE key IN (`+in+`) AND count > 0`, args...); err != nil {
+	query := `UPDATE rate_limits SET count = count - 1 WHERE key IN (` + in + `) AND count > 0`
+	if db.pg {
+		// The rows are locked in key order, as Reserve locks them: an
+		// UPDATE of several rows otherwise locks them in scan order and can
+		// deadlock with a reservation holding one and waiting for the other.
+		query = `UPDATE rate_limits SET count = count - 1 WHERE key IN (
+			SELECT key FROM rate_limits WHERE key IN (` + in + `) ORDER BY key FOR UPDATE) AND count > 0`
+	}
+	if _, err := db.exec(ctx, query, args...); err != nil {
 		return fmt.Errorf("refund: %w", err)
 	}
 	return nil

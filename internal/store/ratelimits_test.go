@@ -182,3 +182,41 @@ func TestReserveSentCodeAttempt(t *testing.T) {
 		}
 	})
 }
+
+// TestReserveAndRefundNeverDeadlock runs reservations and refunds of the
+// same two keys at once on two pools: both lock the rows in key order, so
+// PostgreSQL never has to break a deadlock (an error here).
+func TestReserveAndRefundNeverDeadlock(t *testing.T) {
+	forEachEngineURL(t, func(t *testing.T, engine, url string) {
+		dbs := []*store.DB{open(t, url), open(t, url)}
+		if _, err := dbs[0].Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		a := store.Want{Key: "dl:a", Window: time.Hour, Limit: 1 << 30}
+		b := store.Want{Key: "dl:b", Window: time.Hour, Free: 1 << 30, Delay: func(int64) time.Duration { return time.Second }}
+		var wg sync.WaitGroup
+		var failures atomic.Int64
+		for g := 0; g < 16; g++ {
+			wg.Add(1)
+			go func(db *store.DB) {
+				defer wg.Done()
+				for i := 0; i < 25; i++ {
+					if _, err := db.Reserve(context.Background(), at(0), []store.Want{b, a}); err != nil {
+						failures.Add(1)
+						t.Errorf("reserve: %v", err)
+						return
+					}
+					if err := db.Refund(context.Background(), "dl:b", "dl:a"); err != nil {
+						failures.Add(1)
+						t.Errorf("refund: %v", err)
+						return
+					}
+				}
+			}(dbs[g%2])
+		}
+		wg.Wait()
+		if failures.Load() > 0 {
+			t.Fatalf("%d goroutines failed", failures.Load())
+		}
+	})
+}
