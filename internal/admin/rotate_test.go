@@ -11,9 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -93,24 +90,6 @@ func (e *rotEnv) call(c *http.Client, path string, body any, want int) map[strin
 
 func factorID(r map[string]any) string { return r["factor"].(map[string]any)["id"].(string) }
 
-// totpCode asks Debian's oathtool, a real TOTP client, for the code of
-// secret at time at.
-func totpCode(t *testing.T, secret string, at time.Time) string {
-	t.Helper()
-	path, err := exec.LookPath("oathtool")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("oathtool not installed: CI must install Debian's oathtool")
-		}
-		t.Skip("oathtool not installed")
-	}
-	out, err := exec.Command(path, "--totp", "-b", "-N", "@"+strconv.FormatInt(at.Unix(), 10), secret).Output()
-	if err != nil {
-		t.Fatalf("oathtool: %v", err)
-	}
-	return strings.TrimSpace(string(out))
-}
-
 func newKey(t *testing.T) string {
 	t.Helper()
 	b := make([]byte, 32)
@@ -168,7 +147,7 @@ func TestRotateKeyReSealsEverySecret(t *testing.T) {
 			before.call(c, "/api/v1/factors/"+mail+"/confirm", map[string]string{"code": codes.last(t, rotEmail)}, 200)
 			app1 := before.call(c, "/api/v1/factors/totp", map[string]string{"label": "Phone app"}, 201)
 			totpID, totpSecret := factorID(app1), app1["secret"].(string)
-			before.call(c, "/api/v1/factors/"+totpID+"/confirm", map[string]string{"code": totpCode(t, totpSecret, clock.Now())}, 200)
+			before.call(c, "/api/v1/factors/"+totpID+"/confirm", map[string]string{"code": testenv.OathCode(t, totpSecret, clock.Now())}, 200)
 			rc := before.call(c, "/api/v1/factors/recovery-codes", nil, 201)
 			recID, recovery := factorID(rc), rc["codes"].([]any)[0].(string)
 			before.call(c, "/api/v1/two-step/enable", nil, 200)
@@ -261,7 +240,7 @@ func TestRotateKeyReSealsEverySecret(t *testing.T) {
 			})
 			clock.Advance(31 * time.Second)
 			signIn(phone, true, func() string { return codes.last(t, rotPhone) })
-			signIn(totpID, false, func() string { return totpCode(t, totpSecret, clock.Now()) })
+			signIn(totpID, false, func() string { return testenv.OathCode(t, totpSecret, clock.Now()) })
 			signIn(recID, false, func() string { return recovery })
 
 			// The mail queued before the rotation goes out once due.

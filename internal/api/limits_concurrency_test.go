@@ -153,7 +153,7 @@ func TestSecondStepLimitsHoldUnderConcurrency(t *testing.T) {
 				clients = append(clients, c)
 			}
 			e.advance(30 * time.Second)
-			right := oathCode(t, en.secret, e.clock.Now())
+			right := testenv.OathCode(t, en.secret, e.clock.Now())
 			const n = 61
 			got = fire(t, envs, n, func(i int) *http.Client { return clients[i%len(clients)] }, "/api/v1/signin/verify", func(i int) any {
 				code := fmt.Sprintf("%06d", 200000+i)
@@ -191,7 +191,7 @@ func TestSecondStepLimitsHoldUnderConcurrency(t *testing.T) {
 			for _, x := range envs {
 				c := x.srv.Client()
 				x.password(c, en.email)
-				x.want(x.call(c, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": oathCode(t, en.secret, e.clock.Now())}), 429, "rate_limited")
+				x.want(x.call(c, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": testenv.OathCode(t, en.secret, e.clock.Now())}), 429, "rate_limited")
 			}
 		})
 	}

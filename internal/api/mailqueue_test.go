@@ -276,7 +276,7 @@ func TestSignUpIsAtomic(t *testing.T) {
 func TestPasswordChangeEndsPendingSignIns(t *testing.T) {
 	forEngine(t, func(t *testing.T, e *env) {
 		en := e.enroll("pending@example.com")
-		code := func() string { e.advance(30 * time.Second); return oathCode(t, en.secret, e.clock.Now()) }
+		code := func() string { e.advance(30 * time.Second); return testenv.OathCode(t, en.secret, e.clock.Now()) }
 
 		// Reset.
 		b := e.srv.Client()
@@ -310,7 +310,7 @@ func TestTwoStepNeedsAConfirmedAddress(t *testing.T) {
 		r := e.call(c, "POST", "/api/v1/factors/totp", map[string]string{"label": "Phone app"})
 		e.want(r, 201, "")
 		id, secret := r.JSON["factor"].(map[string]any)["id"].(string), r.str("secret")
-		e.want(e.call(c, "POST", "/api/v1/factors/"+id+"/confirm", map[string]string{"code": oathCode(t, secret, e.clock.Now())}), 200, "")
+		e.want(e.call(c, "POST", "/api/v1/factors/"+id+"/confirm", map[string]string{"code": testenv.OathCode(t, secret, e.clock.Now())}), 200, "")
 		e.want(e.call(c, "POST", "/api/v1/factors/recovery-codes", nil), 201, "")
 		e.want(e.call(c, "POST", "/api/v1/two-step/enable", nil), 409, "email_not_verified")
 

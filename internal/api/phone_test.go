@@ -372,7 +372,7 @@ func TestSignInByTextAndCallAndRemovePhone(t *testing.T) {
 		e.want(e.call(b, "DELETE", "/api/v1/factors/"+phoneID, nil), 409, "last_factor")
 		oathSecret := app.str("secret")
 		appID := app.JSON["factor"].(map[string]any)["id"].(string)
-		e.want(e.call(b, "POST", "/api/v1/factors/"+appID+"/confirm", map[string]string{"code": oathCode(t, oathSecret, e.clock.Now())}), 200, "")
+		e.want(e.call(b, "POST", "/api/v1/factors/"+appID+"/confirm", map[string]string{"code": testenv.OathCode(t, oathSecret, e.clock.Now())}), 200, "")
 		e.want(e.call(b, "DELETE", "/api/v1/factors/"+phoneID, nil), 204, "")
 		for _, table := range []string{"factors WHERE kind = 'sms'", "sent_codes"} {
 			var n int

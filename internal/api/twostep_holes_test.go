@@ -21,7 +21,7 @@ func TestClockDriftHintIsNoOracle(t *testing.T) {
 		c := e.srv.Client()
 		e.password(c, en.email)
 		e.advance(30 * time.Second)
-		ahead := oathCode(t, en.secret, e.clock.Now().Add(4*30*time.Second))
+		ahead := testenv.OathCode(t, en.secret, e.clock.Now().Add(4*30*time.Second))
 		r := e.call(c, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": ahead})
 		e.want(r, 401, "invalid_code")
 		if !strings.Contains(r.str("detail"), "ahead") {
@@ -30,12 +30,12 @@ func TestClockDriftHintIsNoOracle(t *testing.T) {
 		// 90 s later that step is one step ahead: inside the window, and
 		// it would be accepted if it had not been burned.
 		e.advance(90 * time.Second)
-		if now := oathCode(t, en.secret, e.clock.Now().Add(30*time.Second)); now != ahead {
+		if now := testenv.OathCode(t, en.secret, e.clock.Now().Add(30*time.Second)); now != ahead {
 			t.Fatalf("test set-up: the guessed step is not one step ahead now")
 		}
 		e.want(e.call(c, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": ahead}), 401, "invalid_code")
 		// The owner's current code still works.
-		e.want(e.call(c, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": oathCode(t, en.secret, e.clock.Now())}), 200, "")
+		e.want(e.call(c, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": testenv.OathCode(t, en.secret, e.clock.Now())}), 200, "")
 	})
 }
 
@@ -50,11 +50,11 @@ func TestPendingMethodBelongsToItsSession(t *testing.T) {
 		b := e.srv.Client()
 		e.password(b, en.email)
 		e.advance(30 * time.Second)
-		e.want(e.call(b, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": oathCode(t, en.secret, e.clock.Now())}), 200, "")
+		e.want(e.call(b, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": testenv.OathCode(t, en.secret, e.clock.Now())}), 200, "")
 		e.advance(11 * time.Minute)
 
 		// a steps up and starts adding a second app.
-		e.want(e.call(a, "POST", "/api/v1/stepup/verify", map[string]any{"method_id": en.totpID, "code": oathCode(t, en.secret, e.clock.Now())}), 200, "")
+		e.want(e.call(a, "POST", "/api/v1/stepup/verify", map[string]any{"method_id": en.totpID, "code": testenv.OathCode(t, en.secret, e.clock.Now())}), 200, "")
 		r := e.call(a, "POST", "/api/v1/factors/totp", map[string]string{"label": "Second app"})
 		e.want(r, 201, "")
 		id, secret := r.JSON["factor"].(map[string]any)["id"].(string), r.str("secret")
@@ -74,13 +74,13 @@ func TestPendingMethodBelongsToItsSession(t *testing.T) {
 			t.Fatal("another session's wizard page shows the pending app's key")
 		}
 		e.advance(30 * time.Second)
-		e.want(e.call(b, "POST", "/api/v1/factors/"+id+"/confirm", map[string]string{"code": oathCode(t, secret, e.clock.Now())}), 404, "not_found")
+		e.want(e.call(b, "POST", "/api/v1/factors/"+id+"/confirm", map[string]string{"code": testenv.OathCode(t, secret, e.clock.Now())}), 404, "not_found")
 		e.want(e.call(b, "POST", "/api/v1/factors/recovery-codes", nil), 403, "step_up_required")
 		e.want(e.call(b, "POST", "/api/v1/two-step/disable", nil), 403, "step_up_required")
 
 		// a confirms it once its own step-up is stale: that is no step-up.
 		e.advance(11 * time.Minute)
-		e.want(e.call(a, "POST", "/api/v1/factors/"+id+"/confirm", map[string]string{"code": oathCode(t, secret, e.clock.Now())}), 200, "")
+		e.want(e.call(a, "POST", "/api/v1/factors/"+id+"/confirm", map[string]string{"code": testenv.OathCode(t, secret, e.clock.Now())}), 200, "")
 		e.want(e.call(a, "POST", "/api/v1/factors/recovery-codes", nil), 403, "step_up_required")
 	})
 }
@@ -97,7 +97,7 @@ func TestTurningTwoStepOnEndsOtherSessions(t *testing.T) {
 		r := e.call(y, "POST", "/api/v1/factors/totp", nil)
 		e.want(r, 201, "")
 		id, secret := r.JSON["factor"].(map[string]any)["id"].(string), r.str("secret")
-		e.want(e.call(y, "POST", "/api/v1/factors/"+id+"/confirm", map[string]string{"code": oathCode(t, secret, e.clock.Now())}), 200, "")
+		e.want(e.call(y, "POST", "/api/v1/factors/"+id+"/confirm", map[string]string{"code": testenv.OathCode(t, secret, e.clock.Now())}), 200, "")
 		e.want(e.call(y, "POST", "/api/v1/factors/recovery-codes", nil), 201, "")
 		e.want(e.call(y, "POST", "/api/v1/two-step/enable", nil), 200, "")
 		e.want(e.call(z, "GET", "/api/v1/me", nil), 401, "")
@@ -129,11 +129,11 @@ func TestAddressCodeBudgetSparesKnownBrowsers(t *testing.T) {
 			e.advance(30 * time.Second)
 			n := e.srv.Client()
 			e.password(n, victim.email)
-			e.want(e.call(n, "POST", "/api/v1/signin/verify", map[string]any{"method_id": victim.totpID, "code": oathCode(t, victim.secret, e.clock.Now())}), 429, "rate_limited")
+			e.want(e.call(n, "POST", "/api/v1/signin/verify", map[string]any{"method_id": victim.totpID, "code": testenv.OathCode(t, victim.secret, e.clock.Now())}), 429, "rate_limited")
 			// … the victim's own browser is not.
 			e.want(e.call(victim.client, "POST", "/api/v1/signout", nil), 204, "")
 			e.password(victim.client, victim.email)
-			e.want(e.call(victim.client, "POST", "/api/v1/signin/verify", map[string]any{"method_id": victim.totpID, "code": oathCode(t, victim.secret, e.clock.Now())}), 200, "")
+			e.want(e.call(victim.client, "POST", "/api/v1/signin/verify", map[string]any{"method_id": victim.totpID, "code": testenv.OathCode(t, victim.secret, e.clock.Now())}), 200, "")
 		})
 	}
 }

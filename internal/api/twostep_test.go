@@ -2,9 +2,6 @@ package api_test
 
 import (
 	"net/http"
-	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,24 +9,6 @@ import (
 	"twostep/internal/app"
 	"twostep/internal/testenv"
 )
-
-// oathCode asks Debian's oathtool, a real TOTP client, for the code of
-// secret at time at.
-func oathCode(t *testing.T, secret string, at time.Time) string {
-	t.Helper()
-	path, err := exec.LookPath("oathtool")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("oathtool not installed: CI must install Debian's oathtool")
-		}
-		t.Skip("oathtool not installed")
-	}
-	out, err := exec.Command(path, "--totp", "-b", "-N", "@"+strconv.FormatInt(at.Unix(), 10), secret).Output()
-	if err != nil {
-		t.Fatalf("oathtool: %v", err)
-	}
-	return strings.TrimSpace(string(out))
-}
 
 // enrolled is an account with an authenticator app and recovery codes and
 // two-step verification on.
@@ -57,7 +36,7 @@ func (e *env) enroll(email string) enrolled {
 	en := enrolled{client: c, email: email, secret: r.str("secret"), totpID: f["id"].(string)}
 	e.want(e.call(c, "POST", "/api/v1/two-step/enable", nil), 409, "primary_required")
 	e.want(e.call(c, "POST", "/api/v1/factors/"+en.totpID+"/confirm", map[string]string{"code": "000000"}), 401, "invalid_code")
-	conf := e.call(c, "POST", "/api/v1/factors/"+en.totpID+"/confirm", map[string]string{"code": oathCode(e.t, en.secret, e.clock.Now())})
+	conf := e.call(c, "POST", "/api/v1/factors/"+en.totpID+"/confirm", map[string]string{"code": testenv.OathCode(e.t, en.secret, e.clock.Now())})
 	e.want(conf, 200, "")
 	if conf.JSON["factor"].(map[string]any)["status"] != "active" {
 		e.t.Fatalf("confirmed factor = %s", conf.Body)
@@ -109,13 +88,13 @@ func TestTwoStepEndToEnd(t *testing.T) {
 		e.want(e.call(b, "GET", "/api/v1/me", nil), 401, "unauthenticated") // not signed in yet
 
 		// The code that confirmed the app cannot be used again (replay).
-		replay := e.call(b, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": oathCode(t, en.secret, e.clock.Now()), "remember_device": false})
+		replay := e.call(b, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": testenv.OathCode(t, en.secret, e.clock.Now()), "remember_device": false})
 		e.want(replay, 401, "invalid_code")
 		if replay.JSON["attempts_left"] != float64(4) {
 			t.Fatalf("attempts_left = %v, want 4", replay.JSON["attempts_left"])
 		}
 		e.advance(30 * time.Second)
-		code := oathCode(t, en.secret, e.clock.Now())
+		code := testenv.OathCode(t, en.secret, e.clock.Now())
 		e.want(e.call(b, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": code, "remember_device": true}), 200, "")
 		sess := e.call(b, "GET", "/api/v1/me", nil)
 		e.want(sess, 200, "")
@@ -165,7 +144,7 @@ func TestTwoStepEndToEnd(t *testing.T) {
 			t.Fatalf("step_up_required without methods: %s", r.Body)
 		}
 		e.want(e.call(d, "POST", "/api/v1/stepup/verify", map[string]any{"password": goodPassword}), 403, "step_up_required") // a password is not enough with 2SV on
-		e.want(e.call(d, "POST", "/api/v1/stepup/verify", map[string]any{"method_id": en.totpID, "code": oathCode(t, en.secret, e.clock.Now())}), 200, "")
+		e.want(e.call(d, "POST", "/api/v1/stepup/verify", map[string]any{"method_id": en.totpID, "code": testenv.OathCode(t, en.secret, e.clock.Now())}), 200, "")
 		e.want(e.call(d, "PATCH", "/api/v1/factors/"+en.totpID, map[string]string{"label": "Work phone"}), 200, "")
 		e.want(e.call(d, "PATCH", "/api/v1/factors/"+en.recID, map[string]string{"role": "primary"}), 400, "invalid_role")
 
@@ -214,7 +193,7 @@ func TestSecondFactorLimits(t *testing.T) {
 		e.want(e.call(b, "POST", "/api/v1/signin/verify", wrong), 401, "invalid_code") // the 10th
 		e.advance(5 * time.Minute)
 		// Locked for the rest of the hour: even the right code is refused.
-		r := e.call(b, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": oathCode(t, en.secret, e.clock.Now())})
+		r := e.call(b, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": testenv.OathCode(t, en.secret, e.clock.Now())})
 		e.want(r, 429, "rate_limited")
 		if r.JSON["retry_after_s"] != float64(55*60) || r.Header.Get("Retry-After") != "3300" {
 			t.Fatalf("retry_after_s = %v, Retry-After = %s; want 3300 (the rest of the hour)", r.JSON["retry_after_s"], r.Header.Get("Retry-After"))
@@ -222,7 +201,7 @@ func TestSecondFactorLimits(t *testing.T) {
 		e.want(e.call(b, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.recID, "code": en.recovery[0]}), 429, "rate_limited")
 		e.advance(55 * time.Minute)
 		e.password(b, en.email)
-		e.want(e.call(b, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": oathCode(t, en.secret, e.clock.Now())}), 200, "")
+		e.want(e.call(b, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": testenv.OathCode(t, en.secret, e.clock.Now())}), 200, "")
 		events := string(e.call(b, "GET", "/api/v1/events", nil).Body)
 		if !strings.Contains(events, `"outcome":"lockout"`) || !strings.Contains(events, `"outcome":"locked"`) {
 			t.Fatalf("lockout not recorded: %s", events)
@@ -235,7 +214,7 @@ func TestClockDriftIsExplained(t *testing.T) {
 		en := e.enroll("drift@example.com")
 		b := e.srv.Client()
 		e.password(b, en.email)
-		r := e.call(b, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": oathCode(t, en.secret, e.clock.Now().Add(-2*time.Minute))})
+		r := e.call(b, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": testenv.OathCode(t, en.secret, e.clock.Now().Add(-2*time.Minute))})
 		e.want(r, 401, "invalid_code")
 		if !strings.Contains(r.str("detail"), "2 minutes behind") {
 			t.Fatalf("detail = %q, want a hint that the clock is 2 minutes behind", r.str("detail"))
@@ -251,7 +230,7 @@ func TestSharedBrowserKeepsEachUsersTrust(t *testing.T) {
 		for _, en := range []enrolled{a, b} {
 			e.password(shared, en.email)
 			e.advance(30 * time.Second)
-			e.want(e.call(shared, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": oathCode(t, en.secret, e.clock.Now()), "remember_device": true}), 200, "")
+			e.want(e.call(shared, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": testenv.OathCode(t, en.secret, e.clock.Now()), "remember_device": true}), 200, "")
 			e.want(e.call(shared, "POST", "/api/v1/signout", nil), 204, "")
 		}
 		for _, en := range []enrolled{a, b} {
@@ -269,7 +248,7 @@ func TestPasswordResetForgetsDevicesButKeepsTwoStep(t *testing.T) {
 		b := e.srv.Client()
 		e.password(b, en.email)
 		e.advance(30 * time.Second)
-		e.want(e.call(b, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": oathCode(t, en.secret, e.clock.Now()), "remember_device": true}), 200, "")
+		e.want(e.call(b, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": testenv.OathCode(t, en.secret, e.clock.Now()), "remember_device": true}), 200, "")
 		e.want(e.call(b, "POST", "/api/v1/password/reset", map[string]string{"email": en.email}), 202, "")
 		tok := e.tokenFrom(en.email, "Reset your")
 		e.want(e.call(b, "POST", "/api/v1/password/reset/confirm", map[string]string{"token": tok, "new_password": "a whole new passphrase"}), 200, "")
@@ -298,7 +277,7 @@ func TestTwoInstancesShareDevicesAndLockouts(t *testing.T) {
 	b1 := s1.Client()
 	e1.password(b1, en.email)
 	clock.Advance(30 * time.Second)
-	e1.want(e1.call(b1, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": oathCode(t, en.secret, clock.Now()), "remember_device": true}), 200, "")
+	e1.want(e1.call(b1, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": testenv.OathCode(t, en.secret, clock.Now()), "remember_device": true}), 200, "")
 	// … and the same browser (its cookies) signs in on instance 2 without a code.
 	b2 := s2.Client()
 	for _, ck := range b1.Jar.Cookies(mustURL(s1.BaseURL())) {
@@ -311,7 +290,7 @@ func TestTwoInstancesShareDevicesAndLockouts(t *testing.T) {
 	x := s1.Client()
 	e1.password(x, en.email)
 	clock.Advance(30 * time.Second)
-	code := oathCode(t, en.secret, clock.Now())
+	code := testenv.OathCode(t, en.secret, clock.Now())
 	e1.want(e1.call(x, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": code}), 200, "")
 	y := s2.Client()
 	e2.password(y, en.email)
@@ -324,5 +303,5 @@ func TestTwoInstancesShareDevicesAndLockouts(t *testing.T) {
 		e1.call(x, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": "000000"})
 	}
 	clock.Advance(30 * time.Second)
-	e2.want(e2.call(y, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": oathCode(t, en.secret, clock.Now())}), 429, "rate_limited")
+	e2.want(e2.call(y, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": testenv.OathCode(t, en.secret, clock.Now())}), 429, "rate_limited")
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -55,16 +54,7 @@ var sixDigits = regexp.MustCompile(`^[0-9]{6}$`)
 // servers' clock.
 func totpNow(t *testing.T, secret string) string {
 	t.Helper()
-	at := "@" + strconv.FormatInt(clock.Now().Unix(), 10)
-	out, err := exec.Command(oathtoolPath(t), "--totp", "-b", "--now", at, secret).Output()
-	if err != nil {
-		t.Fatalf("oathtool --totp -b %s: %v", secret, err)
-	}
-	code := strings.TrimSpace(string(out))
-	if !sixDigits.MatchString(code) {
-		t.Fatalf("oathtool printed %q, want 6 digits", code)
-	}
-	return code
+	return testenv.OathCode(t, secret, clock.Now())
 }
 
 // wrongCode is a 6-digit code that the app does not show now.

@@ -7,9 +7,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -158,22 +155,6 @@ func (e *env) signup(email string) (*http.Client, string) {
 	return c, doc.User.ID
 }
 
-func oathCode(t *testing.T, secret string, at time.Time) string {
-	t.Helper()
-	path, err := exec.LookPath("oathtool")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("oathtool not installed: CI must install Debian's oathtool")
-		}
-		t.Skip("oathtool not installed")
-	}
-	out, err := exec.Command(path, "--totp", "-b", "-N", "@"+strconv.FormatInt(at.Unix(), 10), secret).Output()
-	if err != nil {
-		t.Fatalf("oathtool: %v", err)
-	}
-	return strings.TrimSpace(string(out))
-}
-
 // twoStep makes an account with an authenticator app and two-step
 // verification on, and signs it in afresh with both steps. It returns the
 // new session's client, the user id and the app's secret and id.
@@ -196,13 +177,13 @@ func (e *env) twoStep(email string) (c *http.Client, id, secret, totpID string) 
 		Factor struct{ ID string } `json:"factor"`
 	}
 	json.Unmarshal([]byte(r.Body), &f)
-	ok(e.do(c, "POST", "/api/v1/factors/"+f.Factor.ID+"/confirm", nil, map[string]string{"code": oathCode(e.t, f.Secret, e.clock.Now())}), http.StatusOK)
+	ok(e.do(c, "POST", "/api/v1/factors/"+f.Factor.ID+"/confirm", nil, map[string]string{"code": testenv.OathCode(e.t, f.Secret, e.clock.Now())}), http.StatusOK)
 	ok(e.do(c, "POST", "/api/v1/factors/recovery-codes", nil, nil), http.StatusCreated)
 	ok(e.do(c, "POST", "/api/v1/two-step/enable", nil, nil), http.StatusOK)
 	e.clock.Advance(30 * time.Second)
 	c = e.srv.Client()
 	ok(e.do(c, "POST", "/api/v1/signin", nil, map[string]string{"email": email, "password": goodPassword}), http.StatusOK)
-	ok(e.do(c, "POST", "/api/v1/signin/verify", nil, map[string]any{"method_id": f.Factor.ID, "code": oathCode(e.t, f.Secret, e.clock.Now()), "remember_device": false}), http.StatusOK)
+	ok(e.do(c, "POST", "/api/v1/signin/verify", nil, map[string]any{"method_id": f.Factor.ID, "code": testenv.OathCode(e.t, f.Secret, e.clock.Now()), "remember_device": false}), http.StatusOK)
 	return c, id, f.Secret, f.Factor.ID
 }
 

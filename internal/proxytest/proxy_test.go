@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -148,23 +147,6 @@ func startTwostep(t *testing.T, engine string) (*testenv.Server, *testenv.Clock)
 	cfg.Server.TrustProxy = config.Proxies{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}
 	clock := testenv.NewClock()
 	return testenv.Start(t, cfg, app.Options{Now: clock.Now}), clock
-}
-
-// oathCode is the authenticator's code at a time, from Debian's oathtool.
-func oathCode(t *testing.T, secret string, at time.Time) string {
-	t.Helper()
-	path, err := exec.LookPath("oathtool")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("oathtool not installed: CI must install Debian's oathtool")
-		}
-		t.Skip("oathtool not installed")
-	}
-	out, err := exec.Command(path, "--totp", "-b", "-N", "@"+strconv.FormatInt(at.Unix(), 10), secret).Output()
-	if err != nil {
-		t.Fatalf("oathtool: %v", err)
-	}
-	return strings.TrimSpace(string(out))
 }
 
 func hostPort(t *testing.T, raw string) string {
@@ -477,7 +459,7 @@ func runFlow(t *testing.T, ts *testenv.Server, clock *testenv.Clock, app string,
 		body   any
 		status int
 	}{
-		{"/api/v1/factors/" + totp.Factor.ID + "/confirm", map[string]string{"code": oathCode(t, totp.Secret, clock.Now())}, http.StatusOK},
+		{"/api/v1/factors/" + totp.Factor.ID + "/confirm", map[string]string{"code": testenv.OathCode(t, totp.Secret, clock.Now())}, http.StatusOK},
 		{"/api/v1/factors/recovery-codes", nil, http.StatusCreated},
 		{"/api/v1/two-step/enable", nil, http.StatusOK},
 		{"/api/v1/signout", nil, http.StatusNoContent},
@@ -490,7 +472,7 @@ func runFlow(t *testing.T, ts *testenv.Server, clock *testenv.Clock, app string,
 	// Between the password and the code the session is not one yet.
 	f.wantSentTo(f.get("/orders", browser), http.StatusFound, "/signin", "/orders")
 	clock.Advance(30 * time.Second) // a fresh code, not the one just used
-	if s, b := f.postBody("/api/v1/signin/verify", map[string]any{"method_id": totp.Factor.ID, "code": oathCode(t, totp.Secret, clock.Now()), "remember_device": false}); s != http.StatusOK {
+	if s, b := f.postBody("/api/v1/signin/verify", map[string]any{"method_id": totp.Factor.ID, "code": testenv.OathCode(t, totp.Secret, clock.Now()), "remember_device": false}); s != http.StatusOK {
 		t.Fatalf("second step: %d %s", s, b)
 	}
 	f.wantIdentity(f.get("/admin/users", merge(browser, forged)), id, "one@example.com", "2")

@@ -17,6 +17,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -242,4 +244,27 @@ func (r PostgresRole) Exec(t testing.TB, stmt string) {
 	if _, err := admin.Exec(q); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
+}
+
+// OathCode asks Debian's oathtool, a real TOTP client, for the code of a
+// base32 secret at time at. A missing oathtool skips the test outside CI
+// and fails it in CI.
+func OathCode(t testing.TB, secret string, at time.Time) string {
+	t.Helper()
+	path, err := exec.LookPath("oathtool")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("oathtool not installed: CI must install Debian's oathtool")
+		}
+		t.Skip("oathtool not installed")
+	}
+	out, err := exec.Command(path, "--totp", "-b", "-N", "@"+strconv.FormatInt(at.Unix(), 10), secret).Output()
+	if err != nil {
+		t.Fatalf("oathtool --totp %s: %v", secret, err)
+	}
+	code := strings.TrimSpace(string(out))
+	if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
+		t.Fatalf("oathtool printed %q, want 6 digits", code)
+	}
+	return code
 }

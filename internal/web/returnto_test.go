@@ -5,8 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -48,15 +46,6 @@ func (s *site) api(method, path string, body any) (int, map[string]any) {
 	return resp.StatusCode, doc
 }
 
-func totp(t *testing.T, secret string, at time.Time) string {
-	t.Helper()
-	out, err := exec.Command("oathtool", "--totp", "-b", "-N", "@"+strconv.FormatInt(at.Unix(), 10), secret).Output()
-	if err != nil {
-		t.Fatalf("oathtool (CI installs Debian's oathtool): %v", err)
-	}
-	return strings.TrimSpace(string(out))
-}
-
 // enableTwoStep gives the signed-in account an authenticator app and
 // recovery codes over the API, the wizard's first two steps; it returns
 // the app's secret and id.
@@ -78,7 +67,7 @@ func (s *site) addMethods(email string) (string, string) {
 		s.t.Fatalf("add app: %d %v", st, f)
 	}
 	secret, id := f["secret"].(string), f["factor"].(map[string]any)["id"].(string)
-	if st, doc := s.api("POST", "/api/v1/factors/"+id+"/confirm", map[string]string{"code": totp(s.t, secret, s.clock.Now())}); st != 200 {
+	if st, doc := s.api("POST", "/api/v1/factors/"+id+"/confirm", map[string]string{"code": testenv.OathCode(s.t, secret, s.clock.Now())}); st != 200 {
 		s.t.Fatalf("confirm: %d %v", st, doc)
 	}
 	if st, doc := s.api("POST", "/api/v1/factors/recovery-codes", nil); st != 201 {
@@ -139,7 +128,7 @@ func TestSignInReturnsToTarget(t *testing.T) {
 			st, _, body = s.do("GET", loc, nil)
 			s.want(200, st, body, `name="next" value="`+admin+`"`)
 			s.clock.Advance(30 * time.Second)
-			st, loc, body = s.do("POST", "/account/confirm", url.Values{"next": {admin}, "method_id": {appID}, "code": {totp(t, secret, s.clock.Now())}})
+			st, loc, body = s.do("POST", "/account/confirm", url.Values{"next": {admin}, "method_id": {appID}, "code": {testenv.OathCode(t, secret, s.clock.Now())}})
 			s.wantRedirect(st, loc, body, admin)
 			st, loc, body = s.do("GET", "/signin/second-step?rd="+url.QueryEscape(admin), nil)
 			s.wantRedirect(st, loc, body, admin)
@@ -150,7 +139,7 @@ func TestSignInReturnsToTarget(t *testing.T) {
 			s.do("GET", "/signin?rd="+url.QueryEscape(admin), nil)
 			st, loc, body = s.do("POST", "/signin", url.Values{"email": {"one@example.com"}, "password": {"correct horse battery staple"}})
 			s.wantRedirect(st, loc, body, "/signin/verify")
-			st, loc, body = s.do("POST", "/signin/verify", url.Values{"method_id": {appID}, "code": {totp(t, secret, s.clock.Now())}})
+			st, loc, body = s.do("POST", "/signin/verify", url.Values{"method_id": {appID}, "code": {testenv.OathCode(t, secret, s.clock.Now())}})
 			s.wantRedirect(st, loc, body, admin)
 			// Signed in with two steps: the second-step page sends straight back.
 			st, loc, body = s.do("GET", "/signin/second-step?rd="+url.QueryEscape(admin), nil)
