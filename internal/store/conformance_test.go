@@ -900,39 +900,6 @@ func TestCountHitConcurrent(t *testing.T) {
 	})
 }
 
-func TestBlock(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, db *store.DB) {
-		const key, window = "k:block", time.Hour
-		_, err := db.CountHit(ctx(), key, base, window)
-		must(t, err)
-		for _, step := range []struct {
-			until, want time.Time
-		}{
-			{at(5 * time.Minute), at(5 * time.Minute)},
-			{at(time.Minute), at(5 * time.Minute)}, // shorter: ignored
-			{at(5 * time.Minute), at(5 * time.Minute)},
-			{at(10 * time.Minute), at(10 * time.Minute)}, // longer: extends
-		} {
-			must(t, db.Block(ctx(), key, step.until, step.until))
-			c, err := db.ReadCounter(ctx(), key)
-			checkCounter(t, fmt.Sprintf("after Block until +%v", step.until.Sub(base)), c, err,
-				store.Counter{Count: 1, WindowStart: base, BlockedUntil: step.want})
-		}
-
-		// A hit in the same window keeps the block; a hit in a new window
-		// starts clean.
-		c, err := db.CountHit(ctx(), key, at(time.Minute), window)
-		checkCounter(t, "CountHit in the blocked window", c, err, store.Counter{Count: 2, WindowStart: base, BlockedUntil: at(10 * time.Minute)})
-		c, err = db.CountHit(ctx(), key, at(window), window)
-		checkCounter(t, "CountHit in a new window", c, err, store.Counter{Count: 1, WindowStart: at(window)})
-
-		// Blocking a key without a counter creates nothing.
-		must(t, db.Block(ctx(), "k:none", at(time.Hour), at(time.Hour)))
-		c, err = db.ReadCounter(ctx(), "k:none")
-		checkCounter(t, "ReadCounter after Block of a missing key", c, err, store.Counter{})
-	})
-}
-
 func TestResetCounter(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *store.DB) {
 		for range 3 {
@@ -941,7 +908,11 @@ func TestResetCounter(t *testing.T) {
 		}
 		_, err := db.CountHit(ctx(), "k:keep", base, time.Hour)
 		must(t, err)
-		must(t, db.Block(ctx(), "k:reset", at(time.Hour), at(time.Hour)))
+		// A growing-delay attempt past the free ones blocks the key.
+		blocked := store.Want{Key: "k:reset", Window: time.Hour, Delay: func(int64) time.Duration { return time.Hour }}
+		if r, err := db.Reserve(ctx(), base, []store.Want{blocked}); err != nil || r != nil {
+			t.Fatalf("Reserve: %+v, %v", r, err)
+		}
 		must(t, db.ResetCounter(ctx(), "k:reset"))
 		c, err := db.ReadCounter(ctx(), "k:reset")
 		checkCounter(t, "ReadCounter after ResetCounter", c, err, store.Counter{})
@@ -1002,14 +973,16 @@ func TestPurgeExpired(t *testing.T) {
 			u := newUser(t, db, "u-purge", "purge@example.com")
 			now := at(time.Hour)
 
-			// Rate limits: expires_at is the window's end, or a block's keepUntil.
+			// Rate limits: expires_at is the window's end, or a block's end.
 			_, err := db.CountHit(ctx(), "k:expired", base, time.Minute)
 			must(t, err)
 			_, err = db.CountHit(ctx(), "k:live", base, 2*time.Hour)
 			must(t, err)
-			_, err = db.CountHit(ctx(), "k:kept", base, time.Minute)
-			must(t, err)
-			must(t, db.Block(ctx(), "k:kept", at(2*time.Minute), at(2*time.Hour)))
+			// A block outlives its window: the row stays until it ends.
+			kept := store.Want{Key: "k:kept", Window: time.Minute, Delay: func(int64) time.Duration { return 2 * time.Hour }}
+			if r, err := db.Reserve(ctx(), base, []store.Want{kept}); err != nil || r != nil {
+				t.Fatalf("Reserve: %+v, %v", r, err)
+			}
 			newToken(t, db, "h-expired", "reset", u.ID, now.Add(-time.Microsecond))
 			live := newToken(t, db, "h-live", "reset", u.ID, now.Add(time.Hour))
 			newSession(t, db, "s-expired", u.ID, base, now.Add(-time.Microsecond))
@@ -1024,7 +997,7 @@ func TestPurgeExpired(t *testing.T) {
 			c, err = db.ReadCounter(ctx(), "k:live")
 			checkCounter(t, "live counter after purge", c, err, store.Counter{Count: 1, WindowStart: base})
 			c, err = db.ReadCounter(ctx(), "k:kept")
-			checkCounter(t, "counter kept by Block after purge", c, err, store.Counter{Count: 1, WindowStart: base, BlockedUntil: at(2 * time.Minute)})
+			checkCounter(t, "counter kept by its block after purge", c, err, store.Counter{Count: 1, WindowStart: base, BlockedUntil: at(2 * time.Hour)})
 
 			for _, tt := range []struct {
 				table, where string

@@ -41,19 +41,6 @@ func (db *DB) CountHit(ctx context.Context, key string, now time.Time, window ti
 	return c, nil
 }
 
-// Block sets the counter's blocked-until time, never shortening a block
-// another instance set, and keeps the row at least until keepUntil.
-func (db *DB) Block(ctx context.Context, key string, until, keepUntil time.Time) error {
-	_, err := db.exec(ctx, `UPDATE rate_limits SET
-			blocked_until = CASE WHEN blocked_until < ? THEN ? ELSE blocked_until END,
-			expires_at = CASE WHEN expires_at < ? THEN ? ELSE expires_at END
-		WHERE key = ?`, micros(until), micros(until), micros(keepUntil), micros(keepUntil), key)
-	if err != nil {
-		return fmt.Errorf("block %s: %w", key, err)
-	}
-	return nil
-}
-
 // ReadCounter returns the counter at key; a missing row is a zero Counter.
 func (db *DB) ReadCounter(ctx context.Context, key string) (Counter, error) {
 	var c Counter
