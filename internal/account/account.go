@@ -124,7 +124,7 @@ func New(o Options) *Service {
 	s.signin = signin.New(signin.Options{DB: o.DB, Account: signinAccount{s}, Hasher: o.Hasher, Limiter: o.Limiter,
 		Sessions: s.sessions, Devices: s.devices, Audit: s.audit, Limits: o.Config.Limits,
 		PendingTTL: o.Config.TwoStep.PendingSignInTTL.D(), PendingAttempts: o.Config.TwoStep.PendingAttempts, Now: o.Now, Log: o.Log})
-	sent := sentcode.New(o.DB, o.Pepper, o.Config.Codes.Attempts, s.sendFor, o.Now)
+	sent := sentcode.New(o.DB, o.Pepper, o.Config.Codes.Attempts, s.sendCode, o.Now)
 	s.methods = method.Registry{
 		factor.TOTP:     appcode.New(o.DB, o.Keys, s.totpParams(), o.Now),
 		factor.SMS:      sent,

@@ -36,22 +36,11 @@ func (s *Service) begin(ctx context.Context, c Client, f store.Factor, via facto
 	if !ok {
 		return SendResult{}, ErrNotSendable
 	}
-	ch, err := m.Begin(context.WithValue(ctx, clientKey{}, c), f, via)
+	ch, err := m.Begin(ctx, c, f, via)
 	if errors.Is(err, method.ErrNothingToSend) {
 		return SendResult{}, ErrNotSendable
 	}
 	return ch, err
-}
-
-// clientKey carries the asking Client from begin to sendFor, through the
-// method seam.
-type clientKey struct{}
-
-// sendFor is the sent-code method's way to send: sendCode for the client
-// begin was called for.
-func (s *Service) sendFor(ctx context.Context, f store.Factor, via factor.Kind) (SendResult, error) {
-	c, _ := ctx.Value(clientKey{}).(Client)
-	return s.sendCode(ctx, c, store.User{ID: f.UserID}, f, via)
 }
 
 // sendCode delivers a 6-digit code for factor f by channel (default: the
@@ -63,7 +52,7 @@ func (s *Service) sendFor(ctx context.Context, f store.Factor, via factor.Kind) 
 // slot is claimed in one conditional statement before anything else is
 // spent, and the code is created or fetched in one transaction. A send
 // that is refused or fails gives the slot back, so the user can retry.
-func (s *Service) sendCode(ctx context.Context, c Client, u store.User, f store.Factor, via factor.Kind) (SendResult, error) {
+func (s *Service) sendCode(ctx context.Context, c Client, f store.Factor, via factor.Kind) (SendResult, error) {
 	if via == "" {
 		via = f.Kind
 	}
@@ -80,7 +69,7 @@ func (s *Service) sendCode(ctx context.Context, c Client, u store.User, f store.
 		return SendResult{}, fmt.Errorf("open recipient: %w", err)
 	}
 	to := string(toRaw)
-	budgets, err := s.sendBudgets(c, u, f, channel, to)
+	budgets, err := s.sendBudgets(c, f, channel, to)
 	if err != nil {
 		return SendResult{}, err
 	}
@@ -107,9 +96,9 @@ func (s *Service) sendCode(ctx context.Context, c Client, u store.User, f store.
 			release()
 			if b.guard {
 				s.log.Warn("send budget spent: codes refused", "budget", strings.SplitN(b.key, ":", 3)[1])
-				s.record(ctx, c, u.ID, audit.SendBudget, audit.Exhausted, b.key[len("send:"):])
+				s.record(ctx, c, f.UserID, audit.SendBudget, audit.Exhausted, b.key[len("send:"):])
 			} else {
-				s.record(ctx, c, u.ID, audit.CodeSent, audit.Throttled, channel)
+				s.record(ctx, c, f.UserID, audit.CodeSent, audit.Throttled, channel)
 			}
 			return SendResult{}, err
 		}
@@ -133,8 +122,11 @@ func (s *Service) sendCode(ctx context.Context, c Client, u store.User, f store.
 	if err := s.senders[delivery.Channel(channel)].Send(ctx, m); err != nil {
 		release()
 		s.log.Warn("code delivery failed", "channel", channel, "err", err)
-		s.record(ctx, c, u.ID, audit.CodeSent, audit.Failure, channel+" "+f.Masked)
-		methods, _ := s.Methods(ctx, u.ID)
+		s.record(ctx, c, f.UserID, audit.CodeSent, audit.Failure, channel+" "+f.Masked)
+		methods, err := s.Methods(ctx, f.UserID)
+		if err != nil {
+			s.log.Error("list the other methods after a failed send", "err", err)
+		}
 		var others []store.Factor
 		for _, o := range methods {
 			if o.ID != f.ID {
@@ -146,7 +138,7 @@ func (s *Service) sendCode(ctx context.Context, c Client, u store.User, f store.
 	if err := s.db.MarkSent(ctx, live.ID, channel, now); err != nil {
 		return SendResult{}, err
 	}
-	s.record(ctx, c, u.ID, audit.CodeSent, audit.Success, channel+" "+f.Masked)
+	s.record(ctx, c, f.UserID, audit.CodeSent, audit.Success, channel+" "+f.Masked)
 	return SendResult{Channel: channel, Masked: f.Masked, ResendAfter: cool, ExpiresIn: live.ExpiresAt.Sub(now)}, nil
 }
 
@@ -158,10 +150,10 @@ func (s *Service) sendCode(ctx context.Context, c Client, u store.User, f store.
 // adding the same number over and over) can spend the owner's sign-in
 // texts. E-mail codes use the phone limits. The SMS-pumping guard (global
 // and per country) binds every text and call.
-func (s *Service) sendBudgets(c Client, u store.User, f store.Factor, channel, to string) ([]sendBudget, error) {
+func (s *Service) sendBudgets(c Client, f store.Factor, channel, to string) ([]sendBudget, error) {
 	l := s.cfg.Limits
 	budgets := []sendBudget{
-		{"send:acct:" + u.ID, l.SendPerAccount, false},
+		{"send:acct:" + f.UserID, l.SendPerAccount, false},
 		{"send:ip:" + c.LimitAddr(), l.SendPerAddress, false},
 	}
 	var prefix, hash string
@@ -180,7 +172,7 @@ func (s *Service) sendBudgets(c Client, u store.User, f store.Factor, channel, t
 	}
 	scope := hash
 	if f.Status == factor.Active {
-		scope = u.ID + ":" + hash
+		scope = f.UserID + ":" + hash
 	}
 	budgets = append(budgets,
 		sendBudget{prefix + scope, l.SendPerPhone, false},

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"twostep/internal/factor"
+	"twostep/internal/session"
 	"twostep/internal/store"
 )
 
@@ -47,9 +48,9 @@ type Result struct {
 
 // Method is one kind of second factor.
 type Method interface {
-	// Begin issues a challenge for f, by the channel asked for (empty:
-	// the method's own).
-	Begin(ctx context.Context, f store.Factor, via factor.Kind) (Challenge, error)
+	// Begin issues a challenge for f, asked for by client c, by the
+	// channel asked for (empty: the method's own).
+	Begin(ctx context.Context, c session.Client, f store.Factor, via factor.Kind) (Challenge, error)
 	// Verify checks resp against f. An active f's step, code or
 	// recovery code is consumed by a right answer; a pending f is only
 	// checked — activating it is the caller's, the same for every kind.
@@ -73,7 +74,7 @@ func (r Registry) For(k factor.Kind) (Method, bool) {
 type NothingToSend struct{}
 
 // Begin issues nothing.
-func (NothingToSend) Begin(context.Context, store.Factor, factor.Kind) (Challenge, error) {
+func (NothingToSend) Begin(context.Context, session.Client, store.Factor, factor.Kind) (Challenge, error) {
 	return Challenge{}, ErrNothingToSend
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"twostep/internal/factor"
 	"twostep/internal/method"
+	"twostep/internal/session"
 	"twostep/internal/store"
 )
 
@@ -25,7 +26,7 @@ type Store interface {
 
 // SendFunc delivers a code for f by a channel, after the cooldown and the
 // send budgets (account.Service owns them).
-type SendFunc func(ctx context.Context, f store.Factor, via factor.Kind) (method.Challenge, error)
+type SendFunc func(ctx context.Context, c session.Client, f store.Factor, via factor.Kind) (method.Challenge, error)
 
 // Method verifies sent codes and begins by sending one.
 type Method struct {
@@ -53,8 +54,8 @@ func CodeHash(pepper []byte, factorID, code string) string {
 }
 
 // Begin sends a code.
-func (m *Method) Begin(ctx context.Context, f store.Factor, via factor.Kind) (method.Challenge, error) {
-	return m.send(ctx, f, via)
+func (m *Method) Begin(ctx context.Context, c session.Client, f store.Factor, via factor.Kind) (method.Challenge, error) {
+	return m.send(ctx, c, f, via)
 }
 
 // Verify spends one attempt of the factor's live code, then compares in
