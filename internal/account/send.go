@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -91,26 +92,21 @@ func (s *Service) sendCode(ctx context.Context, c Client, f store.Factor, via fa
 		}
 	}
 
-	for _, b := range budgets {
-		if err := s.limiter.Exhausted(ctx, b.key, b.budget); err != nil {
-			release()
-			if b.guard {
-				s.log.Warn("send budget spent: codes refused", "budget", strings.SplitN(b.key, ":", 3)[1])
-				s.record(ctx, c, f.UserID, audit.SendBudget, audit.Exhausted, b.key[len("send:"):])
-			} else {
-				s.record(ctx, c, f.UserID, audit.CodeSent, audit.Throttled, channel)
-			}
-			return SendResult{}, err
-		}
+	// Spend every budget before sending, all or none in one reservation,
+	// so concurrent requests cannot together go past a limit (the
+	// SMS-pumping guard above all). A send that then fails has still cost
+	// a unit.
+	wants := make([]ratelimit.Want, len(budgets))
+	for i, b := range budgets {
+		wants[i] = ratelimit.BudgetWant(b.key, b.budget)
 	}
-	// Spend every budget before sending: each Take is one atomic upsert, so
-	// concurrent requests cannot together go past a limit (the SMS-pumping
-	// guard above all). A send that then fails has still cost a unit.
-	for _, b := range budgets {
-		if err := s.limiter.Take(ctx, b.key, b.budget); err != nil {
-			release()
-			return SendResult{}, err
+	if err := s.limiter.Reserve(ctx, wants...); err != nil {
+		release()
+		var lim *ratelimit.Limited
+		if errors.As(err, &lim) {
+			s.sendRefused(ctx, c, f, channel, budgets, lim.Keys)
 		}
+		return SendResult{}, err
 	}
 
 	live, code, err := s.liveCode(ctx, f, now)
@@ -230,4 +226,18 @@ func (s *Service) codeMessage(channel factor.Kind, to, code string) delivery.Mes
 		m.Subject = "Your " + site + " code"
 	}
 	return m
+}
+
+// sendRefused records a send a budget refused: the SMS-pumping guard is
+// the operator's concern (a log line and its own event), the others the
+// person's.
+func (s *Service) sendRefused(ctx context.Context, c Client, f store.Factor, channel string, budgets []sendBudget, refused []string) {
+	for _, b := range budgets {
+		if b.guard && slices.Contains(refused, b.key) {
+			s.log.Warn("send budget spent: codes refused", "budget", strings.SplitN(b.key, ":", 3)[1])
+			s.record(ctx, c, f.UserID, audit.SendBudget, audit.Exhausted, b.key[len("send:"):])
+			return
+		}
+	}
+	s.record(ctx, c, f.UserID, audit.CodeSent, audit.Throttled, channel)
 }

@@ -22,7 +22,6 @@ import (
 
 // Store is what the limiter needs from the database.
 type Store interface {
-	CountHit(ctx context.Context, key string, now time.Time, window time.Duration) (store.Counter, error)
 	ReadCounter(ctx context.Context, key string) (store.Counter, error)
 	ResetCounter(ctx context.Context, key string) error
 	Reserve(ctx context.Context, now time.Time, wants []store.Want) (*store.Refusal, error)
@@ -60,19 +59,11 @@ func New(st Store, now func() time.Time) *Limiter {
 	return &Limiter{st: st, now: now}
 }
 
-// Take spends one unit of budget b under key. It returns a *Limited error
-// once more than b.Limit units were spent in the current window.
+// Take spends one unit of budget b under key: Reserve of that one unit.
+// It returns a *Limited error, spending nothing, once b.Limit units were
+// spent in the current window.
 func (l *Limiter) Take(ctx context.Context, key string, b config.Budget) error {
-	now := l.now()
-	c, err := l.st.CountHit(ctx, key, now, b.Window.D())
-	if err != nil {
-		return fmt.Errorf("ratelimit: %w", err)
-	}
-	if c.Count > int64(b.Limit) {
-		until := c.WindowStart.Add(b.Window.D())
-		return &Limited{RetryAfter: until.Sub(now), Until: until}
-	}
-	return nil
+	return l.Reserve(ctx, BudgetWant(key, b))
 }
 
 // Delay is the wait imposed by the n-th failure past the free ones.

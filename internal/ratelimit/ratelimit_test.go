@@ -270,9 +270,6 @@ type failingStore struct{}
 
 var errStore = errors.New("database down")
 
-func (failingStore) CountHit(context.Context, string, time.Time, time.Duration) (store.Counter, error) {
-	return store.Counter{}, errStore
-}
 func (failingStore) ReadCounter(context.Context, string) (store.Counter, error) {
 	return store.Counter{}, errStore
 }

@@ -17,30 +17,6 @@ type Counter struct {
 	BlockedUntil time.Time
 }
 
-// CountHit adds one to the counter at key in a fixed window: a window that
-// started at or before now-window is replaced by a fresh one starting now.
-// One upsert, so concurrent instances never lose a hit.
-func (db *DB) CountHit(ctx context.Context, key string, now time.Time, window time.Duration) (Counter, error) {
-	var c Counter
-	var start, blocked int64
-	stale := micros(now.Add(-window))
-	err := db.writeRow(ctx, `INSERT INTO rate_limits (key, count, window_start, blocked_until, updated_at, expires_at)
-		VALUES (?, 1, ?, 0, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET
-			count = CASE WHEN rate_limits.window_start <= ? THEN 1 ELSE rate_limits.count + 1 END,
-			window_start = CASE WHEN rate_limits.window_start <= ? THEN excluded.window_start ELSE rate_limits.window_start END,
-			blocked_until = CASE WHEN rate_limits.window_start <= ? THEN 0 ELSE rate_limits.blocked_until END,
-			updated_at = excluded.updated_at,
-			expires_at = CASE WHEN rate_limits.window_start <= ? THEN excluded.expires_at ELSE rate_limits.expires_at END
-		RETURNING count, window_start, blocked_until`,
-		key, micros(now), micros(now), micros(now.Add(window)), stale, stale, stale, stale).Scan(&c.Count, &start, &blocked)
-	if err != nil {
-		return c, fmt.Errorf("count hit %s: %w", key, err)
-	}
-	c.WindowStart, c.BlockedUntil = fromMicros(start), fromMicros(blocked)
-	return c, nil
-}
-
 // ReadCounter returns the counter at key; a missing row is a zero Counter.
 func (db *DB) ReadCounter(ctx context.Context, key string) (Counter, error) {
 	var c Counter
