@@ -28,7 +28,22 @@ TWOSTEP_TEST_CLOCK_START="$(date -u -d '+1 year' +%Y-%m-%dT09:00:00Z)" \
 echo "== fuzz (short runs)"
 fuzztime="${FUZZTIME:-10s}"
 fuzz() { # package target
-  go test -run='^$' -fuzz="^$2\$" -fuzztime="$fuzztime" -fuzzminimizetime=2s "$1"
+  local out
+  if out=$(go test -run='^$' -fuzz="^$2\$" -fuzztime="$fuzztime" -fuzzminimizetime=2s "$1" 2>&1); then
+    echo "$out"
+    return 0
+  fi
+  echo "$out"
+  # Go's fuzzing engine sometimes reports "context deadline exceeded" when
+  # the time runs out with a worker mid-input, on a loaded machine, with no
+  # failing input: that is the harness, not the target. A real failure
+  # writes its input ("Failing input written to …") and is never retried.
+  if grep -q "context deadline exceeded" <<<"$out" && ! grep -q "Failing input\|panic:" <<<"$out"; then
+    echo "fuzz harness hit its own deadline without a failing input; running $2 once more"
+    go test -run='^$' -fuzz="^$2\$" -fuzztime="$fuzztime" -fuzzminimizetime=2s "$1"
+    return
+  fi
+  return 1
 }
 fuzz ./internal/password FuzzNormalize
 fuzz ./internal/password FuzzParsePHC
