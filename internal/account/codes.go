@@ -160,6 +160,16 @@ func (s *Service) checkCodeAs(ctx context.Context, c Client, u store.User, f sto
 	return bad
 }
 
+// AMR is what a success with f adds to a sign-in's amr (RFC 8176), as its
+// method says; nil for a kind no method handles.
+func (s *Service) AMR(f store.Factor) []string {
+	m, ok := s.methods.For(f.Kind)
+	if !ok {
+		return nil
+	}
+	return m.AMR(f)
+}
+
 // evaluateCode checks code against factor f through its method: true
 // when it is right and what it used is consumed, a pending f then
 // activated (the one activation path for every kind); else the

@@ -77,6 +77,8 @@ func (a signinAccount) ActiveFactor(ctx context.Context, userID, id string) (sto
 	return a.s.activeFactor(ctx, userID, id)
 }
 
+func (a signinAccount) AMR(f store.Factor) []string { return a.s.AMR(f) }
+
 func (a signinAccount) CheckCode(ctx context.Context, c Client, u store.User, f store.Factor, code string, known bool, attemptsLeft int) (bool, error) {
 	err := a.s.checkCodeAs(ctx, c, u, f, code, known)
 	var bad *InvalidCodeError

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"twostep/internal/audit"
+	"twostep/internal/session"
 	"twostep/internal/store"
 )
 
@@ -47,7 +48,7 @@ func (s *Service) SignUp(ctx context.Context, c Client, email, pw string) (store
 	}
 	s.pokeMail()
 	s.record(ctx, c, u.ID, audit.SignUp, audit.Success, "")
-	iss, err := s.signin.StartSession(ctx, c, u, 1, "password", false)
+	iss, err := s.signin.StartSession(ctx, c, u, 1, "password", []string{session.AMRPassword}, false)
 	if err != nil {
 		return u, Issued{}, err
 	}

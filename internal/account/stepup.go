@@ -42,6 +42,8 @@ func (f stepupFactors) Methods(ctx context.Context, userID string) ([]store.Fact
 	return f.s.Methods(ctx, userID)
 }
 
+func (f stepupFactors) AMR(m store.Factor) []string { return f.s.AMR(m) }
+
 func (f stepupFactors) CheckCode(ctx context.Context, c Client, u store.User, methodID, code string) (store.Factor, error) {
 	m, err := f.s.activeFactor(ctx, u.ID, methodID)
 	if err != nil {

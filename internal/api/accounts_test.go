@@ -52,6 +52,7 @@ func TestSignUpSignOutSignIn(t *testing.T) {
 		if sess["aal"] != float64(1) {
 			t.Fatalf("session.aal = %v, want 1", sess["aal"])
 		}
+		e.wantAMR(c, "pwd")
 		if ts := me.JSON["two_step"].(map[string]any); ts["enabled"] != false {
 			t.Fatalf("two_step = %v, want enabled false", ts)
 		}
@@ -81,6 +82,7 @@ func TestSignUpSignOutSignIn(t *testing.T) {
 			t.Fatal("sign-in did not issue a new session token")
 		}
 		e.want(e.call(c, "GET", "/api/v1/me", nil), 200, "")
+		e.wantAMR(c, "pwd")
 	})
 }
 

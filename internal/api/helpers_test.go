@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"twostep/internal/app"
 	"twostep/internal/delivery"
+	"twostep/internal/secret"
 	"twostep/internal/testenv"
 )
 
@@ -160,3 +162,20 @@ func cookieNamed(c *http.Client, base, name string) *http.Cookie {
 }
 
 func (e *env) advance(d time.Duration) { e.clock.Advance(d) }
+
+// wantAMR fails the test unless the stored session of client c records
+// that its sign-in used want (RFC 8176 amr values, in order).
+func (e *env) wantAMR(c *http.Client, want ...string) {
+	e.t.Helper()
+	ck := cookieNamed(c, e.srv.BaseURL(), "twostep_session")
+	if ck == nil {
+		e.t.Fatal("no session cookie")
+	}
+	sess, _, err := e.srv.App.DB.SessionByTokenHash(e.t.Context(), secret.Hash(ck.Value))
+	if err != nil {
+		e.t.Fatalf("stored session: %v", err)
+	}
+	if !slices.Equal(sess.AMR, want) {
+		e.t.Fatalf("session amr = %q, want %q", sess.AMR, want)
+	}
+}

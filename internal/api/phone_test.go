@@ -361,6 +361,7 @@ func TestSignInByTextAndCallAndRemovePhone(t *testing.T) {
 			t.Fatalf("call = %+v, want the code %s read out in en-GB", call, code)
 		}
 		e.want(e.call(b, "POST", "/api/v1/signin/verify", map[string]any{"method_id": phoneID, "code": code}), 200, "")
+		e.wantAMR(b, "pwd", "sms", "mfa") // the phone's method, whichever channel carried the code
 		e.want(e.call(b, "POST", "/api/v1/signin/verify", map[string]any{"method_id": phoneID, "code": code}), 401, "signin_expired")
 
 		// The only phone cannot be removed while 2SV is on; a pending app

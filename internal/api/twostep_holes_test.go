@@ -53,8 +53,12 @@ func TestPendingMethodBelongsToItsSession(t *testing.T) {
 		e.want(e.call(b, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": testenv.OathCode(t, en.secret, e.clock.Now())}), 200, "")
 		e.advance(11 * time.Minute)
 
-		// a steps up and starts adding a second app.
+		// a (signed up with the password alone) steps up with the app,
+		// which makes it a two-factor session, and starts adding a
+		// second app.
+		e.wantAMR(a, "pwd")
 		e.want(e.call(a, "POST", "/api/v1/stepup/verify", map[string]any{"method_id": en.totpID, "code": testenv.OathCode(t, en.secret, e.clock.Now())}), 200, "")
+		e.wantAMR(a, "pwd", "otp", "mfa")
 		r := e.call(a, "POST", "/api/v1/factors/totp", map[string]string{"label": "Second app"})
 		e.want(r, 201, "")
 		id, secret := r.JSON["factor"].(map[string]any)["id"].(string), r.str("secret")

@@ -101,6 +101,7 @@ func TestTwoStepEndToEnd(t *testing.T) {
 		if sess.JSON["session"].(map[string]any)["aal"] != float64(2) {
 			t.Fatalf("aal = %v, want 2", sess.JSON["session"])
 		}
+		e.wantAMR(b, "pwd", "otp", "mfa")
 		// The pending sign-in is used up.
 		e.want(e.call(b, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.totpID, "code": code}), 401, "signin_expired")
 
@@ -109,6 +110,7 @@ func TestTwoStepEndToEnd(t *testing.T) {
 		if r := e.password(b, en.email); r.str("status") != "signed_in" {
 			t.Fatalf("remembered browser asked again: %s", r.Body)
 		}
+		e.wantAMR(b, "pwd", "mfa")
 		devs := decodeList(t, e.call(b, "GET", "/api/v1/devices", nil).Body)
 		if len(devs) != 1 || devs[0]["current"] != true || devs[0]["last_ip"] == "" {
 			t.Fatalf("devices = %v", devs)
@@ -118,6 +120,7 @@ func TestTwoStepEndToEnd(t *testing.T) {
 		c := e.srv.Client()
 		e.password(c, en.email)
 		e.want(e.call(c, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.recID, "code": strings.ToUpper(en.recovery[0])}), 200, "")
+		e.wantAMR(c, "pwd", "otp", "mfa")
 		d := e.srv.Client()
 		e.password(d, en.email)
 		e.want(e.call(d, "POST", "/api/v1/signin/verify", map[string]any{"method_id": en.recID, "code": en.recovery[0]}), 401, "invalid_code")
@@ -145,6 +148,7 @@ func TestTwoStepEndToEnd(t *testing.T) {
 		}
 		e.want(e.call(d, "POST", "/api/v1/stepup/verify", map[string]any{"password": goodPassword}), 403, "step_up_required") // a password is not enough with 2SV on
 		e.want(e.call(d, "POST", "/api/v1/stepup/verify", map[string]any{"method_id": en.totpID, "code": testenv.OathCode(t, en.secret, e.clock.Now())}), 200, "")
+		e.wantAMR(d, "pwd", "otp", "mfa") // already two-step: its sign-in's amr stays
 		e.want(e.call(d, "PATCH", "/api/v1/factors/"+en.totpID, map[string]string{"label": "Work phone"}), 200, "")
 		e.want(e.call(d, "PATCH", "/api/v1/factors/"+en.recID, map[string]string{"role": "primary"}), 400, "invalid_role")
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"twostep/internal/audit"
@@ -68,6 +69,27 @@ type Fresh struct {
 	Browser, NewBrowser string
 }
 
+// Authentication-method references (RFC 8176 section 2) a session records
+// besides those of its second factor (method.Method.AMR).
+const (
+	AMRPassword    = "pwd" // the password
+	AMRMultiFactor = "mfa" // more than one factor
+)
+
+// JoinAMR is the parts' values in order, each once: the amr of a sign-in
+// built from what each of its steps used.
+func JoinAMR(parts ...[]string) []string {
+	var out []string
+	for _, p := range parts {
+		for _, v := range p {
+			if !slices.Contains(out, v) {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
 // maxUserAgent is the most of a User-Agent header a session keeps.
 const maxUserAgent = 512
 
@@ -77,12 +99,13 @@ const maxUserAgent = 512
 //
 // aal is 1 after a password, 2 after a second factor or a remembered
 // device; stepUpKind ("password", "second_factor" or "") records what was
-// just proved, for the step-up window.
-func (s *Service) New(c audit.Client, browserID, userID string, aal int, stepUpKind string) Fresh {
+// just proved, for the step-up window; amr lists what the sign-in used
+// (RFC 8176), for the ID tokens that carry it.
+func (s *Service) New(c audit.Client, browserID, userID string, aal int, stepUpKind string, amr []string) Fresh {
 	now := s.now()
 	token := secret.NewToken()
 	sess := store.Session{
-		ID: store.NewID(), TokenHash: secret.Hash(token), UserID: userID, AAL: aal, StepUpKind: stepUpKind,
+		ID: store.NewID(), TokenHash: secret.Hash(token), UserID: userID, AAL: aal, StepUpKind: stepUpKind, AMR: amr,
 		CreatedAt: now, AuthenticatedAt: now, LastSeenAt: now,
 		ExpiresAt: now.Add(s.maxLifetime),
 		IP:        c.IP, UserAgent: text.Truncate(c.UserAgent, maxUserAgent),

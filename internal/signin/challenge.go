@@ -30,7 +30,10 @@ func (s *Service) challenge(ctx context.Context, c session.Client, u store.User,
 		if err := s.devices.Use(ctx, d, c.IP); err != nil {
 			return Issued{}, err
 		}
-		iss, err := s.StartSession(ctx, c, u, 2, "", known)
+		// The remembered-browser cookie is the second factor: something
+		// the user has, proved by a second code when it was set.
+		amr := []string{session.AMRPassword, session.AMRMultiFactor}
+		iss, err := s.StartSession(ctx, c, u, 2, "", amr, known)
 		if err != nil {
 			return Issued{}, err
 		}
@@ -137,7 +140,8 @@ func (s *Service) VerifySignIn(ctx context.Context, c session.Client, token, met
 // for, the events and the notices.
 func (s *Service) completeSignIn(ctx context.Context, c session.Client, u store.User, p store.Pending, f store.Factor, remember, known bool) (Issued, error) {
 	now := s.now()
-	sess, iss := s.newSession(c, u, 2, "second_factor")
+	amr := session.JoinAMR([]string{session.AMRPassword}, s.account.AMR(f), []string{session.AMRMultiFactor})
+	sess, iss := s.newSession(c, u, 2, "second_factor", amr)
 	var notices []store.Mail
 	if f.Kind == factor.Recovery {
 		left, err := s.db.RecoveryCodesLeft(ctx, f.ID)

@@ -58,6 +58,8 @@ type Account interface {
 	DefaultMethod(u store.User, methods []store.Factor) string
 	// ActiveFactor is the user's active method id.
 	ActiveFactor(ctx context.Context, userID, id string) (store.Factor, error)
+	// AMR is what a success with f adds to a session's amr (RFC 8176).
+	AMR(f store.Factor) []string
 	// CheckCode checks code from f for a browser known (or not) to the
 	// account, under the budgets of wrong codes. wrong reports that the
 	// code was checked and was wrong: err is then the error to show,
@@ -250,7 +252,7 @@ func (s *Service) SignIn(ctx context.Context, c session.Client, email, pw string
 		iss, err := s.challenge(ctx, c, u, known)
 		return u, iss, err
 	}
-	iss, err := s.StartSession(ctx, c, u, 1, "password", known)
+	iss, err := s.StartSession(ctx, c, u, 1, "password", []string{session.AMRPassword}, known)
 	if err != nil {
 		return store.User{}, Issued{}, err
 	}
@@ -272,10 +274,10 @@ func (s *Service) upgradeHash(ctx context.Context, u store.User, norm string) {
 
 // StartSession issues a fresh session (never reusing one the browser
 // brought, so a planted session id is worthless) and marks the browser as
-// known to this account, unless known says it already is. aal and
-// stepUpKind are as for session.Service.New.
-func (s *Service) StartSession(ctx context.Context, c session.Client, u store.User, aal int, stepUpKind string, known bool) (Issued, error) {
-	sess, iss := s.newSession(c, u, aal, stepUpKind)
+// known to this account, unless known says it already is. aal,
+// stepUpKind and amr are as for session.Service.New.
+func (s *Service) StartSession(ctx context.Context, c session.Client, u store.User, aal int, stepUpKind string, amr []string, known bool) (Issued, error) {
+	sess, iss := s.newSession(c, u, aal, stepUpKind, amr)
 	if err := s.sessions.Start(ctx, session.Fresh{Session: sess, Token: iss.Token, Browser: iss.browser}, known); err != nil {
 		return Issued{}, err
 	}
@@ -284,8 +286,8 @@ func (s *Service) StartSession(ctx context.Context, c session.Client, u store.Us
 
 // newSession is a fresh session for u and what the browser is handed for
 // it, not yet stored.
-func (s *Service) newSession(c session.Client, u store.User, aal int, stepUpKind string) (store.Session, Issued) {
-	f := s.sessions.New(c.Audit(), c.BrowserID, u.ID, aal, stepUpKind)
+func (s *Service) newSession(c session.Client, u store.User, aal int, stepUpKind string, amr []string) (store.Session, Issued) {
+	f := s.sessions.New(c.Audit(), c.BrowserID, u.ID, aal, stepUpKind, amr)
 	return f.Session, Issued{Token: f.Token, Session: f.Session, BrowserID: f.NewBrowser, browser: f.Browser}
 }
 

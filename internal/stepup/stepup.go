@@ -35,7 +35,8 @@ func (e *RequiredError) Error() string { return "stepup: re-verification require
 
 // Store marks a session as stepped up.
 type Store interface {
-	MarkStepUp(ctx context.Context, sessionID, kind string, aal int, now time.Time) error
+	// MarkStepUp replaces the session's amr unless amr is empty.
+	MarkStepUp(ctx context.Context, sessionID, kind string, aal int, amr []string, now time.Time) error
 }
 
 // Factors are the user's second factors: the ones to step up with, and
@@ -46,6 +47,8 @@ type Factors interface {
 	// CheckCode checks a code from the user's active method methodID
 	// under the budgets that limit guessing, and returns that method.
 	CheckCode(ctx context.Context, c session.Client, u store.User, methodID, code string) (store.Factor, error)
+	// AMR is what a success with f adds to a session's amr (RFC 8176).
+	AMR(f store.Factor) []string
 }
 
 // Hasher verifies passwords (password.Hasher).
@@ -128,7 +131,7 @@ func (s *Service) Password(ctx context.Context, c session.Client, sess store.Ses
 	if err := s.CheckPassword(ctx, c, u, pw, audit.StepUp); err != nil {
 		return err
 	}
-	if err := s.db.MarkStepUp(ctx, sess.ID, "password", 1, s.now()); err != nil {
+	if err := s.db.MarkStepUp(ctx, sess.ID, "password", 1, nil, s.now()); err != nil {
 		return err
 	}
 	s.audit.Record(ctx, c.Audit(), u.ID, audit.StepUp, audit.Success, "password")
@@ -150,7 +153,17 @@ func (s *Service) Code(ctx context.Context, c session.Client, sess store.Session
 	if err != nil {
 		return err
 	}
-	if err := s.db.MarkStepUp(ctx, sess.ID, "second_factor", 2, s.now()); err != nil {
+	// A one-step session now has two factors; one that had two keeps
+	// the amr of its sign-in.
+	var amr []string
+	if sess.AAL < 2 {
+		first := sess.AMR
+		if len(first) == 0 {
+			first = []string{session.AMRPassword}
+		}
+		amr = session.JoinAMR(first, s.factors.AMR(f), []string{session.AMRMultiFactor})
+	}
+	if err := s.db.MarkStepUp(ctx, sess.ID, "second_factor", 2, amr, s.now()); err != nil {
 		return err
 	}
 	s.audit.Record(ctx, c.Audit(), u.ID, audit.StepUp, audit.Success, f.Label)

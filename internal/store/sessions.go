@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -26,16 +27,20 @@ type Session struct {
 	// or a second factor, as StepUpKind says), for sensitive actions.
 	StepUpAt   time.Time
 	StepUpKind string
+	// AMR lists what the sign-in used, as RFC 8176 authentication-method
+	// references ("pwd", "otp", "sms", "mfa"); stored space-separated.
+	AMR []string
 }
 
-const sessionCols = "id, token_hash, user_id, aal, created_at, authenticated_at, last_seen_at, expires_at, ip, user_agent, revoked_at, stepup_at, stepup_kind"
+const sessionCols = "id, token_hash, user_id, aal, created_at, authenticated_at, last_seen_at, expires_at, ip, user_agent, revoked_at, stepup_at, stepup_kind, amr"
 
 func scanSession(row interface{ Scan(...any) error }) (Session, error) {
 	var s Session
 	var created, authn, seen, expires int64
 	var revoked sql.NullInt64
 	var stepup int64
-	err := row.Scan(&s.ID, &s.TokenHash, &s.UserID, &s.AAL, &created, &authn, &seen, &expires, &s.IP, &s.UserAgent, &revoked, &stepup, &s.StepUpKind)
+	var amr string
+	err := row.Scan(&s.ID, &s.TokenHash, &s.UserID, &s.AAL, &created, &authn, &seen, &expires, &s.IP, &s.UserAgent, &revoked, &stepup, &s.StepUpKind, &amr)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, ErrNotFound
 	}
@@ -45,7 +50,19 @@ func scanSession(row interface{ Scan(...any) error }) (Session, error) {
 	s.CreatedAt, s.AuthenticatedAt, s.LastSeenAt, s.ExpiresAt = fromMicros(created), fromMicros(authn), fromMicros(seen), fromMicros(expires)
 	s.RevokedAt = nullMicros(revoked)
 	s.StepUpAt = fromMicros(stepup)
+	s.AMR = splitAMR(amr)
 	return s, nil
+}
+
+// joinAMR and splitAMR convert a session's amr to and from its column:
+// space-separated, ” for none (read back as nil).
+func joinAMR(amr []string) string { return strings.Join(amr, " ") }
+
+func splitAMR(col string) []string {
+	if col == "" {
+		return nil
+	}
+	return strings.Fields(col)
 }
 
 // CreateSession inserts a new session.
@@ -59,9 +76,9 @@ func (t *Tx) CreateSession(ctx context.Context, s Session) error {
 }
 
 func createSession(ctx context.Context, w writer, s Session) error {
-	_, err := w.exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+	_, err := w.exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`,
 		s.ID, s.TokenHash, s.UserID, s.AAL, micros(s.CreatedAt), micros(s.AuthenticatedAt), micros(s.LastSeenAt), micros(s.ExpiresAt), s.IP, s.UserAgent,
-		micros(s.StepUpAt), s.StepUpKind)
+		micros(s.StepUpAt), s.StepUpKind, joinAMR(s.AMR))
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
@@ -73,7 +90,7 @@ func createSession(ctx context.Context, w writer, s Session) error {
 // every signed-in request needs.
 func (db *DB) SessionByTokenHash(ctx context.Context, hash string) (Session, User, error) {
 	row := db.queryRow(ctx, `SELECT s.id, s.token_hash, s.user_id, s.aal, s.created_at, s.authenticated_at, s.last_seen_at, s.expires_at,
-			s.ip, s.user_agent, s.revoked_at, s.stepup_at, s.stepup_kind,
+			s.ip, s.user_agent, s.revoked_at, s.stepup_at, s.stepup_kind, s.amr,
 			u.id, u.email, u.password_hash, u.email_verified_at, u.two_step_enabled, u.created_at, u.password_changed_at, u.default_factor_id
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = ? AND s.revoked_at IS NULL`, hash)
@@ -82,7 +99,8 @@ func (db *DB) SessionByTokenHash(ctx context.Context, hash string) (Session, Use
 	var created, authn, seen, expires, stepup, uCreated, uChanged int64
 	var revoked, verified sql.NullInt64
 	var twoStep int
-	err := row.Scan(&sess.ID, &sess.TokenHash, &sess.UserID, &sess.AAL, &created, &authn, &seen, &expires, &sess.IP, &sess.UserAgent, &revoked, &stepup, &sess.StepUpKind,
+	var amr string
+	err := row.Scan(&sess.ID, &sess.TokenHash, &sess.UserID, &sess.AAL, &created, &authn, &seen, &expires, &sess.IP, &sess.UserAgent, &revoked, &stepup, &sess.StepUpKind, &amr,
 		&u.ID, &u.Email, &u.PasswordHash, &verified, &twoStep, &uCreated, &uChanged, &u.DefaultFactorID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sess, u, ErrNotFound
@@ -92,6 +110,7 @@ func (db *DB) SessionByTokenHash(ctx context.Context, hash string) (Session, Use
 	}
 	sess.CreatedAt, sess.AuthenticatedAt, sess.LastSeenAt, sess.ExpiresAt = fromMicros(created), fromMicros(authn), fromMicros(seen), fromMicros(expires)
 	sess.RevokedAt, sess.StepUpAt = nullMicros(revoked), fromMicros(stepup)
+	sess.AMR = splitAMR(amr)
 	u.EmailVerifiedAt, u.TwoStepEnabled = nullMicros(verified), twoStep != 0
 	u.CreatedAt, u.PasswordChangedAt = fromMicros(uCreated), fromMicros(uChanged)
 	return sess, u, nil
@@ -147,10 +166,12 @@ func (db *DB) RevokeSessions(ctx context.Context, userID, keepID string, at time
 }
 
 // MarkStepUp records that the session just re-verified (kind "password" or
-// "second_factor") and raises its assurance level.
-func (db *DB) MarkStepUp(ctx context.Context, sessionID, kind string, aal int, now time.Time) error {
-	_, err := db.exec(ctx, `UPDATE sessions SET stepup_at = ?, stepup_kind = ?, aal = CASE WHEN aal < ? THEN ? ELSE aal END WHERE id = ?`,
-		micros(now), kind, aal, aal, sessionID)
+// "second_factor") and raises its assurance level. A non-empty amr
+// replaces the session's; an empty one leaves it as it is.
+func (db *DB) MarkStepUp(ctx context.Context, sessionID, kind string, aal int, amr []string, now time.Time) error {
+	_, err := db.exec(ctx, `UPDATE sessions SET stepup_at = ?, stepup_kind = ?, aal = CASE WHEN aal < ? THEN ? ELSE aal END,
+			amr = COALESCE(NULLIF(?, ''), amr) WHERE id = ?`,
+		micros(now), kind, aal, aal, joinAMR(amr), sessionID)
 	if err != nil {
 		return fmt.Errorf("mark step-up: %w", err)
 	}

@@ -976,6 +976,7 @@ func TestSessionStepUp(t *testing.T) {
 				ID: "s-rt", TokenHash: "th-s-rt", UserID: u.ID, AAL: 2,
 				CreatedAt: base, AuthenticatedAt: base, LastSeenAt: base, ExpiresAt: life,
 				IP: "192.0.2.1", UserAgent: "agent", StepUpAt: at(time.Second), StepUpKind: "second_factor",
+				AMR: []string{"pwd", "otp", "mfa"},
 			}
 			must(t, db.CreateSession(ctx(), s))
 			got, _, err := db.SessionByTokenHash(ctx(), s.TokenHash)
@@ -986,33 +987,40 @@ func TestSessionStepUp(t *testing.T) {
 			if err != nil || len(all) != 1 || !sessionEqual(all[0], s) {
 				t.Errorf("ActiveSessions:\ngot  %+v, %v\nwant [%+v]", all, err, s)
 			}
-			// A session without a step-up reads back without one.
+			// A session without a step-up or amr reads back without them.
 			plain := newSession(t, db, "s-plain", u.ID, base, life)
 			got, _, err = db.SessionByTokenHash(ctx(), plain.TokenHash)
-			if err != nil || !sessionEqual(got, plain) || !got.StepUpAt.IsZero() || got.StepUpKind != "" {
+			if err != nil || !sessionEqual(got, plain) || !got.StepUpAt.IsZero() || got.StepUpKind != "" || got.AMR != nil {
 				t.Errorf("session without step-up:\ngot  %+v, %v\nwant %+v", got, err, plain)
 			}
 		})
 
-		t.Run("MarkStepUp raises but never lowers aal", func(t *testing.T) {
-			s := newSession(t, db, "s-mark", u.ID, base, life)
+		t.Run("MarkStepUp raises but never lowers aal, replaces amr only when given", func(t *testing.T) {
+			s := store.Session{
+				ID: "s-mark", TokenHash: "th-s-mark", UserID: u.ID, AAL: 1,
+				CreatedAt: base, AuthenticatedAt: base, LastSeenAt: base, ExpiresAt: life,
+				IP: "192.0.2.1", UserAgent: "agent", AMR: []string{"pwd"},
+			}
+			must(t, db.CreateSession(ctx(), s))
 			other := newSession(t, db, "s-mark-other", u.ID, base, life)
 			want := s
 			for _, step := range []struct {
 				kind         string
 				aal, wantAAL int
+				amr, wantAMR []string
 				at           time.Duration
 			}{
-				{"password", 1, 1, time.Minute},
-				{"second_factor", 2, 2, 2 * time.Minute},
-				{"password", 1, 2, 3 * time.Minute}, // a password does not lower aal 2
-				{"second_factor", 2, 2, 4 * time.Minute},
+				{"password", 1, 1, nil, []string{"pwd"}, time.Minute},
+				{"second_factor", 2, 2, []string{"pwd", "otp", "mfa"}, []string{"pwd", "otp", "mfa"}, 2 * time.Minute},
+				{"password", 1, 2, nil, []string{"pwd", "otp", "mfa"}, 3 * time.Minute}, // a password does not lower aal 2
+				{"second_factor", 2, 2, []string{}, []string{"pwd", "otp", "mfa"}, 4 * time.Minute},
+				{"second_factor", 2, 2, []string{"pwd", "sms", "mfa"}, []string{"pwd", "sms", "mfa"}, 5 * time.Minute},
 			} {
-				must(t, db.MarkStepUp(ctx(), s.ID, step.kind, step.aal, at(step.at)))
-				want.StepUpAt, want.StepUpKind, want.AAL = at(step.at), step.kind, step.wantAAL
+				must(t, db.MarkStepUp(ctx(), s.ID, step.kind, step.aal, step.amr, at(step.at)))
+				want.StepUpAt, want.StepUpKind, want.AAL, want.AMR = at(step.at), step.kind, step.wantAAL, step.wantAMR
 				got, _, err := db.SessionByTokenHash(ctx(), s.TokenHash)
 				if err != nil || !sessionEqual(got, want) {
-					t.Errorf("after MarkStepUp(%s, aal %d):\ngot  %+v, %v\nwant %+v", step.kind, step.aal, got, err, want)
+					t.Errorf("after MarkStepUp(%s, aal %d, amr %q):\ngot  %+v, %v\nwant %+v", step.kind, step.aal, step.amr, got, err, want)
 				}
 			}
 			got, _, err := db.SessionByTokenHash(ctx(), other.TokenHash)
