@@ -84,6 +84,8 @@ func SealContext(s store.SealedSecret) (string, error) {
 		return secret.ServerSecretContext(s.ID), nil
 	case store.SealedMail:
 		return secret.MailContext(s.ID), nil
+	case store.SealedSigningKey:
+		return secret.SigningKeyContext(s.ID), nil
 	}
 	return "", fmt.Errorf("%s %s: no sealing context for this table", s.Table, s.ID)
 }

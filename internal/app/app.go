@@ -21,6 +21,7 @@ import (
 	"twostep/internal/delivery/smtp"
 	"twostep/internal/delivery/twilio"
 	"twostep/internal/forwardauth"
+	"twostep/internal/oidc"
 	"twostep/internal/password"
 	"twostep/internal/ratelimit"
 	"twostep/internal/secret"
@@ -142,10 +143,17 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Option
 	if u, err := url.Parse(cfg.BaseURL()); err == nil {
 		returnHosts = append(returnHosts, strings.ToLower(u.Hostname()))
 	}
+	apps, err := oidc.New(ctx, oidc.Options{
+		Issuer: cfg.BaseURL(), DB: db, Keys: keys, Limiter: ratelimit.New(db, o.Now), ClientAuth: cfg.Limits.PasswordPerAccount,
+		Sessions: acct, Cookies: &cookies, TrustProxy: cfg.Server.TrustProxy, Record: acct.RecordEvent, Now: o.Now, Log: log,
+	})
+	if err != nil {
+		return nil, err
+	}
 	pages, err := web.New(acct, cookies, box, web.Options{
 		SiteName: cfg.Server.SiteName, TrustProxy: cfg.Server.TrustProxy, ResetTTL: cfg.Tokens.ResetTTL.D(),
 		StepUpWindow: cfg.TwoStep.StepUpWindow.D(), AllowDisable: cfg.TwoStep.AllowDisable, PhoneMethods: acct.PhoneMethodsAllowed(),
-		ReturnHosts: returnHosts,
+		ReturnHosts: returnHosts, Apps: apps,
 	}, log)
 	if err != nil {
 		return nil, err
@@ -158,7 +166,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Option
 		Sessions: acct, Cookies: cookies, Rules: rules, TrustProxy: cfg.Server.TrustProxy, BaseURL: cfg.BaseURL(), Log: log,
 	})
 	jsonAPI := api.New(acct, cookies, box, db, log)
-	surfaces := []server.Routes{jsonAPI, pages, proxyCheck}
+	surfaces := []server.Routes{jsonAPI, pages, proxyCheck, apps}
 	if cfg.Delivery.Twilio.AuthToken != "" {
 		surfaces = append(surfaces, &twilio.StatusHandler{Token: cfg.Delivery.Twilio.AuthToken, URL: cfg.BaseURL() + twilio.StatusPath, Store: db, Now: o.Now, Log: log})
 	}
@@ -171,7 +179,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Option
 		}
 		pages.WriteError(w, r, err)
 	}
-	h := server.Handler(log, server.Options{HSTS: strings.HasPrefix(cfg.BaseURL(), "https://"), WriteError: writeError}, surfaces...)
+	h := server.Handler(log, server.Options{HSTS: strings.HasPrefix(cfg.BaseURL(), "https://"), WriteError: writeError, CrossOriginAllowed: oidc.CrossOriginPaths}, surfaces...)
 	acct.StartMail() // the outgoing-mail queue's sender; Close stops it
 	return &App{Config: cfg, DB: db, Account: acct, Outbox: box, Handler: h, KeyCreated: created}, nil
 }

@@ -36,6 +36,15 @@ const (
 	CodeSent             Kind = "code_sent"
 	// SendBudget is a per-number or per-address send budget running out.
 	SendBudget Kind = "send_budget"
+	// AppSignIn is a sign-in to an app through OpenID Connect.
+	AppSignIn Kind = "app_signin"
+	// AppAllowed is a person allowing an app to know who they are.
+	AppAllowed Kind = "app_allowed"
+	// AppRevoked is a person withdrawing an app's access.
+	AppRevoked Kind = "app_revoked"
+	// AppTokenReuse is a used authorization code or refresh token
+	// presented again: the tokens it led to are revoked.
+	AppTokenReuse Kind = "app_token_reuse"
 )
 
 // description is everything said about a kind: its words in the activity
@@ -68,6 +77,10 @@ var descriptions = map[Kind]description{
 	DeviceForgotten:      {label: "Browser forgotten"},
 	CodeSent:             {label: "Code sent"},
 	SendBudget:           {label: "Code sending limit reached"},
+	AppSignIn:            {label: "Signed in to an app"},
+	AppAllowed:           {label: "App allowed"},
+	AppRevoked:           {label: "App access removed"},
+	AppTokenReuse:        {label: "An app's used sign-in token was presented again; its access was revoked"},
 }
 
 // Label is the kind in the words of the activity list. A kind no longer

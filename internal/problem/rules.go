@@ -12,6 +12,7 @@ import (
 	"twostep/internal/factor/recovery"
 	"twostep/internal/factor/totp"
 	"twostep/internal/method"
+	"twostep/internal/oidc"
 	"twostep/internal/password"
 	"twostep/internal/phone"
 	"twostep/internal/ratelimit"
@@ -113,6 +114,8 @@ var rules = []rule{
 	is(session.ErrNoSession, http.StatusUnauthorized, "unauthenticated", "Not signed in", "Sign in first.", ""),
 	is(session.ErrNotFound, http.StatusNotFound, "not_found", "No such session", "You have no live session with that id.", ""),
 
+	is(oidc.ErrUnknownRequest, http.StatusBadRequest, "app_request_expired", "Sign-in expired", "The app's sign-in request expired or was already used. Go back to the app and sign in again.", ""),
+
 	// Requests refused before any handler.
 	is(server.ErrCrossOrigin, http.StatusForbidden, "cross_origin", "Cross-site request refused", "This request came from another site and was refused.", ""),
 
@@ -120,6 +123,8 @@ var rules = []rule{
 	// person; one that gets through is a bug or an outage.
 	isInternal(store.ErrNotFound),         // each flow says what was not found
 	isInternal(store.ErrEmailTaken),       // account.ErrEmailTaken
+	isInternal(store.ErrCodeUsed),         // the token endpoint answers invalid_grant
+	isInternal(store.ErrTokenUsed),        // the token endpoint answers invalid_grant
 	isInternal(password.ErrInvalid),       // sign-in verifies a dummy instead
 	isInternal(password.ErrMalformedHash), // a stored hash is damaged
 	isInternal(phone.ErrUnknownChannel),   // account checks channels first

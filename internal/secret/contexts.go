@@ -23,3 +23,7 @@ func MailContext(mailID string) string { return "mail:" + mailID }
 // ServerSecretContext is a server-wide secret kept in the database (the
 // recovery-code pepper), by name.
 func ServerSecretContext(name string) string { return "server:" + name }
+
+// SigningKeyContext is the private key ID tokens are signed with, by its
+// key id.
+func SigningKeyContext(kid string) string { return "signing-key:" + kid }

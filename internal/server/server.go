@@ -33,6 +33,10 @@ type Options struct {
 	// WriteError answers the requests the middleware refuses; nil answers
 	// them in plain text.
 	WriteError ErrorWriter
+	// CrossOriginAllowed are mux patterns other sites' code calls by
+	// design (an app's token request from its own page): they take no
+	// cookie-borne authority, so the cross-origin check skips them.
+	CrossOriginAllowed []string
 }
 
 // Handler returns the whole HTTP surface of twostep.
@@ -50,6 +54,9 @@ func Handler(log *slog.Logger, o Options, surfaces ...Routes) http.Handler {
 	// call can be forged from another site. Clients that are not browsers
 	// (curl, programs) send neither header and pass.
 	csrf := http.NewCrossOriginProtection()
+	for _, p := range o.CrossOriginAllowed {
+		csrf.AddInsecureBypassPattern(p)
+	}
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		log.Warn("cross-origin request refused", "method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"))
 		if o.WriteError != nil {

@@ -22,6 +22,10 @@ const maxReturnLen = 512
 // control characters (browsers drop tabs and newlines, so /\t/host is
 // //host), non-ASCII, dot segments and doubled slashes, also percent-encoded
 // (%2e%2e, %2F%2F, %5C, %09), and anything longer than maxReturnLen.
+// ContinuePath is where an app's sign-in request goes on once the person
+// has signed in (package oidc): a return address like the account pages.
+const ContinuePath = "/oidc/continue"
+
 func ReturnTo(next string, hosts []string) string {
 	const fallback = "/account"
 	if next == "" || len(next) > maxReturnLen {
@@ -47,7 +51,7 @@ func ReturnTo(next string, hosts []string) string {
 	// into another path.
 	raw, _, _ := strings.Cut(next, "?")
 	for _, p := range []string{raw, u.Path} {
-		if p != "/account" && !strings.HasPrefix(p, "/account/") {
+		if p != "/account" && !strings.HasPrefix(p, "/account/") && p != ContinuePath {
 			return fallback
 		}
 		for _, seg := range strings.Split(p[1:], "/") {

@@ -14,6 +14,8 @@ func (db *DB) PurgeExpired(ctx context.Context, now time.Time) error {
 		`DELETE FROM rate_limits WHERE expires_at < ?`,
 		`DELETE FROM tokens WHERE expires_at < ?`,
 		`DELETE FROM sessions WHERE expires_at < ?`,
+		`DELETE FROM oidc_auth_requests WHERE expires_at < ?`,
+		`DELETE FROM oidc_tokens WHERE expires_at < ?`,
 		`DELETE FROM known_browsers WHERE expires_at < ?`,
 		`DELETE FROM pending_signins WHERE expires_at < ?`,
 		`DELETE FROM sent_codes WHERE expires_at < ?`,

@@ -22,13 +22,16 @@ const (
 	// SealedMail is a queued message's subject, body and code, kept until
 	// it is sent or given up.
 	SealedMail = "mail_queue"
+	// SealedSigningKey is the private half of a key ID tokens are signed
+	// with.
+	SealedSigningKey = "oidc_signing_keys"
 )
 
 // SealedSecret is one value made by package secret, with what is needed to
 // open it again: where it lives, its row (a factor or sent-code id, or a
 // server secret's name) and, for factors, the factor's kind.
 type SealedSecret struct {
-	Table  string // SealedFactor, SealedSentCode, SealedServer or SealedMail
+	Table  string // SealedFactor, SealedSentCode, SealedServer, SealedMail or SealedSigningKey
 	ID     string
 	Kind   factor.Kind // the factor's kind; empty for other tables
 	Sealed string
@@ -42,6 +45,7 @@ func (db *DB) AllSealedSecrets(ctx context.Context) ([]SealedSecret, error) {
 		UNION ALL SELECT 'sent_codes', id, '', sealed_code FROM sent_codes WHERE sealed_code <> ''
 		UNION ALL SELECT 'server_secrets', name, '', sealed FROM server_secrets
 		UNION ALL SELECT 'mail_queue', id, '', sealed FROM mail_queue WHERE sealed <> ''
+		UNION ALL SELECT 'oidc_signing_keys', id, '', sealed FROM oidc_signing_keys
 		ORDER BY 1, 2`)
 	if err != nil {
 		return nil, fmt.Errorf("list sealed secrets: %w", err)
@@ -72,6 +76,8 @@ func (db *DB) ReplaceSealedSecret(ctx context.Context, s SealedSecret, sealed st
 		q = `UPDATE server_secrets SET sealed = ? WHERE name = ? AND sealed = ?`
 	case SealedMail:
 		q = `UPDATE mail_queue SET sealed = ? WHERE id = ? AND sealed = ?`
+	case SealedSigningKey:
+		q = `UPDATE oidc_signing_keys SET sealed = ? WHERE id = ? AND sealed = ?`
 	default:
 		return false, fmt.Errorf("replace sealed secret: unknown table %q", s.Table)
 	}

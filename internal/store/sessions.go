@@ -161,8 +161,15 @@ func (db *DB) RevokeSession(ctx context.Context, userID, id string, at time.Time
 
 // RevokeSessions ends every live session of the user except keepID (which
 // may be empty) and returns how many ended.
-func (db *DB) RevokeSessions(ctx context.Context, userID, keepID string, at time.Time) (int64, error) {
-	return revokeSessions(ctx, db, userID, keepID, at)
+//
+// Ending them all (keepID empty: a password reset, "sign out everywhere")
+// revokes the user's app tokens too, in the same transaction.
+func (db *DB) RevokeSessions(ctx context.Context, userID, keepID string, at time.Time) (n int64, err error) {
+	err = db.InTx(ctx, func(tx *Tx) error {
+		n, err = revokeSessions(ctx, tx, userID, keepID, at)
+		return err
+	})
+	return n, err
 }
 
 // MarkStepUp records that the session just re-verified (kind "password" or
@@ -190,5 +197,10 @@ func revokeSessions(ctx context.Context, w writer, userID, keepID string, at tim
 		return 0, fmt.Errorf("revoke sessions: %w", err)
 	}
 	n, _ := res.RowsAffected()
+	if keepID == "" {
+		if err := revokeUserOIDCTokens(ctx, w, userID, at); err != nil {
+			return 0, err
+		}
+	}
 	return n, nil
 }

@@ -32,6 +32,7 @@ type accountData struct {
 	TwoStep      bool
 	Sessions     []sessionRow
 	Events       []eventRow
+	Apps         []appRow
 	CurrentField field
 	NewField     field
 }
@@ -53,7 +54,12 @@ func (w *Web) showAccount(rw http.ResponseWriter, r *http.Request, sess store.Se
 		w.fail(rw, r, err)
 		return
 	}
-	d := accountData{Page: w.page("Your account", &u), FormError: formError, Since: when(u.CreatedAt), Verified: !u.EmailVerifiedAt.IsZero(), TwoStep: u.TwoStepEnabled}
+	apps, err := w.appRows(r, u.ID)
+	if err != nil {
+		w.fail(rw, r, err)
+		return
+	}
+	d := accountData{Apps: apps, Page: w.page("Your account", &u), FormError: formError, Since: when(u.CreatedAt), Verified: !u.EmailVerifiedAt.IsZero(), TwoStep: u.TwoStepEnabled}
 	d.Page.Notice = notices[r.URL.Query().Get("notice")]
 	d.User.Email = u.Email
 	for _, s := range sessions {

@@ -62,6 +62,14 @@ func (w *Web) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/two-step/phone", w.authed(w.phoneCheck))
 	mux.HandleFunc("POST /account/two-step/phone/send", w.authed(w.phoneSend))
 
+	// Apps signing people in (OpenID Connect).
+	if w.apps != nil {
+		mux.HandleFunc("GET /oidc/continue", w.appContinue)
+		mux.HandleFunc("POST /oidc/consent", w.authed(w.appConsent))
+		mux.HandleFunc("GET /signout", w.signoutPage)
+		mux.HandleFunc("POST /account/apps/{id}/revoke", w.authed(w.revokeApp))
+	}
+
 	if w.outbox != nil {
 		mux.HandleFunc("GET /dev/outbox", w.outboxPage)
 	}

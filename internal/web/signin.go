@@ -25,6 +25,7 @@ func (w *Web) home(rw http.ResponseWriter, r *http.Request) {
 type credentialsData struct {
 	Page          page
 	FormError     string
+	App           string // the app the sign-in is for, if any
 	EmailField    field
 	PasswordField field
 }
@@ -34,13 +35,15 @@ func emailField(value, err string) field {
 }
 
 func (w *Web) signinPage(rw http.ResponseWriter, r *http.Request) {
-	if _, _, ok := w.current(r); ok {
+	// prompt=login: an app asked for a fresh password from whoever is
+	// signed in; the new sign-in replaces the session.
+	if _, _, ok := w.current(r); ok && r.URL.Query().Get("prompt") != "login" {
 		http.Redirect(rw, r, w.landing(rw, r), http.StatusSeeOther)
 		return
 	}
 	w.keepReturn(rw, r)
 	d := credentialsData{Page: w.page("Sign in", nil), EmailField: emailField("", ""),
-		PasswordField: field{Name: "password", Label: "Password", Type: "password", Autocomplete: "current-password", Required: true}}
+		PasswordField: field{Name: "password", Label: "Password", Type: "password", Autocomplete: "current-password", Required: true}, App: w.appAsking(r)}
 	d.Page.Notice = notices[r.URL.Query().Get("notice")]
 	w.render(rw, http.StatusOK, "signin", d)
 }

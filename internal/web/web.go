@@ -25,6 +25,7 @@ import (
 
 	"twostep/internal/account"
 	"twostep/internal/delivery/outbox"
+	"twostep/internal/oidc"
 	"twostep/internal/problem"
 	"twostep/internal/server"
 	"twostep/internal/session"
@@ -43,6 +44,7 @@ type Web struct {
 	log     *slog.Logger
 	pages   map[string]*template.Template
 	static  http.Handler
+	apps    *oidc.Service // nil when no app can sign in here
 }
 
 // Options are the settings the pages show or act on, read from the
@@ -64,14 +66,17 @@ type Options struct {
 	// ReturnHosts are the hosts a return address (rd, next) may lead to:
 	// the public URL's and the access rules' domains (signin.ReturnTo).
 	ReturnHosts []string
+	// Apps is the OpenID Connect provider, for the pages apps send
+	// people to; nil for none.
+	Apps *oidc.Service
 }
 
 // New parses the embedded templates and returns the pages. box is nil
 // unless the developer outbox delivers the mail; its page exists only
 // then.
 func New(acct *account.Service, cookies session.Cookies, box *outbox.Outbox, opt Options, log *slog.Logger) (*Web, error) {
-	w := &Web{acct: acct, cookies: cookies, outbox: box, opt: opt, log: log, pages: map[string]*template.Template{}}
-	for _, name := range []string{"signin", "signup", "forgot", "reset", "verify", "account", "outbox", "error", "challenge", "confirm", "setup", "codes", "twostep", "phone"} {
+	w := &Web{acct: acct, cookies: cookies, outbox: box, opt: opt, log: log, pages: map[string]*template.Template{}, apps: opt.Apps}
+	for _, name := range []string{"signin", "signup", "forgot", "reset", "verify", "account", "outbox", "error", "challenge", "confirm", "setup", "codes", "twostep", "phone", "consent", "signout"} {
 		t, err := template.ParseFS(files, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -226,6 +231,7 @@ var notices = map[string]string{
 	"password_changed":         "Your password was changed. Your other sessions were signed out.",
 	"password_reset":           "Your password was reset. Sign in with the new one.",
 	"signed_out":               "You are signed out.",
+	"app_removed":              "The app's access was removed. It was signed out.",
 	"signed_out_all":           "You are signed out everywhere.",
 	"session_ended":            "That session was signed out.",
 	"others_ended":             "All your other sessions were signed out.",

@@ -1,0 +1,179 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"twostep/internal/oidc"
+	"twostep/internal/store"
+)
+
+// Apps signing people in through twostep (package oidc): the page an
+// authorization request continues at once the person has signed in, the
+// consent page, sign-out asked for by an app, and the account page's
+// "Apps with access".
+
+// appContinue sends an app's sign-in request on to what it still needs:
+// sign-in, a fresh password, the second step, consent — or back to the
+// app with its code. With prompt=none nothing is shown: the app gets the
+// error instead.
+func (w *Web) appContinue(rw http.ResponseWriter, r *http.Request) {
+	req, err := w.apps.Request(r.Context(), r.URL.Query().Get("id"))
+	if err != nil {
+		w.appRequestGone(rw, r, err)
+		return
+	}
+	sess, u, signedIn := w.current(r)
+	step, err := w.apps.Decide(r.Context(), req, sess, u, signedIn)
+	if err != nil {
+		w.fail(rw, r, err)
+		return
+	}
+	here := oidc.ContinuePath + "?id=" + url.QueryEscape(req.ID)
+	switch step {
+	case oidc.StepSignIn, oidc.StepFreshSignIn:
+		if req.PromptNone {
+			w.apps.Refuse(rw, r, req, oidc.LoginRequired)
+			return
+		}
+		w.cookies.SetReturn(rw, here)
+		target := "/signin"
+		if step == oidc.StepFreshSignIn {
+			target = "/signin?prompt=login"
+		}
+		http.Redirect(rw, r, target, http.StatusSeeOther)
+	case oidc.StepSecondStep:
+		if req.PromptNone {
+			w.apps.Refuse(rw, r, req, oidc.InteractionRequired)
+			return
+		}
+		http.Redirect(rw, r, "/signin/second-step?rd="+url.QueryEscape(here), http.StatusSeeOther)
+	case oidc.StepConsent:
+		if req.PromptNone {
+			w.apps.Refuse(rw, r, req, oidc.ConsentRequired)
+			return
+		}
+		w.render(rw, http.StatusOK, "consent", consentData{Page: w.page("Allow "+req.ClientName+"?", &u), App: req.ClientName, ID: req.ID, Email: u.Email, Scopes: scopeWords(req.Scopes)})
+	default:
+		w.apps.Finish(rw, r, req, sess, w.client(r))
+	}
+}
+
+// appRequestGone is the page for a sign-in request that expired or was
+// used: the app has to start again.
+func (w *Web) appRequestGone(rw http.ResponseWriter, r *http.Request, err error) {
+	if !errors.Is(err, oidc.ErrUnknownRequest) {
+		w.fail(rw, r, err)
+		return
+	}
+	w.render(rw, http.StatusBadRequest, "error", errorData{Page: w.page("Sign-in expired", nil), Heading: "This sign-in has expired",
+		Message: "The app's sign-in request expired or was already used. Go back to the app and sign in again.", Back: "/account"})
+}
+
+type consentData struct {
+	Page    page
+	App, ID string
+	Email   string
+	Scopes  []string
+}
+
+// scopeWords says what each scope lets an app know or do.
+func scopeWords(scopes []string) []string {
+	var out []string
+	for _, s := range scopes {
+		switch s {
+		case "openid":
+			out = append(out, "Know that it's you (your account ID)")
+		case "email":
+			out = append(out, "See your e-mail address")
+		case "offline_access":
+			out = append(out, "Stay signed in when you're not using it, until you remove its access")
+		}
+	}
+	return out
+}
+
+// appConsent is the answer on the consent page.
+func (w *Web) appConsent(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
+	if err := parseForm(rw, r); err != nil {
+		w.badForm(rw)
+		return
+	}
+	req, err := w.apps.Request(r.Context(), r.PostFormValue("id"))
+	if err != nil {
+		w.appRequestGone(rw, r, err)
+		return
+	}
+	if r.PostFormValue("answer") != "allow" {
+		w.apps.Refuse(rw, r, req, oidc.AccessDenied)
+		return
+	}
+	if err := w.apps.Allow(r.Context(), w.client(r), req, u); err != nil {
+		w.fail(rw, r, err)
+		return
+	}
+	http.Redirect(rw, r, oidc.ContinuePath+"?id="+url.QueryEscape(req.ID), http.StatusSeeOther)
+}
+
+// signoutPage asks before signing out, for an app's logout link that did
+// not say whose session it ends (no id_token_hint): a link anyone can
+// send must not sign people out by itself.
+func (w *Web) signoutPage(rw http.ResponseWriter, r *http.Request) {
+	_, u, ok := w.current(r)
+	if !ok {
+		http.Redirect(rw, r, "/signin?notice=signed_out", http.StatusSeeOther)
+		return
+	}
+	w.render(rw, http.StatusOK, "signout", struct{ Page page }{w.page("Sign out?", &u)})
+}
+
+type appRow struct {
+	ClientID, Name, Allowed string
+	Scopes                  string
+}
+
+// appRows are the apps the person allowed, for the account page.
+func (w *Web) appRows(r *http.Request, userID string) ([]appRow, error) {
+	if w.apps == nil {
+		return nil, nil
+	}
+	apps, err := w.apps.Apps(r.Context(), userID)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]appRow, 0, len(apps))
+	for _, a := range apps {
+		rows = append(rows, appRow{ClientID: a.ClientID, Name: a.Name, Allowed: when(a.AllowedAt), Scopes: strings.Join(scopeWords(a.Scopes), " · ")})
+	}
+	return rows, nil
+}
+
+// revokeApp removes an app's access: what the person allowed it and every
+// token it holds for them.
+func (w *Web) revokeApp(rw http.ResponseWriter, r *http.Request, _ store.Session, u store.User) {
+	err := w.apps.RevokeApp(r.Context(), w.client(r), u.ID, r.PathValue("id"))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		w.fail(rw, r, err)
+		return
+	}
+	http.Redirect(rw, r, "/account?notice=app_removed#apps-h", http.StatusSeeOther)
+}
+
+// appAsking is the name of the app a sign-in page is for ("Sign in to
+// continue to Shop Admin"), from the return address; "" for none.
+func (w *Web) appAsking(r *http.Request) string {
+	if w.apps == nil {
+		return ""
+	}
+	rd := r.URL.Query().Get("rd")
+	if rd == "" {
+		rd = w.cookies.Return(r)
+	}
+	u, err := url.Parse(rd)
+	if err != nil || u.Path != oidc.ContinuePath || u.Host != "" {
+		return ""
+	}
+	return w.apps.AppName(r.Context(), u.Query().Get("id"))
+}
