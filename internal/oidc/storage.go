@@ -156,8 +156,13 @@ func (st *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	return access.ID, access.ExpiresAt, nil
+	return access.ID, libraryExpiry(), nil
 }
+
+// libraryExpiry is the access token's expiry as the library wants it: it
+// computes expires_in against the wall clock itself, so it is handed a
+// wall-clock time. What twostep stores and checks uses its own clock.
+func libraryExpiry() time.Time { return time.Now().Add(accessTokenTTL) }
 
 // CreateAccessAndRefreshTokens issues an access token and a refresh
 // token; at a refresh the presented token is rotated in the same
@@ -167,7 +172,7 @@ func (st *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Toke
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
-	return access.ID, refresh, access.ExpiresAt, nil
+	return access.ID, refresh, libraryExpiry(), nil
 }
 
 // issue stores the tokens for req: an access token and, with withRefresh,
