@@ -63,7 +63,12 @@ func lines(s string) []string {
 }
 
 // words splits a space-separated column; "" is none.
-func words(s string) []string { return strings.Fields(s) }
+func words(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Fields(s)
+}
 
 func boolInt(b bool) int {
 	if b {
