@@ -5,6 +5,9 @@
 //	twostep migrate [--data-dir DIR] [--config FILE]
 //	twostep rotate-key [--config FILE]   re-encrypt secrets under secrets.key
 //	twostep deliveries [--config FILE]   recent code deliveries (masked)
+//	twostep clients add --name NAME --redirect-uri URI… [--public] [--first-party]
+//	twostep clients list [--json] | remove CLIENT_ID   apps signing people in (OpenID Connect)
+//	twostep rotate-signing-key [--config FILE]   new keys for ID tokens
 //	twostep bench   [flags]   measure sign-in throughput, latency and memory
 //	twostep version
 package main
@@ -45,7 +48,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: twostep serve|migrate|rotate-key|deliveries|bench|version (twostep serve --help for flags)")
+		return errors.New("usage: twostep serve|migrate|rotate-key|deliveries|clients|rotate-signing-key|bench|version (twostep serve --help for flags)")
 	}
 	switch args[0] {
 	case "serve":
@@ -58,11 +61,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return rotateKey(args[1:], stdout, stderr)
 	case "deliveries":
 		return deliveries(args[1:], stdout, stderr)
+	case "clients":
+		return clients(args[1:], stdout, stderr)
+	case "rotate-signing-key":
+		return rotateSigningKey(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "twostep", version)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q: use serve, migrate, rotate-key, deliveries, bench or version", args[0])
+	return fmt.Errorf("unknown command %q: use serve, migrate, rotate-key, deliveries, clients, rotate-signing-key, bench or version", args[0])
 }
 
 // loadConfig parses the common flags, reads the config file and the

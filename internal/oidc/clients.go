@@ -86,10 +86,16 @@ func AddClient(ctx context.Context, db *store.DB, spec ClientSpec, now time.Time
 func RemoveClient(ctx context.Context, db *store.DB, id string) error {
 	err := db.DeleteOIDCClient(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("remove app: no app with client_id %q: %w", id, err)
+		return fmt.Errorf("remove app: %w", noClientError(id))
 	}
 	return err
 }
+
+// noClientError is store.ErrNotFound for an app, saying which.
+type noClientError string
+
+func (e noClientError) Error() string { return fmt.Sprintf("no app with client_id %q", string(e)) }
+func (e noClientError) Unwrap() error { return store.ErrNotFound }
 
 // newClientID returns 128 random bits, base64url: unguessable, so the
 // id alone never tells which apps exist, and safe in any URL.
