@@ -33,7 +33,7 @@ const (
 )
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *testenv.Server
 	clock  *testenv.Clock
 	ctx    context.Context
@@ -679,6 +679,62 @@ func TestKeys(t *testing.T) {
 		slices.Sort(algs)
 		if !slices.Equal(algs, []string{"ES256", "RS256"}) {
 			t.Fatalf("published %v, want ES256 and RS256", algs)
+		}
+	})
+}
+
+// TestIntrospectAndRevoke: a confidential app asks about a token
+// (RFC 7662) and revokes tokens (RFC 7009); a public app may not
+// introspect.
+func TestIntrospectAndRevoke(t *testing.T) {
+	forEngine(t, func(t *testing.T, e *env) {
+		b := e.browser()
+		uid := e.signUp(b, "gil@example.com")
+		s := e.authorize(b, e.first)
+		tok, _, _ := e.exchange(e.first, s, e.code(s))
+		var meta struct {
+			Introspect string `json:"introspection_endpoint"`
+			Revoke     string `json:"revocation_endpoint"`
+		}
+		e.prov.Claims(&meta)
+		post := func(endpoint, user, pass string, form url.Values) (int, map[string]any) {
+			req, _ := http.NewRequest("POST", endpoint, strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if user != "" {
+				req.SetBasicAuth(user, pass)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			out := map[string]any{}
+			json.NewDecoder(resp.Body).Decode(&out)
+			return resp.StatusCode, out
+		}
+		st, out := post(meta.Introspect, "shop-admin", e.secret, url.Values{"token": {tok.AccessToken}})
+		if st != http.StatusOK || out["active"] != true || out["sub"] != uid || out["client_id"] != "shop-admin" {
+			t.Fatalf("introspect: %d %v", st, out)
+		}
+		if st, _ := post(meta.Introspect, "shop-admin", "wrong", url.Values{"token": {tok.AccessToken}}); st != http.StatusUnauthorized {
+			t.Fatalf("introspect with a wrong secret: %d", st)
+		}
+		if st, out := post(meta.Introspect, "loyalty-app", "", url.Values{"token": {tok.AccessToken}}); st == http.StatusOK && out["active"] == true {
+			t.Fatal("a public app introspected a token")
+		}
+		// Revoking the refresh token ends its family, access token too.
+		if st, _ := post(meta.Revoke, "shop-admin", e.secret, url.Values{"token": {tok.RefreshToken}, "token_type_hint": {"refresh_token"}}); st != http.StatusOK {
+			t.Fatalf("revoke: %d", st)
+		}
+		if _, out := post(meta.Introspect, "shop-admin", e.secret, url.Values{"token": {tok.AccessToken}}); out["active"] != false {
+			t.Fatalf("introspect after revocation: %v", out)
+		}
+		if _, err := e.first.TokenSource(e.ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
+			t.Fatal("a revoked refresh token worked")
+		}
+		// An unknown token: 200, as RFC 7009 says.
+		if st, _ := post(meta.Revoke, "shop-admin", e.secret, url.Values{"token": {"nothing-like-a-token"}}); st != http.StatusOK {
+			t.Fatalf("revoke unknown: %d", st)
 		}
 	})
 }

@@ -284,8 +284,10 @@ func clientOf(ctx context.Context, trustProxy []netip.Prefix) session.Client {
 	return session.Client{IP: ip, Network: session.LimitKey(ip), UserAgent: r.UserAgent()}
 }
 
-// RevokeToken revokes an access token (by id) or a refresh token (by
-// value, with its family), only for the app it was issued to.
+// RevokeToken revokes an access token, or a refresh token with its
+// family (the access tokens it led to included), only for the app it was
+// issued to. The library names a token by id with its user, or a refresh
+// token it could not identify by value.
 func (st *storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
 	now := st.now()
 	if userID != "" {
@@ -299,7 +301,12 @@ func (st *storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID 
 		if tok.ClientID != clientID {
 			return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
 		}
-		if err := st.db().RevokeOIDCToken(ctx, tok.ID, now); err != nil {
+		revoke := st.db().RevokeOIDCToken
+		arg := tok.ID
+		if tok.Kind == store.TokenRefresh { // named by GetRefreshTokenInfo
+			revoke, arg = st.db().RevokeOIDCFamily, tok.FamilyID
+		}
+		if err := revoke(ctx, arg, now); err != nil {
 			return oidc.ErrServerError().WithParent(err)
 		}
 		return nil
