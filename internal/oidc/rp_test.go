@@ -738,3 +738,31 @@ func TestIntrospectAndRevoke(t *testing.T) {
 		}
 	})
 }
+
+// TestES256App: an app registered for ES256 gets ES256-signed ID tokens,
+// verified against the published key; others stay on RS256.
+func TestES256App(t *testing.T) {
+	forEngine(t, func(t *testing.T, e *env) {
+		sec := secret.NewToken()
+		e.addClient(store.OIDCClient{ID: "es-app", Name: "Warehouse", SecretHash: secret.Hash(sec), FirstParty: true, IDTokenAlg: "ES256", RedirectURIs: []string{appRedirect}})
+		cfg := e.first
+		cfg.ClientID, cfg.ClientSecret = "es-app", sec
+		b := e.browser()
+		e.signUp(b, "hal@example.com")
+		for _, c := range []struct {
+			cfg oauth2.Config
+			alg string
+		}{{cfg, "ES256"}, {e.first, "RS256"}} {
+			s := e.authorize(b, c.cfg)
+			tok, err := c.cfg.Exchange(e.ctx, e.code(s), oauth2.VerifierOption(s.verifier))
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw := tok.Extra("id_token").(string)
+			v := e.prov.Verifier(&gooidc.Config{ClientID: c.cfg.ClientID, SupportedSigningAlgs: []string{c.alg}})
+			if _, err := v.Verify(e.ctx, raw); err != nil {
+				t.Fatalf("%s app: %v", c.alg, err)
+			}
+		}
+	})
+}

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"time"
 
@@ -343,19 +345,39 @@ func (st *storage) GetRefreshTokenInfo(ctx context.Context, clientID, value stri
 	return tok.UserID, tok.ID, nil
 }
 
-// SigningKey is the key ID tokens are signed with: RS256, which every
-// OpenID Connect client accepts.
+// SigningKey is the key an ID token is signed with: the current key for
+// the asking app's algorithm — RS256, which every OpenID Connect client
+// accepts, unless the app was registered for ES256. The library does not
+// say which app asks, so it is read from the token request in ctx.
 func (st *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	k, err := st.keys.current(ctx, jose.RS256)
+	alg := jose.RS256
+	if r := requestFrom(ctx); r != nil {
+		if c, err := st.db().OIDCClient(ctx, requestClientID(r)); err == nil && c.IDTokenAlg == string(jose.ES256) {
+			alg = jose.ES256
+		}
+	}
+	k, err := st.keys.current(ctx, alg)
 	if err != nil {
 		return nil, err
 	}
 	return k, nil
 }
 
+// requestClientID is the client a token request is from: HTTP Basic
+// (form-encoded, RFC 6749 §2.3.1) or the client_id parameter.
+func requestClientID(r *http.Request) string {
+	if id, _, ok := r.BasicAuth(); ok {
+		if v, err := url.QueryUnescape(id); err == nil {
+			return v
+		}
+		return id
+	}
+	return r.FormValue("client_id")
+}
+
 // SignatureAlgorithms are the algorithms ID tokens are signed with.
 func (st *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
-	return []jose.SignatureAlgorithm{jose.RS256}, nil
+	return algorithms, nil
 }
 
 // KeySet is every published key: current RS256 and ES256 keys, and

@@ -28,6 +28,7 @@ type OIDCClient struct {
 	RedirectURIs           []string
 	PostLogoutRedirectURIs []string
 	FirstParty             bool
+	IDTokenAlg             string // RS256 (when empty) or ES256
 	CreatedAt              time.Time
 }
 
@@ -35,14 +36,14 @@ type OIDCClient struct {
 // app).
 func (c OIDCClient) Public() bool { return c.SecretHash == "" }
 
-const oidcClientCols = "id, name, secret_hash, redirect_uris, post_logout_redirect_uris, first_party, created_at"
+const oidcClientCols = "id, name, secret_hash, redirect_uris, post_logout_redirect_uris, first_party, id_token_alg, created_at"
 
 func scanOIDCClient(row interface{ Scan(...any) error }) (OIDCClient, error) {
 	var c OIDCClient
 	var redirects, logouts string
 	var first int
 	var created int64
-	err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &redirects, &logouts, &first, &created)
+	err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &redirects, &logouts, &first, &c.IDTokenAlg, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, ErrNotFound
 	}
@@ -79,9 +80,12 @@ func boolInt(b bool) int {
 
 // CreateOIDCClient registers an app.
 func (db *DB) CreateOIDCClient(ctx context.Context, c OIDCClient) error {
-	_, err := db.exec(ctx, `INSERT INTO oidc_clients (`+oidcClientCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	if c.IDTokenAlg == "" {
+		c.IDTokenAlg = "RS256"
+	}
+	_, err := db.exec(ctx, `INSERT INTO oidc_clients (`+oidcClientCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Name, c.SecretHash, strings.Join(c.RedirectURIs, "\n"), strings.Join(c.PostLogoutRedirectURIs, "\n"),
-		boolInt(c.FirstParty), micros(c.CreatedAt))
+		boolInt(c.FirstParty), c.IDTokenAlg, micros(c.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("create app: %w", err)
 	}

@@ -15,9 +15,9 @@ import (
 
 func TestOIDCClients(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *store.DB) {
-		pub := store.OIDCClient{ID: "c-pub", Name: "Loyalty", RedirectURIs: []string{"https://a.example/cb", "http://127.0.0.1:8080/cb"}, CreatedAt: at(0)}
+		pub := store.OIDCClient{ID: "c-pub", Name: "Loyalty", RedirectURIs: []string{"https://a.example/cb", "http://127.0.0.1:8080/cb"}, IDTokenAlg: "ES256", CreatedAt: at(0)}
 		conf := store.OIDCClient{ID: "c-conf", Name: "Shop Admin", SecretHash: "h", RedirectURIs: []string{"https://b.example/cb"},
-			PostLogoutRedirectURIs: []string{"https://b.example/bye"}, FirstParty: true, CreatedAt: at(time.Second)}
+			PostLogoutRedirectURIs: []string{"https://b.example/bye"}, FirstParty: true, IDTokenAlg: "RS256", CreatedAt: at(time.Second)}
 		must(t, db.CreateOIDCClient(ctx(), pub))
 		must(t, db.CreateOIDCClient(ctx(), conf))
 		if err := db.CreateOIDCClient(ctx(), pub); err == nil {

@@ -9,6 +9,7 @@ CREATE TABLE oidc_clients (
     redirect_uris             TEXT NOT NULL,              -- one per line
     post_logout_redirect_uris TEXT NOT NULL DEFAULT '',   -- one per line
     first_party               INTEGER NOT NULL DEFAULT 0,
+    id_token_alg              TEXT NOT NULL DEFAULT 'RS256', -- or ES256
     created_at                BIGINT NOT NULL
 );
 
