@@ -39,8 +39,8 @@ type signingKey struct {
 }
 
 func (k signingKey) SignatureAlgorithm() jose.SignatureAlgorithm { return k.alg }
-func (k signingKey) Key() any                                   { return k.private }
-func (k signingKey) ID() string                                 { return k.id }
+func (k signingKey) Key() any                                    { return k.private }
+func (k signingKey) ID() string                                  { return k.id }
 
 // publicKey is the published half of a key, for JWKS.
 type publicKey struct{ k signingKey }

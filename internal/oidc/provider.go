@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -241,6 +242,26 @@ func (s *Service) Request(ctx context.Context, id string) (Request, error) {
 		r.MaxAge = &d
 	}
 	return r, nil
+}
+
+// RedirectOrigin is the origin (scheme://host[:port]) request id returns
+// to, for the sign-in pages' form-action; "" when there is none.
+func (s *Service) RedirectOrigin(ctx context.Context, id string) string {
+	r, err := s.Request(ctx, id)
+	if err != nil {
+		return ""
+	}
+	return origin(r.req.req.RedirectURI)
+}
+
+// origin is an absolute http(s) URL's scheme://host[:port]; "" for
+// anything else.
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // AppName is the name of the app whose sign-in request id is, for "Sign

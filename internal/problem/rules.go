@@ -121,13 +121,14 @@ var rules = []rule{
 
 	// Errors the flows handle or translate before they could reach a
 	// person; one that gets through is a bug or an outage.
-	isInternal(store.ErrNotFound),         // each flow says what was not found
-	isInternal(store.ErrEmailTaken),       // account.ErrEmailTaken
-	isInternal(store.ErrCodeUsed),         // the token endpoint answers invalid_grant
-	isInternal(store.ErrTokenUsed),        // the token endpoint answers invalid_grant
-	isInternal(password.ErrInvalid),       // sign-in verifies a dummy instead
-	isInternal(password.ErrMalformedHash), // a stored hash is damaged
-	isInternal(phone.ErrUnknownChannel),   // account checks channels first
+	isInternal(store.ErrNotFound),          // each flow says what was not found
+	isInternal(store.ErrEmailTaken),        // account.ErrEmailTaken
+	asInternal[*oidc.InvalidClientError](), // the clients command's, never a request's
+	isInternal(store.ErrCodeUsed),          // the token endpoint answers invalid_grant
+	isInternal(store.ErrTokenUsed),         // the token endpoint answers invalid_grant
+	isInternal(password.ErrInvalid),        // sign-in verifies a dummy instead
+	isInternal(password.ErrMalformedHash),  // a stored hash is damaged
+	isInternal(phone.ErrUnknownChannel),    // account checks channels first
 	isInternal(delivery.ErrUnsupportedChannel),
 	isInternal(chain.ErrAllFailed),      // account.DeliveryFailedError
 	isInternal(method.ErrNothingToSend), // account.ErrNotSendable

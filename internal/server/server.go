@@ -77,9 +77,21 @@ func securityHeaders(hsts bool, next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+		h.Set("Content-Security-Policy", ContentSecurityPolicy())
 		next.ServeHTTP(w, r)
 	})
+}
+
+// ContentSecurityPolicy is the policy every answer carries. Forms may post
+// only to twostep itself; formTargets are further origins a page's form
+// may end up at through redirects (browsers check every hop of a form's
+// navigation against form-action): the app a sign-in returns to.
+func ContentSecurityPolicy(formTargets ...string) string {
+	action := "'self'"
+	for _, o := range formTargets {
+		action += " " + o
+	}
+	return "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action " + action + "; base-uri 'none'"
 }
 
 // recoverPanics turns a panic into a logged 500, so one bad request never

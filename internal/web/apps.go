@@ -4,9 +4,12 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"twostep/internal/oidc"
+	"twostep/internal/server"
+	"twostep/internal/signin"
 	"twostep/internal/store"
 )
 
@@ -159,6 +162,44 @@ func (w *Web) revokeApp(rw http.ResponseWriter, r *http.Request, _ store.Session
 		return
 	}
 	http.Redirect(rw, r, "/account?notice=app_removed#apps-h", http.StatusSeeOther)
+}
+
+// formTargets gives the page's forms leave to end at the app the person
+// is signing in for: browsers check every redirect of a form's
+// navigation against the policy's form-action, so without it the last
+// hop of a sign-in, from twostep to the app, is blocked. The targets are
+// the validated return address (rd, or the one kept) and, for an app's
+// sign-in request, its registered redirect's origin.
+func (w *Web) formTargets(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		var origins []string
+		add := func(o string) {
+			if o != "" && !slices.Contains(origins, o) {
+				origins = append(origins, o)
+			}
+		}
+		for _, rd := range []string{r.URL.Query().Get("rd"), w.cookies.Return(r)} {
+			if rd == "" || signin.ReturnTo(rd, w.opt.ReturnHosts) != rd {
+				continue
+			}
+			u, err := url.Parse(rd)
+			if err != nil {
+				continue
+			}
+			if u.Host != "" {
+				add(u.Scheme + "://" + u.Host)
+			} else if u.Path == oidc.ContinuePath && w.apps != nil {
+				add(w.apps.RedirectOrigin(r.Context(), u.Query().Get("id")))
+			}
+		}
+		if r.URL.Path == oidc.ContinuePath && w.apps != nil {
+			add(w.apps.RedirectOrigin(r.Context(), r.URL.Query().Get("id")))
+		}
+		if len(origins) > 0 {
+			rw.Header().Set("Content-Security-Policy", server.ContentSecurityPolicy(origins...))
+		}
+		next.ServeHTTP(rw, r)
+	})
 }
 
 // appAsking is the name of the app a sign-in page is for ("Sign in to
