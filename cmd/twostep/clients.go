@@ -101,8 +101,9 @@ func clientsAdd(args []string, stdout, stderr io.Writer) error {
 	fs.Var((*listFlag)(&spec.PostLogoutRedirectURIs), "post-logout-redirect-uri", "where the app may send people after signing out (repeat for more)")
 	fs.BoolVar(&spec.Public, "public", false, "an app that cannot keep a secret (single-page or mobile app): no client secret, PKCE alone")
 	fs.BoolVar(&spec.FirstParty, "first-party", false, "your own app: people are not asked to consent")
+	fs.StringVar(&spec.IDTokenAlg, "id-token-alg", "RS256", "what the app's ID tokens are signed with: RS256 or ES256")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: twostep clients add --name NAME --redirect-uri URI [--redirect-uri URI…] [--post-logout-redirect-uri URI…] [--public] [--first-party]\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "usage: twostep clients add --name NAME --redirect-uri URI [--redirect-uri URI…] [--post-logout-redirect-uri URI…] [--public] [--first-party] [--id-token-alg RS256|ES256]\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	pos, err := parseAnywhere(fs, args)

@@ -37,6 +37,9 @@ type ClientSpec struct {
 	Public bool
 	// FirstParty is an app of the operator's own: no consent page.
 	FirstParty bool
+	// IDTokenAlg is what the app's ID tokens are signed with: RS256 (when
+	// empty) or ES256.
+	IDTokenAlg string
 }
 
 // InvalidClientError says which part of an app's registration was
@@ -68,6 +71,7 @@ func AddClient(ctx context.Context, db *store.DB, spec ClientSpec, now time.Time
 		RedirectURIs:           spec.RedirectURIs,
 		PostLogoutRedirectURIs: spec.PostLogoutRedirectURIs,
 		FirstParty:             spec.FirstParty,
+		IDTokenAlg:             spec.IDTokenAlg,
 		CreatedAt:              now,
 	}
 	var sec string
@@ -117,6 +121,11 @@ func validateClient(spec ClientSpec) (string, error) {
 		return "", &InvalidClientError{Field: "name", Value: name, Reason: fmt.Sprintf("longer than %d characters", maxClientName)}
 	case strings.IndexFunc(name, unicode.IsControl) >= 0:
 		return "", &InvalidClientError{Field: "name", Value: name, Reason: "contains a control character"}
+	}
+	switch spec.IDTokenAlg {
+	case "", "RS256", "ES256":
+	default:
+		return "", &InvalidClientError{Field: "ID token algorithm", Value: spec.IDTokenAlg, Reason: "must be RS256 or ES256"}
 	}
 	if len(spec.RedirectURIs) == 0 {
 		return "", &InvalidClientError{Field: "redirect URI", Reason: "at least one is required: where people return with the authorization code"}

@@ -107,6 +107,7 @@ func TestAddClientRefusesBadInput(t *testing.T) {
 		{"bad logout", oidc.ClientSpec{Name: "Wiki", RedirectURIs: []string{ok}, PostLogoutRedirectURIs: []string{"javascript:void(0)"}}, "post-logout redirect URI", "absolute http"},
 		{"logout fragment", oidc.ClientSpec{Name: "Wiki", RedirectURIs: []string{ok}, PostLogoutRedirectURIs: []string{"https://app.example.com/#bye"}}, "post-logout redirect URI", "fragment"},
 		{"duplicate logout", oidc.ClientSpec{Name: "Wiki", RedirectURIs: []string{ok}, PostLogoutRedirectURIs: []string{ok, ok}}, "post-logout redirect URI", "twice"},
+		{"algorithm", oidc.ClientSpec{Name: "Wiki", RedirectURIs: []string{ok}, IDTokenAlg: "HS256"}, "ID token algorithm", "RS256 or ES256"},
 	}
 	db := openDB(t, "sqlite")
 	for _, tt := range tests {
