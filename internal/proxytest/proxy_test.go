@@ -159,8 +159,8 @@ func hostPort(t *testing.T, raw string) string {
 
 // startNginx runs nginx with the README's auth_request configuration in
 // front of appURL, asking twostep at tsURL. It returns the app's address
-// through nginx.
-func startNginx(t *testing.T, tsURL, appURL string) string {
+// through nginx: https with cert, else http.
+func startNginx(t *testing.T, tsURL, appURL string, cert *certFiles) string {
 	exe := findProxy(t, "TWOSTEP_TEST_NGINX", "nginx", "/usr/sbin/nginx")
 	dir := t.TempDir()
 	port := freePort(t)
@@ -171,6 +171,10 @@ func startNginx(t *testing.T, tsURL, appURL string) string {
 		user = "user root root;"
 	}
 	ts := hostPort(t, tsURL)
+	scheme, listen := "http", ""
+	if cert != nil {
+		scheme, listen = "https", fmt.Sprintf(" ssl;\n        ssl_certificate %s;\n        ssl_certificate_key %s", cert.cert, cert.key)
+	}
 	conf := fmt.Sprintf(`%[1]s
 worker_processes 1;
 pid %[2]s/nginx.pid;
@@ -185,7 +189,7 @@ http {
     scgi_temp_path %[2]s/scgi;
 
     server {
-        listen 127.0.0.1:%[3]d;
+        listen 127.0.0.1:%[3]d%[6]s;
         server_name localhost;
 
         location = /_twostep {
@@ -212,7 +216,7 @@ http {
         }
     }
 }
-`, user, dir, port, ts, appURL)
+`, user, dir, port, ts, appURL, listen)
 	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -220,14 +224,19 @@ http {
 	// one is under /var/log).
 	cmd := exec.Command(exe, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;")
 	runProxy(t, cmd, port, filepath.Join(dir, "error.log"))
-	return fmt.Sprintf("http://localhost:%d", port)
+	return fmt.Sprintf("%s://localhost:%d", scheme, port)
 }
 
-// startCaddy runs Caddy with the README's forward_auth configuration.
-func startCaddy(t *testing.T, tsURL, appURL string) string {
+// startCaddy runs Caddy with the README's forward_auth configuration:
+// https with cert, else http.
+func startCaddy(t *testing.T, tsURL, appURL string, cert *certFiles) string {
 	exe := findProxy(t, "TWOSTEP_TEST_CADDY", "caddy")
 	dir := t.TempDir()
 	port := freePort(t)
+	scheme, tls := "http", ""
+	if cert != nil {
+		scheme, tls = "https", fmt.Sprintf("tls %s %s", cert.cert, cert.key)
+	}
 	conf := fmt.Sprintf(`{
 	admin off
 	auto_https off
@@ -235,22 +244,23 @@ func startCaddy(t *testing.T, tsURL, appURL string) string {
 	storage file_system %[1]s/data
 }
 
-http://localhost:%[2]d {
+%[5]s://localhost:%[2]d {
 	bind 127.0.0.1
+	%[6]s
 	forward_auth %[3]s {
 		uri /api/v1/authz/forward-auth
 		copy_headers Remote-User Remote-Email Remote-AAL
 	}
 	reverse_proxy %[4]s
 }
-`, dir, port, hostPort(t, tsURL), hostPort(t, appURL))
+`, dir, port, hostPort(t, tsURL), hostPort(t, appURL), scheme, tls)
 	if err := os.WriteFile(filepath.Join(dir, "Caddyfile"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(exe, "run", "--config", filepath.Join(dir, "Caddyfile"), "--adapter", "caddyfile")
 	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+dir+"/config", "XDG_DATA_HOME="+dir+"/data")
 	runProxy(t, cmd, port)
-	return fmt.Sprintf("http://localhost:%d", port)
+	return fmt.Sprintf("%s://localhost:%d", scheme, port)
 }
 
 // flow is one person's browser: a cookie jar shared by twostep and the
@@ -492,7 +502,7 @@ func TestNginx(t *testing.T) {
 	for _, engine := range testenv.Engines {
 		t.Run(engine, func(t *testing.T) {
 			ts, clock := startTwostep(t, engine)
-			app := startNginx(t, ts.BaseURL(), echoApp(t).URL)
+			app := startNginx(t, ts.BaseURL(), echoApp(t).URL, nil)
 			runFlow(t, ts, clock, app, http.StatusFound)
 		})
 	}
@@ -503,7 +513,7 @@ func TestCaddy(t *testing.T) {
 	for _, engine := range testenv.Engines {
 		t.Run(engine, func(t *testing.T) {
 			ts, clock := startTwostep(t, engine)
-			app := startCaddy(t, ts.BaseURL(), echoApp(t).URL)
+			app := startCaddy(t, ts.BaseURL(), echoApp(t).URL, nil)
 			runFlow(t, ts, clock, app, http.StatusUnauthorized)
 		})
 	}
