@@ -163,7 +163,9 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Option
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	proxyCheck := forwardauth.New(forwardauth.Options{
-		Sessions: acct, Cookies: cookies, Rules: rules, TrustProxy: cfg.Server.TrustProxy, BaseURL: cfg.BaseURL(), Log: log,
+		// Asked on every request of every protected app: lookups are
+		// cached for a second (session.Cache), never past a change made here.
+		Sessions: session.NewCache(acct, db.SessionsChanged, o.Now), Cookies: cookies, Rules: rules, TrustProxy: cfg.Server.TrustProxy, BaseURL: cfg.BaseURL(), Log: log,
 	})
 	jsonAPI := api.New(acct, cookies, box, db, log)
 	surfaces := []server.Routes{jsonAPI, pages, proxyCheck, apps}

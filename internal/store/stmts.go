@@ -141,6 +141,10 @@ func (c *stmtCache) txStmt(ctx context.Context, tx *sql.Tx, query string) *sql.S
 }
 
 func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if changesSessions(query) {
+		db.sessionsChanged.Add(1)
+		defer db.sessionsChanged.Add(1)
+	}
 	q := db.q(query)
 	if s := db.wstmts.get(ctx, q); s != nil {
 		return s.ExecContext(ctx, args...)
@@ -167,6 +171,10 @@ func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 // writeRow runs a write that returns a row (INSERT … RETURNING), or a read
 // that must see the latest write, on the writer.
 func (db *DB) writeRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if changesSessions(query) {
+		// A row is read after; counting twice now is as good.
+		db.sessionsChanged.Add(2)
+	}
 	q := db.q(query)
 	if s := db.wstmts.get(ctx, q); s != nil {
 		return s.QueryRowContext(ctx, args...)

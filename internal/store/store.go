@@ -52,6 +52,32 @@ type DB struct {
 	// observe, when set, sees every statement a request runs (tests
 	// count them).
 	observe atomic.Pointer[func(query string)]
+
+	// sessionsChanged counts writes that may end or change a live session
+	// or its user (see SessionsChanged).
+	sessionsChanged atomic.Uint64
+}
+
+// SessionsChanged is a counter this instance bumps with every write that
+// can end or change a live session or its user (a revocation, a step-up,
+// a user update), before and after it takes effect. A cache of session
+// lookups keyed to its value is never stale on this instance; other
+// instances' writes it cannot see, so such a cache must also expire.
+func (db *DB) SessionsChanged() uint64 { return db.sessionsChanged.Load() }
+
+// changesSessions reports whether a statement may end or change a live
+// session or its user: an update or delete of either table, except the
+// last-seen touch.
+func changesSessions(q string) bool {
+	q = strings.TrimSpace(q)
+	switch {
+	case strings.HasPrefix(q, "UPDATE sessions SET last_seen_at"):
+		return false
+	case strings.HasPrefix(q, "UPDATE sessions"), strings.HasPrefix(q, "DELETE FROM sessions"),
+		strings.HasPrefix(q, "UPDATE users"), strings.HasPrefix(q, "DELETE FROM users"):
+		return true
+	}
+	return false
 }
 
 // Observe calls f with every statement run from now on (nil: stop). It is

@@ -12,6 +12,9 @@ import (
 type Tx struct {
 	db *DB
 	tx *sql.Tx
+	// changesSessions is set by a write that may end or change a live
+	// session (DB.SessionsChanged).
+	changesSessions bool
 }
 
 // writer runs writes, on the database or inside a transaction; the store
@@ -27,10 +30,18 @@ var (
 )
 
 func (t *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if changesSessions(query) {
+		t.db.sessionsChanged.Add(1)
+		t.changesSessions = true // and again once committed
+	}
 	return t.db.txExec(ctx, t.tx, query, args...)
 }
 
 func (t *Tx) writeRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if changesSessions(query) {
+		t.db.sessionsChanged.Add(1)
+		t.changesSessions = true
+	}
 	return t.db.txQueryRow(ctx, t.tx, query, args...)
 }
 
@@ -41,11 +52,16 @@ func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(&Tx{db: db, tx: tx}); err != nil {
+	t := &Tx{db: db, tx: tx}
+	if err := fn(t); err != nil {
 		tx.Rollback()
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	err = tx.Commit()
+	if t.changesSessions {
+		db.sessionsChanged.Add(1)
+	}
+	if err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil

@@ -168,7 +168,8 @@ func (w *Web) revokeApp(rw http.ResponseWriter, r *http.Request, _ store.Session
 // is signing in for: browsers check every redirect of a form's
 // navigation against the policy's form-action, so without it the last
 // hop of a sign-in, from twostep to the app, is blocked. The targets are
-// the validated return address (rd, or the one kept) and, for an app's
+// the validated return address (rd, "Confirm it's you"'s next, or the
+// one kept) and, for an app's
 // sign-in request, its registered redirect's origin.
 func (w *Web) formTargets(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -178,7 +179,7 @@ func (w *Web) formTargets(next http.Handler) http.Handler {
 				origins = append(origins, o)
 			}
 		}
-		for _, rd := range []string{r.URL.Query().Get("rd"), w.cookies.Return(r)} {
+		for _, rd := range []string{r.URL.Query().Get("rd"), r.URL.Query().Get("next"), w.cookies.Return(r)} {
 			if rd == "" || signin.ReturnTo(rd, w.opt.ReturnHosts) != rd {
 				continue
 			}
