@@ -90,6 +90,17 @@ func NewSigningKeys(box *secret.Keyring, now time.Time) ([]store.SigningKey, err
 // EnsureSigningKeys creates the signing keys at the first start; later
 // starts (and concurrent first starts) keep the keys there are.
 func EnsureSigningKeys(ctx context.Context, db *store.DB, box *secret.Keyring, now time.Time) error {
+	have, err := db.SigningKeys(ctx, now)
+	if err != nil {
+		return err
+	}
+	current := map[string]bool{}
+	for _, k := range have {
+		current[k.Alg] = current[k.Alg] || k.RetiredAt.IsZero()
+	}
+	if current[string(jose.RS256)] && current[string(jose.ES256)] {
+		return nil // made before: no key generation (an RSA key takes a while)
+	}
 	keys, err := NewSigningKeys(box, now)
 	if err != nil {
 		return err
