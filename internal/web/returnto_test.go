@@ -206,3 +206,50 @@ func TestSignInDropsHostileReturn(t *testing.T) {
 	st, loc, body := s.do("POST", "/signin", url.Values{"email": {"one@example.com"}, "password": {"correct horse battery staple"}})
 	s.wantRedirect(st, loc, body, "/account")
 }
+
+// TestResetReturnsToTarget: someone sent to sign in who has forgotten
+// the password resets it and, signing in with the new one, lands on the
+// app; every page on the way lets its form end there (form-action).
+func TestResetReturnsToTarget(t *testing.T) {
+	for _, engine := range testenv.Engines {
+		t.Run(engine, func(t *testing.T) {
+			s := returnSite(t, engine)
+			const target = "https://app.example.com/orders?id=9"
+			s.signup("lost@example.com")
+			s.do("POST", "/signout", url.Values{})
+
+			req, _ := http.NewRequest("GET", s.srv.BaseURL()+"/signin?rd="+url.QueryEscape(target), nil)
+			resp, err := s.c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' https://app.example.com;") {
+				t.Fatalf("the sign-in page's forms may not end at the app: %q", csp)
+			}
+			st, loc, body := s.do("POST", "/forgot-password", url.Values{"email": {"lost@example.com"}})
+			if st != http.StatusSeeOther && st != http.StatusOK {
+				t.Fatalf("forgot: %d %s %.200s", st, loc, body)
+			}
+			s.srv.App.Account.Flush()
+			msgs, _ := s.srv.App.Outbox.List(t.Context(), "lost@example.com", 5)
+			token := ""
+			for _, m := range msgs {
+				if strings.Contains(m.Subject, "Reset your") {
+					token = m.Code
+				}
+			}
+			if token == "" {
+				t.Fatal("no reset e-mail")
+			}
+			st, _, body = s.do("GET", "/reset-password?token="+url.QueryEscape(token), nil)
+			s.want(200, st, body)
+			st, loc, body = s.do("POST", "/reset-password", url.Values{"token": {token}, "password": {"a brand new passphrase 2027"}})
+			if st != http.StatusSeeOther {
+				t.Fatalf("reset: %d %s %.300s", st, loc, body)
+			}
+			st, loc, body = s.do("POST", "/signin", url.Values{"email": {"lost@example.com"}, "password": {"a brand new passphrase 2027"}})
+			s.wantRedirect(st, loc, body, target)
+		})
+	}
+}
