@@ -3,13 +3,12 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"strconv"
-	"time"
 
 	"twostep/internal/account"
 	"twostep/internal/server"
 	"twostep/internal/signin"
 	"twostep/internal/store"
+	"twostep/internal/text"
 )
 
 // Confirming it's the user (step-up) before a sensitive change: a code
@@ -37,7 +36,7 @@ func (w *Web) confirmPage(rw http.ResponseWriter, r *http.Request, _ store.Sessi
 }
 
 func (w *Web) renderConfirm(rw http.ResponseWriter, r *http.Request, status int, u store.User, next, methodID, errMsg string) {
-	d := confirmData{Page: w.page("Confirm it's you", &u), Next: next, Window: minutes(w.opt.StepUpWindow)}
+	d := confirmData{Page: w.page("Confirm it's you", &u), Next: next, Window: text.Duration(w.opt.StepUpWindow)}
 	// The answer returns to next, perhaps an app: this page's form may
 	// end there (also when shown again after a wrong code).
 	if u, err := url.Parse(next); err == nil && u.Host != "" {
@@ -112,13 +111,4 @@ func (w *Web) confirmSend(rw http.ResponseWriter, r *http.Request, _ store.Sessi
 // stepUp sends the browser to confirm it's the user, then back to next.
 func (w *Web) stepUp(rw http.ResponseWriter, r *http.Request, next string) {
 	http.Redirect(rw, r, "/account/confirm?next="+url.QueryEscape(next), http.StatusSeeOther)
-}
-
-// minutes says a duration in whole minutes: "1 minute", "10 minutes".
-func minutes(d time.Duration) string {
-	n := max(int(d.Round(time.Minute)/time.Minute), 1)
-	if n == 1 {
-		return "1 minute"
-	}
-	return strconv.Itoa(n) + " minutes"
 }
