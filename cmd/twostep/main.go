@@ -10,6 +10,7 @@
 //	twostep rotate-signing-key [--config FILE]   new keys for ID tokens
 //	twostep bench   [flags]   measure sign-in throughput, latency and memory
 //	twostep version
+//	twostep help   this list
 package main
 
 import (
@@ -46,9 +47,29 @@ func main() {
 	}
 }
 
+// usage lists the commands: `twostep help` prints it, and so does a
+// mistyped command, so nobody has to guess.
+const usage = `usage: twostep COMMAND [flags]
+
+Commands:
+  serve                run the sign-in server (--addr HOST:PORT, --data-dir DIR, --config FILE)
+  migrate              bring the database schema up to date
+  rotate-key           re-encrypt secrets under secrets.key
+  deliveries           recent code deliveries (masked)
+  clients              apps signing people in (OpenID Connect): add, list, remove
+  rotate-signing-key   new keys for ID tokens
+  bench                measure sign-in throughput, latency and memory
+  version              print the version
+  help                 print this list
+
+"twostep COMMAND --help" lists a command's flags. To try twostep on this
+machine, run "twostep serve" and open the address it prints.
+`
+
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: twostep serve|migrate|rotate-key|deliveries|clients|rotate-signing-key|bench|version (twostep serve --help for flags)")
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
 	}
 	switch args[0] {
 	case "serve":
@@ -68,8 +89,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "twostep", version)
 		return nil
+	case "help", "--help", "-help", "-h":
+		fmt.Fprint(stdout, usage)
+		return nil
 	}
-	return fmt.Errorf("unknown command %q: use serve, migrate, rotate-key, deliveries, clients, rotate-signing-key, bench or version", args[0])
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q (the commands are listed above)", args[0])
 }
 
 // loadConfig parses the common flags, reads the config file and the
@@ -146,9 +171,13 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "twostep %s is running on %s (%s, e-mail via %s)\nOpen %s\n", version, ln.Addr(), engine, cfg.Delivery.Email, url)
 	if names := cfg.OutboxSettings(); len(names) > 0 {
+		// The first thing a newcomer needs after the address is where the
+		// confirmation link and the codes went.
+		outboxURL := strings.TrimRight(url, "/") + "/dev/outbox"
+		fmt.Fprintf(stdout, "E-mails, texts and calls go to the developer outbox: %s\n", outboxURL)
 		fmt.Fprint(stderr, outboxBanner(strings.TrimRight(url, "/"), names))
 		log.Warn("developer outbox is on: every e-mail, text and call is readable by anyone who reaches it; never use in production",
-			"url", strings.TrimRight(url, "/")+"/dev/outbox", "settings", strings.Join(names, ","))
+			"url", outboxURL, "settings", strings.Join(names, ","))
 	}
 
 	errc := make(chan error, 1)
