@@ -17,7 +17,17 @@ type verifyData struct {
 
 func (w *Web) verifyPage(rw http.ResponseWriter, r *http.Request) {
 	rw.Header().Set("Referrer-Policy", "no-referrer")
-	w.render(rw, http.StatusOK, "verify", verifyData{Page: w.page("Confirm your e-mail address", nil), Token: r.URL.Query().Get("token")})
+	w.render(rw, http.StatusOK, "verify", verifyData{Page: w.verifyHeader(r), Token: r.URL.Query().Get("token")})
+}
+
+// verifyHeader is the page's header: the link is often opened in the
+// browser that is signed in, and the page then looks like the rest of
+// the account, with its address and Sign out.
+func (w *Web) verifyHeader(r *http.Request) page {
+	if _, u, ok := w.current(r); ok {
+		return w.page("Confirm your e-mail address", &u)
+	}
+	return w.page("Confirm your e-mail address", nil)
 }
 
 func (w *Web) verify(rw http.ResponseWriter, r *http.Request) {
@@ -26,7 +36,7 @@ func (w *Web) verify(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := w.acct.VerifyEmail(r.Context(), w.client(r), r.PostFormValue("token"))
-	d := verifyData{Page: w.page("Confirm your e-mail address", nil)}
+	d := verifyData{Page: w.verifyHeader(r)}
 	if err != nil {
 		if !errors.Is(err, account.ErrInvalidToken) {
 			w.fail(rw, r, err)
