@@ -34,7 +34,7 @@ func TestOutboxShowsCallCodes(t *testing.T) {
 	code := msgs[0].Code
 	spoken := strings.Join(strings.Split(code, ""), " ")
 	st, _, body = s.do("GET", "/dev/outbox", nil)
-	s.want(200, st, body, "Phone call", spoken+".", `<strong class="key">`+code+`</strong>`)
+	s.want(200, st, body, spoken+".", `<strong class="key">`+code+`</strong>`, "Phone call")
 }
 
 // TestOutboxMakesLinksClickableAndSafe: the web addresses in a message
