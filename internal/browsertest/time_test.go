@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"twostep/internal/app"
+	"twostep/internal/delivery"
 	"twostep/internal/testenv"
 )
 
@@ -118,10 +119,16 @@ func TestNewcomerFollowsTheOutboxInTheirTimeZone(t *testing.T) {
 			email := uniqueEmail("newcomer")
 			b.signUp(email, goodPassword)
 			srv.App.Account.Flush()
+			// A call, as the phone pages send one: the outbox must show
+			// its code too.
+			if err := srv.App.Outbox.Send(b.ctx, delivery.Message{Channel: delivery.Voice, To: testPhoneE164, Body: "Your twostep code is", Code: "480264"}); err != nil {
+				t.Fatal(err)
+			}
 
 			b.submit("open the outbox from the footer", `//footer//a[normalize-space()="Developer outbox"]`, 200)
 			b.expectHeading("Developer outbox")
 			b.expectLocalTime(b.firstTime("main section.card"))
+			b.expectText("Phone call", "Your twostep code is 4 8 0 2 6 4.", "Code: 480264")
 			if size == "390" {
 				b.fits390("the outbox")
 			}
