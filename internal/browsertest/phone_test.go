@@ -144,7 +144,8 @@ func (b *browser) finishWizard() {
 	if err != nil || n != 10 {
 		b.fatal("%d recovery codes listed (err %v), want 10", n, err)
 	}
-	b.submit("continue after saving the codes", `//main//a[normalize-space()="I've saved them — continue"]`, 200)
+	b.click("say the codes are saved", `//input[@id="saved"]`)
+	b.submit("continue after saving the codes", `//main//form//button[normalize-space()="Continue"]`, 200)
 	b.expectPath("saving the codes", "/account/two-step/setup?step=3")
 	b.expectProgress("Step 3 of 3")
 	b.expectHeading("Turn it on")
@@ -280,7 +281,7 @@ func TestPhoneWizard(t *testing.T) {
 	b.submit("check the texted code", `//main//form//button[normalize-space()="Check the code"]`, 200)
 	b.expectPath("the texted code", "/account/two-step/setup?step=2")
 	b.finishWizard()
-	b.expectText("Your methods", "Text message", "Recovery codes", "10 of 10 left")
+	b.expectText("Your methods", "Text message", "Recovery codes", "10 of 10 codes left")
 }
 
 // enrollPhoneByAPI makes an account with a phone for texts and recovery

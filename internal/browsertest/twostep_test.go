@@ -274,7 +274,8 @@ func TestTwoStepWizard(t *testing.T) {
 		seen[c] = true
 	}
 	b.screenshot("recovery-codes.png")
-	b.submit("continue after saving the codes", `//main//a[normalize-space()="I've saved them — continue"]`, 200)
+	b.click("say the codes are saved", `//input[@id="saved"]`)
+	b.submit("continue after saving the codes", `//main//form//button[normalize-space()="Continue"]`, 200)
 
 	// Step 3: turn it on, without remembering this browser.
 	b.expectPath("saving the codes", "/account/two-step/setup?step=3")
@@ -296,7 +297,7 @@ func TestTwoStepWizard(t *testing.T) {
 	if got := b.text(`main [role="status"]`); got != "Two-step verification is on." {
 		b.fatal("the notice says %q, want %q", got, "Two-step verification is on.")
 	}
-	b.expectText("Your methods", "Authenticator app", "Recovery codes", "10 of 10 left",
+	b.expectText("Your methods", "Authenticator app", "Recovery codes", "10 of 10 codes left",
 		"None. Every sign-in on a new browser asks for a code.") // the box was unticked
 	b.screenshot("twostep-manage.png")
 
@@ -356,7 +357,7 @@ func TestTwoStepWizard(t *testing.T) {
 
 	// The two-step page counts the code and lists this browser.
 	b.open("/account/two-step", 200)
-	b.expectText("9 of 10 left", "This browser")
+	b.expectText("9 of 10 codes left", "This browser")
 
 	// This browser is remembered: the password is enough.
 	b.signOut()

@@ -8,6 +8,7 @@ import (
 	"twostep/internal/audit"
 	"twostep/internal/device"
 	"twostep/internal/store"
+	"twostep/internal/text"
 )
 
 // The account page: sessions, recent security events, the password and
@@ -35,6 +36,15 @@ type accountData struct {
 	Apps         []appRow
 	CurrentField field
 	NewField     field
+	// TurnOn: the "Turn on" button starts the wizard at its app step (the
+	// address is confirmed); else it leads to the two-step page.
+	TurnOn bool
+	// Devices counts the remembered browsers, listed on the two-step
+	// page.
+	Devices string
+	// Confirmed: a step-up for the password change just succeeded; the
+	// passwords are asked for again.
+	Confirmed bool
 }
 
 func (w *Web) accountPage(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
@@ -60,7 +70,20 @@ func (w *Web) showAccount(rw http.ResponseWriter, r *http.Request, sess store.Se
 		return
 	}
 	d := accountData{Apps: apps, Page: w.page("Your account", &u), FormError: formError, Since: when(u.CreatedAt), Verified: !u.EmailVerifiedAt.IsZero(), TwoStep: u.TwoStepEnabled}
-	d.Page.Notice = notices[r.URL.Query().Get("notice")]
+	notice := r.URL.Query().Get("notice")
+	d.Confirmed = notice == "confirmed_password"
+	if !d.Confirmed {
+		d.Page.Notice = notices[notice]
+	}
+	d.TurnOn = !u.TwoStepEnabled && d.Verified
+	if u.TwoStepEnabled {
+		devices, err := w.acct.Devices(r.Context(), w.client(r), u.ID)
+		if err != nil {
+			w.fail(rw, r, err)
+			return
+		}
+		d.Devices = text.Count(len(devices), "remembered browser", "remembered browsers")
+	}
 	d.User.Email = u.Email
 	for _, s := range sessions {
 		d.Sessions = append(d.Sessions, sessionRow{ID: s.ID, Browser: device.DescribeAgent(s.UserAgent), IP: s.IP,
@@ -71,8 +94,8 @@ func (w *Web) showAccount(rw http.ResponseWriter, r *http.Request, sess store.Se
 		d.Events = append(d.Events, eventRow{What: audit.Kind(e.Kind).Label(), Outcome: outcome.Label(), When: when(e.CreatedAt),
 			IP: e.IP, Browser: device.DescribeAgent(e.UserAgent), Failed: outcome.Failed(), Note: outcome != audit.Success && !outcome.Failed()})
 	}
-	d.CurrentField = field{Name: "current_password", Label: "Current password", Type: "password", Autocomplete: "current-password", Required: true}
-	d.NewField = newPasswordField("new_password", "New password", "", "")
+	d.CurrentField = field{Name: "current_password", Label: "Current password", Type: "password", Autocomplete: "current-password", Required: true, Autofocus: d.Confirmed}
+	d.NewField = w.newPasswordField("new_password", "New password", "", "")
 	if cur.Error != "" {
 		d.CurrentField.Error = cur.Error
 	}
@@ -94,7 +117,9 @@ func (w *Web) changePassword(rw http.ResponseWriter, r *http.Request, sess store
 		// the new one.
 		switch {
 		case p.Code == "step_up_required":
-			w.stepUp(rw, r, "/account")
+			// The typed passwords are not kept: after confirming, the
+			// page asks for them again and says so.
+			w.stepUpFor(rw, r, pending{Action: actPassword})
 		case p.Status >= 500:
 			w.fail(rw, r, err)
 		case p.Field == "current_password":

@@ -14,7 +14,8 @@ type deviceRow struct {
 	Current                          bool
 }
 
-// deviceRows lists the user's remembered browsers for the two-step page.
+// deviceRows lists the user's remembered browsers for the two-step page
+// (the account page links to them).
 func (w *Web) deviceRows(r *http.Request, u store.User) ([]deviceRow, error) {
 	devices, err := w.acct.Devices(r.Context(), w.client(r), u.ID)
 	if err != nil {
@@ -28,13 +29,9 @@ func (w *Web) deviceRows(r *http.Request, u store.User) ([]deviceRow, error) {
 }
 
 func (w *Web) forgetDevice(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
-	w.manage(rw, r, u, "device_forgotten", func() (string, error) {
-		return "", w.acct.ForgetDevice(r.Context(), w.client(r), sess, u, r.PathValue("id"))
-	})
+	w.manage(rw, r, sess, u, pending{Action: actForget, ID: r.PathValue("id")})
 }
 
 func (w *Web) forgetDevices(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
-	w.manage(rw, r, u, "devices_forgotten", func() (string, error) {
-		return "", w.acct.ForgetDevices(r.Context(), w.client(r), sess, u)
-	})
+	w.manage(rw, r, sess, u, pending{Action: actForgetAll})
 }

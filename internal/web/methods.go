@@ -4,19 +4,31 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"twostep/internal/account"
 	"twostep/internal/factor"
+	"twostep/internal/factor/recovery"
 	"twostep/internal/store"
+	"twostep/internal/text"
 )
 
-// The two-step page: the user's methods (rename, make default, remove),
-// recovery codes, and turning two-step verification off. Remembered
-// browsers, on the same page, are in devices.go.
+// The two-step page: the user's methods (rename, make default, replace,
+// remove), recovery codes, and turning two-step verification off.
+// Remembered browsers, on the same page, are in devices.go. Removing and
+// turning off ask once, on the confirm page (confirm.go), which says
+// what follows.
 
 type methodRow struct {
 	ID, Label, KindText, Role, Added, LastUsed, CodesText string
 	Default, CanRename, CanDefault, IsRecovery            bool
+	// CanReplace: an authenticator app, replaced by a new one.
+	CanReplace bool
+	// RemoveLink asks once before removing; empty when the method is
+	// the only one that gives codes (two-step would have none).
+	RemoveLink string
+	// Renaming: this row shows its rename form.
+	Renaming bool
 }
 
 type twoStepData struct {
@@ -28,9 +40,11 @@ type twoStepData struct {
 	FormError                          string
 	Enabled, AllowDisable, HasRecovery bool
 	LowCodes, NoBackup                 bool
-	CodesLeft                          int
+	CodesLeft                          string
+	NewCodesLink, DisableLink          string
 	Methods                            []methodRow
 	Devices                            []deviceRow
+	LabelField                         field
 }
 
 func (w *Web) twoStepPage(rw http.ResponseWriter, r *http.Request, _ store.Session, u store.User) {
@@ -41,21 +55,35 @@ func (w *Web) twoStepPage(rw http.ResponseWriter, r *http.Request, _ store.Sessi
 // was refused.
 func (w *Web) showTwoStep(rw http.ResponseWriter, r *http.Request, u store.User, status int, formError string) {
 	d := twoStepData{Page: w.page("Two-step verification", &u), FormError: formError, Enabled: u.TwoStepEnabled, AllowDisable: w.opt.AllowDisable, PhoneOK: w.opt.PhoneMethods,
-		Unverified: u.EmailVerifiedAt.IsZero()}
+		Unverified: u.EmailVerifiedAt.IsZero(), NewCodesLink: pending{Action: actCodes}.link(), DisableLink: pending{Action: actDisable}.link()}
 	d.Page.Notice = notices[r.URL.Query().Get("notice")]
 	methods, err := w.acct.Methods(r.Context(), u.ID)
 	if err != nil {
 		w.fail(rw, r, err)
 		return
 	}
-	hasBackup := false
+	hasBackup, makers := false, 0
+	for _, m := range methods {
+		if m.Kind != account.KindRecovery {
+			makers++
+		}
+	}
+	renaming := r.URL.Query().Get("rename")
 	for _, m := range methods {
 		role := "Main method"
 		if m.Role == account.RoleBackup {
 			role = "Backup"
 		}
 		row := methodRow{ID: m.ID, Label: m.Label, KindText: kindText(m.Kind), Role: role, Added: when(m.CreatedAt), LastUsed: when(m.LastUsedAt),
-			Default: m.ID == u.DefaultFactorID, CanRename: m.Kind != account.KindRecovery, CanDefault: m.Kind != account.KindRecovery, IsRecovery: m.Kind == account.KindRecovery}
+			Default: m.ID == u.DefaultFactorID, CanRename: m.Kind != account.KindRecovery, CanDefault: m.Kind != account.KindRecovery, IsRecovery: m.Kind == account.KindRecovery,
+			CanReplace: m.Kind == account.KindTOTP, RemoveLink: pending{Action: actRemove, ID: m.ID}.link()}
+		if u.TwoStepEnabled && m.Kind != account.KindRecovery && makers == 1 {
+			row.RemoveLink = ""
+		}
+		if row.CanRename && m.ID == renaming {
+			row.Renaming = true
+			d.LabelField = field{Name: "label", Label: "New name for " + m.Label, Type: "text", Value: m.Label, Autocomplete: "off", Required: true, Autofocus: true}
+		}
 		if m.Role == account.RoleBackup {
 			hasBackup = true
 		}
@@ -66,8 +94,9 @@ func (w *Web) showTwoStep(rw http.ResponseWriter, r *http.Request, u store.User,
 				w.fail(rw, r, err)
 				return
 			}
-			d.CodesLeft, d.LowCodes = n, n <= 2
-			row.CodesText = strconv.Itoa(n) + " of 10 left"
+			d.LowCodes = n <= 2
+			d.CodesLeft = text.Count(n, "recovery code", "recovery codes")
+			row.CodesText = strconv.Itoa(n) + " of " + text.Count(recovery.Count, "code", "codes") + " left"
 		}
 		d.Methods = append(d.Methods, row)
 	}
@@ -79,93 +108,161 @@ func (w *Web) showTwoStep(rw http.ResponseWriter, r *http.Request, u store.User,
 	w.render(rw, status, "twostep", d)
 }
 
-// manage runs one change from the two-step page: on success back to the
-// page with a notice (do may name another than the usual one), on a stale
-// step-up to the confirm page and back.
-func (w *Web) manage(rw http.ResponseWriter, r *http.Request, u store.User, notice string, do func() (string, error)) {
+// manage carries out one change from the two-step page's own form.
+func (w *Web) manage(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User, p pending) {
 	if err := parseForm(rw, r); err != nil {
 		w.badForm(rw)
 		return
 	}
-	other, err := do()
-	if err != nil {
-		var su *account.StepUpRequiredError
-		if errors.As(err, &su) {
-			w.stepUp(rw, r, "/account/two-step")
-			return
-		}
-		status, msg := w.explain(err)
-		if status >= 500 {
-			w.fail(rw, r, err)
-			return
-		}
-		w.showTwoStep(rw, r, u, status, msg)
-		return
-	}
-	if other != "" {
-		notice = other
-	}
-	http.Redirect(rw, r, "/account/two-step?notice="+notice, http.StatusSeeOther)
+	w.perform(rw, r, sess, u, p)
 }
 
 func (w *Web) renameMethod(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
-	w.manage(rw, r, u, "method_renamed", func() (string, error) {
-		label := r.PostFormValue("label")
-		_, err := w.acct.UpdateFactor(r.Context(), w.client(r), sess, u, r.PathValue("id"), &label, nil)
-		return "", err
-	})
+	if err := parseForm(rw, r); err != nil {
+		w.badForm(rw)
+		return
+	}
+	w.perform(rw, r, sess, u, pending{Action: actRename, ID: r.PathValue("id"), Label: strings.TrimSpace(r.PostFormValue("label"))})
+}
+
+// errLabelTaken refuses a name another method has: the page and the
+// sign-in could not tell them apart.
+var errLabelTaken = errors.New("web: another method has that name")
+
+// rename gives a method a name no other method of the user has.
+func (w *Web) rename(r *http.Request, sess store.Session, u store.User, id, label string) error {
+	methods, err := w.acct.Methods(r.Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	for _, m := range methods {
+		if m.ID != id && strings.EqualFold(strings.TrimSpace(m.Label), strings.TrimSpace(label)) {
+			return errLabelTaken
+		}
+	}
+	_, err = w.acct.UpdateFactor(r.Context(), w.client(r), sess, u, id, &label, nil)
+	return err
+}
+
+// uniqueLabel is base, or base with the first number that no method has
+// ("Authenticator app 2").
+func uniqueLabel(methods []store.Factor, base string) string {
+	taken := map[string]bool{}
+	for _, m := range methods {
+		taken[strings.ToLower(m.Label)] = true
+	}
+	label := base
+	for n := 2; taken[strings.ToLower(label)]; n++ {
+		label = base + " " + strconv.Itoa(n)
+	}
+	return label
 }
 
 func (w *Web) defaultMethod(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
-	w.manage(rw, r, u, "method_default", func() (string, error) {
-		return "", w.acct.MakeDefault(r.Context(), w.client(r), sess, u, r.PathValue("id"))
-	})
+	w.manage(rw, r, sess, u, pending{Action: actDefault, ID: r.PathValue("id")})
 }
 
 func (w *Web) removeMethod(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
-	w.manage(rw, r, u, "method_removed", func() (string, error) {
-		warn, err := w.acct.RemoveFactor(r.Context(), w.client(r), sess, u, r.PathValue("id"))
-		if warn {
-			return "method_removed_no_backup", err
-		}
-		return "", err
-	})
+	w.manage(rw, r, sess, u, pending{Action: actRemove, ID: r.PathValue("id")})
 }
 
 func (w *Web) disable(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
-	w.manage(rw, r, u, "two_step_off", func() (string, error) {
-		return "", w.acct.DisableTwoStep(r.Context(), w.client(r), sess, u)
-	})
+	w.manage(rw, r, sess, u, pending{Action: actDisable})
 }
 
 type codesData struct {
 	Page  page
 	Codes []string
-	Next  string
-	Step  bool
+	// Next is where "I've saved them" leads, with its query as fields.
+	Next   string
+	Fields []hiddenField
+	Step   bool
+	// Earlier: these codes replaced others, which no longer work.
+	Earlier bool
+	// Printing: the page was asked for to be printed.
+	Printing bool
 }
 
+// recoveryCodes makes a set of recovery codes, from the two-step page
+// (replacing codes asks once first) or the wizard's second step.
 func (w *Web) recoveryCodes(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
-	inWizard := r.URL.Path == "/account/two-step/setup/recovery"
-	back := "/account/two-step"
-	if inWizard {
-		back = "/account/two-step/setup?step=2"
+	p := pending{Action: actCodes}
+	if r.URL.Path == "/account/two-step/setup/recovery" {
+		p.Step = 2
+	}
+	w.manage(rw, r, sess, u, p)
+}
+
+// newCodes makes the codes and shows them, once.
+func (w *Web) newCodes(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User, p pending) {
+	methods, err := w.acct.Methods(r.Context(), u.ID)
+	if err != nil {
+		w.fail(rw, r, err)
+		return
+	}
+	earlier := false
+	for _, m := range methods {
+		earlier = earlier || m.Kind == account.KindRecovery
 	}
 	_, codes, err := w.acct.NewRecoveryCodes(r.Context(), w.client(r), sess, u)
 	if err != nil {
 		var su *account.StepUpRequiredError
 		if errors.As(err, &su) {
-			w.stepUp(rw, r, back)
+			w.stepUpFor(rw, r, p)
 			return
 		}
 		w.fail(rw, r, err)
 		return
 	}
-	d := codesData{Page: w.page("Your recovery codes", &u), Codes: codes, Next: "/account/two-step", Step: inWizard}
-	if inWizard {
-		d.Next = "/account/two-step/setup?step=3"
+	w.showCodes(rw, u, codes, p.Step > 0 && !u.TwoStepEnabled, earlier, false)
+}
+
+func (w *Web) showCodes(rw http.ResponseWriter, u store.User, codes []string, wizard, earlier, printing bool) {
+	d := codesData{Page: w.page("Your recovery codes", &u), Codes: codes, Next: "/account/two-step", Step: wizard, Earlier: earlier, Printing: printing}
+	d.Fields = []hiddenField{{"notice", "codes_saved"}}
+	if earlier {
+		d.Fields = []hiddenField{{"notice", "codes_replaced"}}
+	}
+	if wizard {
+		d.Next, d.Fields = "/account/two-step/setup", []hiddenField{{"step", "3"}}
 	}
 	w.render(rw, http.StatusOK, "codes", d)
+}
+
+// codesFile hands the codes just shown back as a text file to save
+// (download) or as a page made for paper (print). The codes come from
+// the page's own form: the server keeps only their hashes.
+func (w *Web) codesFile(rw http.ResponseWriter, r *http.Request, _ store.Session, u store.User) {
+	if err := parseForm(rw, r); err != nil {
+		w.badForm(rw)
+		return
+	}
+	var codes []string
+	for _, c := range r.PostForm["code"] {
+		if _, ok := recovery.Normalize(c); ok && len(codes) < recovery.Count {
+			codes = append(codes, strings.TrimSpace(c))
+		}
+	}
+	if len(codes) == 0 {
+		w.badForm(rw)
+		return
+	}
+	wizard, earlier := r.PostFormValue("wizard") == "1", r.PostFormValue("earlier") == "1"
+	if strings.HasSuffix(r.URL.Path, "/print") {
+		w.showCodes(rw, u, codes, wizard, earlier, true)
+		return
+	}
+	var b strings.Builder
+	b.WriteString("Recovery codes for " + u.Email + " at " + w.opt.SiteName + "\r\n\r\n")
+	b.WriteString("Each code works once, when you can't use your phone. Keep them where you can find them without it.\r\n")
+	b.WriteString("Making new codes makes these stop working.\r\n\r\n")
+	for i, c := range codes {
+		b.WriteString(strconv.Itoa(i+1) + ". " + c + "\r\n")
+	}
+	rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	rw.Header().Set("Content-Disposition", `attachment; filename="recovery-codes.txt"`)
+	rw.Header().Set("Cache-Control", "no-store")
+	rw.Write([]byte(b.String()))
 }
 
 // kindText names a kind of method for people.

@@ -27,13 +27,16 @@ type phoneData struct {
 	PhoneField    field
 	Channel       string
 	Checked, E164 string
+	// Wizard: two-step verification is off and this is one of its steps;
+	// adding a phone later is no wizard.
+	Wizard bool
 }
 
 func (w *Web) phoneForm(rw http.ResponseWriter, r *http.Request, status int, u store.User, step int, country, input, channel, errMsg string) {
 	if country == "" {
 		country = phone.CountryFromAcceptLanguage(r.Header.Get("Accept-Language"))
 	}
-	d := phoneData{Page: w.page("Add a phone", &u), Step: step, Channel: channel,
+	d := phoneData{Page: w.page("Add a phone", &u), Step: step, Channel: channel, Wizard: step > 0 && !u.TwoStepEnabled,
 		PhoneField: field{Name: "phone", Label: "Phone number", Type: "tel", Value: input, Autocomplete: "tel-national", Required: true, Autofocus: true, Error: errMsg, Inputmode: "tel"}}
 	for _, c := range phone.Countries() {
 		d.Countries = append(d.Countries, countryOption{Code: c.Code, Name: c.Name, CallingCode: c.CallingCode, Selected: c.Code == country})
@@ -67,7 +70,7 @@ func (w *Web) phoneCheck(rw http.ResponseWriter, r *http.Request, _ store.Sessio
 		w.phoneForm(rw, r, http.StatusBadRequest, u, step, country, input, channel, msg)
 		return
 	}
-	w.render(rw, http.StatusOK, "phone", phoneData{Page: w.page("Is this your number?", &u), Step: step, Channel: channel, Checked: num.International(), E164: num.E164})
+	w.render(rw, http.StatusOK, "phone", phoneData{Page: w.page("Is this your number?", &u), Step: step, Channel: channel, Checked: num.International(), E164: num.E164, Wizard: step > 0 && !u.TwoStepEnabled})
 }
 
 func (w *Web) phoneSend(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
@@ -76,11 +79,12 @@ func (w *Web) phoneSend(rw http.ResponseWriter, r *http.Request, sess store.Sess
 		return
 	}
 	step, _ := strconv.Atoi(r.PostFormValue("step"))
-	f, _, err := w.acct.AddPhone(r.Context(), w.client(r), sess, u, r.PostFormValue("phone"), "", r.PostFormValue("channel"), "")
+	p := pending{Action: actAddPhone, Phone: r.PostFormValue("phone"), Via: r.PostFormValue("channel"), Step: step}
+	f, _, err := w.acct.AddPhone(r.Context(), w.client(r), sess, u, p.Phone, "", p.Via, "")
 	if err != nil {
 		var su *account.StepUpRequiredError
-		if errors.As(err, &su) {
-			w.stepUp(rw, r, "/account/two-step/phone?step="+strconv.Itoa(step))
+		if errors.As(err, &su) { // the phone is added once they have confirmed
+			w.stepUpFor(rw, r, p)
 			return
 		}
 		status, msg := w.explain(err)
@@ -88,7 +92,7 @@ func (w *Web) phoneSend(rw http.ResponseWriter, r *http.Request, sess store.Sess
 			w.fail(rw, r, err)
 			return
 		}
-		w.phoneForm(rw, r, status, u, step, "", "", r.PostFormValue("channel"), msg)
+		w.phoneForm(rw, r, status, u, step, "", "", p.Via, msg)
 		return
 	}
 	http.Redirect(rw, r, "/account/two-step/setup?step="+strconv.Itoa(max(step, 1))+"&factor="+f.ID, http.StatusSeeOther)

@@ -47,6 +47,8 @@ func (w *Web) Routes(mux *http.ServeMux) {
 	// The two-step page and its methods.
 	handle("GET /account/two-step", w.authed(w.twoStepPage))
 	handle("POST /account/two-step/recovery", w.authed(w.recoveryCodes))
+	handle("POST /account/two-step/recovery/download", w.authed(w.codesFile))
+	handle("POST /account/two-step/recovery/print", w.authed(w.codesFile))
 	handle("POST /account/two-step/disable", w.authed(w.disable))
 	handle("POST /account/two-step/methods/{id}/rename", w.authed(w.renameMethod))
 	handle("POST /account/two-step/methods/{id}/default", w.authed(w.defaultMethod))

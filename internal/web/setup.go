@@ -5,10 +5,12 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"twostep/internal/account"
 	"twostep/internal/factor"
 	"twostep/internal/store"
+	"twostep/internal/text"
 )
 
 // The set-up wizard: a main method (1), a backup (2), turning two-step
@@ -30,15 +32,26 @@ type setupData struct {
 	CodeField                              field
 	BackupRequired, HasBackup, HasRecovery bool
 	BackupName                             string
+	// Wizard: two-step verification is off and this is the wizard;
+	// adding a method later shows no steps and no "Not now".
+	Wizard bool
+	// Replacing is the app a new one replaces once confirmed.
+	Replacing *store.Factor
+	// KeyChunks is the set-up key in groups; KeySpoken the same key one
+	// character at a time, for screen readers.
+	KeyChunks []string
+	KeySpoken string
+	// CodeTTL is how long a sent code works, in words.
+	CodeTTL string
 }
 
 func (w *Web) setupPage(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
 	w.keepReturn(rw, r)
 	step, _ := strconv.Atoi(r.URL.Query().Get("step"))
-	w.renderSetup(rw, r, http.StatusOK, sess, u, step, r.URL.Query().Get("factor"), "")
+	w.renderSetup(rw, r, http.StatusOK, sess, u, step, r.URL.Query().Get("factor"), r.URL.Query().Get("replace"), "")
 }
 
-func (w *Web) renderSetup(rw http.ResponseWriter, r *http.Request, status int, sess store.Session, u store.User, step int, factorID, errMsg string) {
+func (w *Web) renderSetup(rw http.ResponseWriter, r *http.Request, status int, sess store.Session, u store.User, step int, factorID, replace, errMsg string) {
 	if u.TwoStepEnabled && factorID == "" {
 		http.Redirect(rw, r, "/account/two-step", http.StatusSeeOther)
 		return
@@ -60,7 +73,8 @@ func (w *Web) renderSetup(rw http.ResponseWriter, r *http.Request, status int, s
 	case step == 3 && !pol.Ready():
 		step = 2
 	}
-	d := setupData{Page: w.page("Two-step verification", &u), Step: step, FormError: errMsg, BackupRequired: pol.BackupRequired, HasBackup: pol.HasBackup}
+	d := setupData{Page: w.page("Two-step verification", &u), Step: step, FormError: errMsg, BackupRequired: pol.BackupRequired, HasBackup: pol.HasBackup,
+		Wizard: !u.TwoStepEnabled, CodeTTL: text.Duration(w.acct.Config().Codes.TTL.D())}
 	d.PhoneOK = w.opt.PhoneMethods
 	if f, ok := w.pendingFactor(r, sess, u, factorID); ok && account.Sendable(f.Kind) {
 		d.Sent = &f
@@ -80,6 +94,8 @@ func (w *Web) renderSetup(rw http.ResponseWriter, r *http.Request, status int, s
 		} else {
 			d.Enrollment = &e
 			d.QR = template.URL(e.QR)
+			d.KeyChunks = strings.Fields(e.GroupedKey)
+			d.KeySpoken = spell(e.GroupedKey)
 			d.CodeField = field{Name: "code", Label: "6-digit code from the app", Type: "text", Autocomplete: "one-time-code", Required: true, Autofocus: true, Error: errMsg, Inputmode: "numeric"}
 			d.FormError = ""
 		}
@@ -90,6 +106,9 @@ func (w *Web) renderSetup(rw http.ResponseWriter, r *http.Request, status int, s
 		return
 	}
 	for _, m := range methods {
+		if m.ID == replace && m.Kind == account.KindTOTP && d.Enrollment != nil {
+			d.Replacing = &m
+		}
 		if m.Role == account.RoleBackup && d.BackupName == "" {
 			d.BackupName = m.Label
 		}
@@ -106,24 +125,45 @@ func (w *Web) setupApp(rw http.ResponseWriter, r *http.Request, sess store.Sessi
 		return
 	}
 	step, _ := strconv.Atoi(r.PostFormValue("step"))
-	back := "/account/two-step/setup"
-	if u.TwoStepEnabled {
-		back = "/account/two-step"
-	}
-	e, err := w.acct.AddTOTP(r.Context(), w.client(r), sess, u, "")
+	w.perform(rw, r, sess, u, pending{Action: actAddApp, Step: step, Replace: r.PostFormValue("replace")})
+}
+
+// addApp starts adding an authenticator app named so that no two of the
+// user's methods share a name ("Authenticator app 2"), perhaps to
+// replace one, and returns the page that shows its QR code.
+func (w *Web) addApp(r *http.Request, sess store.Session, u store.User, p pending) (string, error) {
+	methods, err := w.acct.Methods(r.Context(), u.ID)
 	if err != nil {
-		var su *account.StepUpRequiredError
-		if errors.As(err, &su) {
-			w.stepUp(rw, r, back)
-			return
+		return "", err
+	}
+	if p.Replace != "" {
+		found := false
+		for _, m := range methods {
+			found = found || (m.ID == p.Replace && m.Kind == account.KindTOTP)
 		}
-		w.fail(rw, r, err)
-		return
+		if !found {
+			return "", account.ErrFactorNotFound
+		}
 	}
-	if step < 1 {
-		step = 1
+	e, err := w.acct.AddTOTP(r.Context(), w.client(r), sess, u, uniqueLabel(methods, "Authenticator app"))
+	if err != nil {
+		return "", err
 	}
-	http.Redirect(rw, r, "/account/two-step/setup?step="+strconv.Itoa(step)+"&factor="+e.Factor.ID, http.StatusSeeOther)
+	to := "/account/two-step/setup?step=" + strconv.Itoa(max(p.Step, 1)) + "&factor=" + e.Factor.ID
+	if p.Replace != "" {
+		to += "&replace=" + p.Replace
+	}
+	return to, nil
+}
+
+// spell says a key one character at a time, group by group, as a screen
+// reader should read it out.
+func spell(grouped string) string {
+	var groups []string
+	for _, g := range strings.Fields(grouped) {
+		groups = append(groups, strings.Join(strings.Split(g, ""), " "))
+	}
+	return strings.Join(groups, ", ")
 }
 
 func (w *Web) setupConfirm(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
@@ -131,15 +171,20 @@ func (w *Web) setupConfirm(rw http.ResponseWriter, r *http.Request, sess store.S
 		w.badForm(rw)
 		return
 	}
-	id := r.PostFormValue("factor")
+	id, replace := r.PostFormValue("factor"), r.PostFormValue("replace")
 	step, _ := strconv.Atoi(r.PostFormValue("step"))
-	if _, err := w.acct.ConfirmFactor(r.Context(), w.client(r), sess, u, id, r.PostFormValue("code")); err != nil {
+	f, err := w.acct.ConfirmFactor(r.Context(), w.client(r), sess, u, id, r.PostFormValue("code"))
+	if err != nil {
 		status, msg := w.explain(err)
 		if status >= 500 {
 			w.fail(rw, r, err)
 			return
 		}
-		w.renderSetup(rw, r, status, sess, u, step, id, msg)
+		w.renderSetup(rw, r, status, sess, u, step, id, replace, msg)
+		return
+	}
+	if replace != "" && f.Kind == account.KindTOTP {
+		w.replaceApp(rw, r, sess, u, f, replace)
 		return
 	}
 	if u.TwoStepEnabled {
@@ -162,7 +207,7 @@ func (w *Web) setupResend(rw http.ResponseWriter, r *http.Request, sess store.Se
 			w.fail(rw, r, err)
 			return
 		}
-		w.renderSetup(rw, r, status, sess, u, step, id, msg)
+		w.renderSetup(rw, r, status, sess, u, step, id, "", msg)
 		return
 	}
 	http.Redirect(rw, r, "/account/two-step/setup?step="+strconv.Itoa(max(step, 1))+"&factor="+id+"&sent=1", http.StatusSeeOther)
@@ -179,7 +224,7 @@ func (w *Web) enable(rw http.ResponseWriter, r *http.Request, sess store.Session
 			w.fail(rw, r, err)
 			return
 		}
-		w.renderSetup(rw, r, status, sess, u, 2, "", msg)
+		w.renderSetup(rw, r, status, sess, u, 2, "", "", msg)
 		return
 	}
 	if r.PostFormValue("remember") == "1" {
@@ -195,6 +240,41 @@ func (w *Web) enable(rw http.ResponseWriter, r *http.Request, sess store.Session
 		return
 	}
 	http.Redirect(rw, r, "/account/two-step?notice=two_step_on", http.StatusSeeOther)
+}
+
+// replaceApp removes the app that the confirmed app f replaces, and
+// gives f its name. A stale step-up asks to confirm the removal; the new
+// app works meanwhile.
+func (w *Web) replaceApp(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User, f store.Factor, oldID string) {
+	methods, err := w.acct.Methods(r.Context(), u.ID)
+	if err != nil {
+		w.fail(rw, r, err)
+		return
+	}
+	var old store.Factor
+	for _, m := range methods {
+		if m.ID == oldID && m.Kind == account.KindTOTP && m.ID != f.ID {
+			old = m
+		}
+	}
+	if old.ID == "" {
+		http.Redirect(rw, r, "/account/two-step?notice=method_added", http.StatusSeeOther)
+		return
+	}
+	if _, err := w.acct.RemoveFactor(r.Context(), w.client(r), sess, u, old.ID); err != nil {
+		var su *account.StepUpRequiredError
+		if errors.As(err, &su) {
+			w.stepUpFor(rw, r, pending{Action: actRemove, ID: old.ID})
+			return
+		}
+		w.fail(rw, r, err)
+		return
+	}
+	label := old.Label
+	if _, err := w.acct.UpdateFactor(r.Context(), w.client(r), sess, u, f.ID, &label, nil); err != nil {
+		w.log.Warn("name the new app as the old", "err", err)
+	}
+	http.Redirect(rw, r, "/account/two-step?notice=app_replaced", http.StatusSeeOther)
 }
 
 // pendingFactor finds one of the user's pending methods.

@@ -130,6 +130,22 @@ func (w *Web) secondStep(rw http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// newPasswordField is a new-password field whose hint follows the
+// configured password.min_length, as the check does.
+func (w *Web) newPasswordField(name, label, value, err string) field {
+	f := newPasswordField(name, label, value, err)
+	if n := w.acct.Config().Password.MinLength; n > 0 {
+		f.Hint = passwordHint(n)
+	}
+	return f
+}
+
+func passwordHint(minLen int) string {
+	return "At least " + strconv.Itoa(minLen) + " characters. Any characters work, spaces and accents too. Very common passwords are refused."
+}
+
+// newPasswordField is the field with the default policy's hint; pages
+// use the method above, which knows the configuration.
 func newPasswordField(name, label, value, err string) field {
 	cfg := password.DefaultPolicy()
 	return field{Name: name, Label: label, Type: "password", Autocomplete: "new-password", Required: true, Error: err,
@@ -138,7 +154,7 @@ func newPasswordField(name, label, value, err string) field {
 
 func (w *Web) signupPage(rw http.ResponseWriter, r *http.Request) {
 	w.keepReturn(rw, r)
-	d := credentialsData{Page: w.page("Create account", nil), EmailField: emailField("", ""), PasswordField: newPasswordField("password", "Password", "", "")}
+	d := credentialsData{Page: w.page("Create account", nil), EmailField: emailField("", ""), PasswordField: w.newPasswordField("password", "Password", "", "")}
 	w.render(rw, http.StatusOK, "signup", d)
 }
 
@@ -152,7 +168,7 @@ func (w *Web) signup(rw http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var weak *password.WeakError
 		var bad *account.InvalidEmailError
-		d := credentialsData{Page: w.page("Create account", nil), EmailField: emailField(email, ""), PasswordField: newPasswordField("password", "Password", "", "")}
+		d := credentialsData{Page: w.page("Create account", nil), EmailField: emailField(email, ""), PasswordField: w.newPasswordField("password", "Password", "", "")}
 		status, msg := w.explain(err)
 		switch {
 		case errors.As(err, &weak):
