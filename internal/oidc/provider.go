@@ -117,6 +117,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		CryptoKey:                sha256.Sum256(raw),
 		DefaultLogoutRedirectURI: "/signin?notice=signed_out",
 		CodeMethodS256:           true,
+		AuthMethodPost:           true,
 		GrantTypeRefreshToken:    true,
 		SupportedUILocales:       []language.Tag{language.English},
 		SupportedScopes:          []string{oidc.ScopeOpenID, oidc.ScopeEmail, oidc.ScopeOfflineAccess},
@@ -154,8 +155,12 @@ func (s *Service) Routes(mux *http.ServeMux) {
 // CrossOriginPaths are the endpoints apps call from their own pages
 // (a browser app's token request): authenticated by what the app sends,
 // never by a cookie, so the server's cross-origin check lets them pass.
+// An authorization request or an app's logout may also come as a form
+// posted from the app's page: the first only starts a sign-in, the second
+// signs out only the person its id_token_hint names.
 var CrossOriginPaths = []string{"POST " + pathPrefix + "token", "POST " + pathPrefix + "revoke",
-	"POST " + pathPrefix + "userinfo", "POST " + pathPrefix + "introspect"}
+	"POST " + pathPrefix + "userinfo", "POST " + pathPrefix + "introspect",
+	"POST " + pathPrefix + "authorize", "POST " + pathPrefix + "end_session"}
 
 type requestKey struct{}
 

@@ -439,6 +439,13 @@ func TestAppRequestsRefused(t *testing.T) {
 		if _, err := e.first.Exchange(e.ctx, e.code(s), oauth2.VerifierOption(oauth2.GenerateVerifier())); err == nil {
 			t.Fatal("a wrong code_verifier was accepted")
 		}
+		// The secret in the form body (client_secret_post) works too.
+		post := e.first
+		post.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+		s = e.authorize(b, post)
+		if _, err := post.Exchange(e.ctx, e.code(s), oauth2.VerifierOption(s.verifier)); err != nil {
+			t.Fatalf("client_secret_post: %v", err)
+		}
 		// A wrong secret.
 		s = e.authorize(b, e.first)
 		wrong := e.first
