@@ -86,6 +86,7 @@ type reply struct {
 	status int
 	loc    string
 	body   string
+	header http.Header
 }
 
 func (e *env) do(b browser, method, path string, form url.Values, body any) reply {
@@ -116,7 +117,7 @@ func (e *env) do(b browser, method, path string, form url.Values, body any) repl
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	return reply{status: resp.StatusCode, loc: resp.Header.Get("Location"), body: string(raw)}
+	return reply{status: resp.StatusCode, loc: resp.Header.Get("Location"), body: string(raw), header: resp.Header}
 }
 
 func (e *env) must(r reply, status int) reply {
@@ -770,6 +771,24 @@ func TestES256App(t *testing.T) {
 			if _, err := v.Verify(e.ctx, raw); err != nil {
 				t.Fatalf("%s app: %v", c.alg, err)
 			}
+		}
+	})
+}
+
+// TestFormPostResponse: response_mode=form_post answers with a page
+// whose policy lets its one script post the code to the app's redirect,
+// and nowhere else.
+func TestFormPostResponse(t *testing.T) {
+	forEngine(t, func(t *testing.T, e *env) {
+		b := e.browser()
+		e.signUp(b, "ivy@example.com")
+		s := e.authorize(b, e.first, oauth2.SetAuthURLParam("response_mode", "form_post"))
+		if s.last.status != http.StatusOK || !strings.Contains(s.last.body, `action="`+appRedirect+`"`) || !strings.Contains(s.last.body, `name="state" value="`+s.state+`"`) {
+			t.Fatalf("form_post page: %d %s", s.last.status, truncate(s.last.body))
+		}
+		csp := s.last.header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "form-action https://shop.example.com;") || !strings.Contains(csp, "script-src 'unsafe-hashes' 'sha256-") {
+			t.Fatalf("form_post page policy: %q", csp)
 		}
 	})
 }
