@@ -10,6 +10,7 @@ import (
 	"twostep/internal/secret"
 	"twostep/internal/signin"
 	"twostep/internal/store"
+	"twostep/internal/text"
 )
 
 // Token kinds.
@@ -62,6 +63,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, sess store.Sessi
 	if err != nil {
 		return err
 	}
+	s.forgetCodeGuesses(ctx, u.ID)
 	s.record(ctx, c, u.ID, audit.PasswordChange, audit.Success, sessionsEnded(n))
 	s.pokeMail()
 	return nil
@@ -109,7 +111,7 @@ func (s *Service) RequestReset(ctx context.Context, c Client, email string) erro
 		Channel: delivery.Email, To: email, Code: token,
 		Subject: "Reset your " + s.cfg.Server.SiteName + " password",
 		Body: "Someone asked to reset the password of " + email + ".\n\n" +
-			"Open this link to choose a new password (it works once, for " + s.cfg.Tokens.ResetTTL.D().String() + "):\n" +
+			"Open this link to choose a new password (it works once, for " + text.Duration(s.cfg.Tokens.ResetTTL.D()) + "):\n" +
 			s.baseURL + "/reset-password?token=" + token + "\n\n" +
 			"If it was not you, ignore this message: your password stays as it is.\n",
 	})
@@ -143,21 +145,49 @@ func (s *Service) RequestReset(ctx context.Context, c Client, email string) erro
 
 // CheckResetToken tells whether a reset link is still usable.
 func (s *Service) CheckResetToken(ctx context.Context, token string) error {
+	_, err := s.ResetEmail(ctx, token)
+	return err
+}
+
+// ResetEmail is the address a still-usable reset link was sent to: the
+// reset page names it for password managers, which file the new password
+// under it.
+func (s *Service) ResetEmail(ctx context.Context, token string) (string, error) {
 	if !secret.WellFormedToken(token) {
-		return ErrInvalidToken
+		return "", ErrInvalidToken
 	}
-	if _, err := s.db.PeekToken(ctx, secret.Hash(token), tokenReset, s.now()); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return ErrInvalidToken
-		}
-		return err
+	t, err := s.db.PeekToken(ctx, secret.Hash(token), tokenReset, s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return "", ErrInvalidToken
 	}
-	return nil
+	if err != nil {
+		return "", err
+	}
+	return t.Email, nil
 }
 
 // ResetPassword sets a new password with a reset link, uses up every reset
-// link of the account and ends all its sessions.
+// link of the account and ends all its sessions. Remembered browsers stay,
+// unless forgetBrowsers: they only skip the second step and still need
+// the new password, so forgetting them would punish the owner and stop no
+// one. Whoever was guessing codes with the old password is stopped too:
+// the account's budgets of wrong codes start again.
+//
+// ResetPassword is the API's reset, which forgets the remembered browsers
+// as it always has; the reset page asks (ResetPasswordWith).
 func (s *Service) ResetPassword(ctx context.Context, c Client, token, next string) error {
+	return s.ResetPasswordWith(ctx, c, token, next, ResetOptions{ForgetBrowsers: true})
+}
+
+// ResetOptions are the choices a reset may come with.
+type ResetOptions struct {
+	// ForgetBrowsers forgets the remembered browsers as well.
+	ForgetBrowsers bool
+}
+
+// ResetPasswordWith is ResetPassword with the choices in o.
+func (s *Service) ResetPasswordWith(ctx context.Context, c Client, token, next string, o ResetOptions) error {
+	forgetBrowsers := o.ForgetBrowsers
 	if !secret.WellFormedToken(token) {
 		return ErrInvalidToken
 	}
@@ -206,8 +236,10 @@ func (s *Service) ResetPassword(ctx context.Context, c Client, token, next strin
 		if _, err := tx.RevokePendingSignins(ctx, u.ID, now); err != nil {
 			return err
 		}
-		if _, err := tx.DeleteDevices(ctx, u.ID); err != nil {
-			return err
+		if forgetBrowsers {
+			if _, err := tx.DeleteDevices(ctx, u.ID); err != nil {
+				return err
+			}
 		}
 		// Opening the link proves the address. If it was never proved
 		// before, any two-step set up on the account was set up by someone
@@ -222,7 +254,15 @@ func (s *Service) ResetPassword(ctx context.Context, c Client, token, next strin
 			}
 			cleared = wasOn || removed > 0
 		}
-		note := s.mailRow(u.ID, audit.MailKind, s.audit.Message(u, audit.PasswordWasReset(u.Email, now, cleared)))
+		// Clearing two-step removed the methods; the remembered browsers
+		// then skip nothing.
+		if cleared && !forgetBrowsers {
+			if _, err := tx.DeleteDevices(ctx, u.ID); err != nil {
+				return err
+			}
+		}
+		r := audit.Reset{TwoStepCleared: cleared, TwoStepOn: u.TwoStepEnabled && !cleared, BrowsersForgotten: forgetBrowsers || cleared}
+		note := s.mailRow(u.ID, audit.MailKind, s.audit.Message(u, audit.PasswordWasReset(u.Email, now, r)))
 		return tx.QueueMail(ctx, note)
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -236,6 +276,7 @@ func (s *Service) ResetPassword(ctx context.Context, c Client, token, next strin
 	if err := s.limiter.Reset(ctx, signin.AccountKey(u.Email)); err != nil {
 		s.log.Error("forget password failures after a reset", "err", err)
 	}
+	s.forgetCodeGuesses(ctx, u.ID)
 	s.record(ctx, c, u.ID, audit.PasswordReset, audit.Success, itoa(ended)+" sessions ended")
 	if verified {
 		s.record(ctx, c, u.ID, audit.EmailVerified, audit.Success, "by password reset")

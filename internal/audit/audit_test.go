@@ -152,8 +152,9 @@ func TestEveryNoticeHasASubject(t *testing.T) {
 		audit.TwoStepOff("a@example.com"),
 		audit.BrowserRemembered("a@example.com", "Firefox on Linux", "192.0.2.1"),
 		audit.PasswordChanged("a@example.com", at),
-		audit.PasswordWasReset("a@example.com", at, false),
-		audit.PasswordWasReset("a@example.com", at, true),
+		audit.PasswordWasReset("a@example.com", at, audit.Reset{TwoStepOn: true}),
+		audit.PasswordWasReset("a@example.com", at, audit.Reset{TwoStepCleared: true}),
+		audit.SecondStepLocked("a@example.com", at, "https://id.example"),
 	} {
 		if n.Kind.Subject() == "" {
 			t.Errorf("notice of kind %q has no subject", n.Kind)
@@ -162,8 +163,49 @@ func TestEveryNoticeHasASubject(t *testing.T) {
 			t.Errorf("notice %q does not name the account: %q", n.Kind, n.Body)
 		}
 	}
-	if got := audit.PasswordWasReset("a@example.com", at, true).Body; !strings.Contains(got, "Two-step verification had been set up") {
+	if got := audit.PasswordWasReset("a@example.com", at, audit.Reset{TwoStepCleared: true}).Body; !strings.Contains(got, "Two-step verification had been set up") {
 		t.Errorf("reset notice after clearing two-step = %q, want it to say so", got)
+	}
+}
+
+// TestNoticesSayCountsAndWhatHappened: counts are in words ("1 code is
+// left", never "1 codes are left"); the lockout e-mail says what to do
+// first, once; the reset e-mail says what happened to two-step, sessions
+// and remembered browsers.
+func TestNoticesSayCountsAndWhatHappened(t *testing.T) {
+	at := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+	u := store.User{Email: "a@example.com"}
+	for _, tc := range []struct {
+		name      string
+		n         audit.Notice
+		want, not []string
+	}{
+		{"one recovery code", audit.RecoveryCodeUsedToSignIn("a@example.com", 1), []string{"1 code is left."}, []string{"1 codes"}},
+		{"recovery codes", audit.RecoveryCodeUsedToSignIn("a@example.com", 9), []string{"9 codes are left."}, nil},
+		{"lockout", audit.SecondStepLocked("a@example.com", at.Add(time.Hour), "https://id.example"),
+			[]string{"Someone who knows your password is trying to get past two-step verification", "Change your password now: https://id.example/forgot-password",
+				"Until Tue, 4 Mar 2025 06:06 UTC", "even the right code", "Changing your password ends this"},
+			[]string{"If this was not you"}},
+		{"reset keeps browsers", audit.PasswordWasReset("a@example.com", at, audit.Reset{TwoStepOn: true}),
+			[]string{"Every session was signed out", "Remembered browsers stay remembered", "Two-step verification is still on", "If this was not you"}, []string{"forgotten"}},
+		{"reset forgets browsers", audit.PasswordWasReset("a@example.com", at, audit.Reset{TwoStepOn: true, BrowsersForgotten: true}),
+			[]string{"Remembered browsers were forgotten", "Two-step verification is still on"}, []string{"stay remembered"}},
+		{"reset without two-step", audit.PasswordWasReset("a@example.com", at, audit.Reset{}),
+			[]string{"Every session was signed out"}, []string{"Two-step verification is still on", "Remembered browsers"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := tc.n.Message(u, "https://id.example").Body
+			for _, w := range tc.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("body lacks %q:\n%s", w, body)
+				}
+			}
+			for _, w := range tc.not {
+				if strings.Contains(body, w) {
+					t.Errorf("body says %q:\n%s", w, body)
+				}
+			}
+		})
 	}
 }
 

@@ -71,7 +71,7 @@ var descriptions = map[Kind]description{
 	FactorChanged:        {label: "Method changed"},
 	RecoveryCodes:        {label: "New recovery codes", subject: "New recovery codes"},
 	RecoveryCodeUsed:     {label: "Recovery code used", subject: "A recovery code was used"},
-	SecondFactor:         {label: "Second-step code"},
+	SecondFactor:         {label: "Second-step code", subject: "Someone is trying to sign in to your account"},
 	StepUp:               {label: "Identity confirmed"},
 	DeviceRemembered:     {label: "Browser remembered", subject: "A browser was remembered"},
 	DeviceForgotten:      {label: "Browser forgotten"},

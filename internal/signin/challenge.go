@@ -149,6 +149,7 @@ func (s *Service) completeSignIn(ctx context.Context, c session.Client, u store.
 			return Issued{}, err
 		}
 		notices = append(notices, s.account.MailRow(u.ID, audit.MailKind, s.audit.Message(u, audit.RecoveryCodeUsedToSignIn(u.Email, left))))
+		iss.UsedRecoveryCode, iss.RecoveryCodesLeft = true, left
 	}
 	var dev store.Device
 	if remember {
@@ -169,6 +170,11 @@ func (s *Service) completeSignIn(ctx context.Context, c session.Client, u store.
 			if err := tx.RememberBrowser(ctx, u.ID, secret.Hash(iss.browser), now, s.sessions.KnownUntil(now)); err != nil {
 				return err
 			}
+		}
+		// This browser has now passed a second step: its wrong codes are
+		// judged apart from the account's from here on.
+		if err := tx.RememberBrowser(ctx, u.ID, PassedMark(iss.browser), now, s.sessions.KnownUntil(now)); err != nil {
+			return err
 		}
 		if err := tx.AddEvent(ctx, s.audit.Event(c.Audit(), u.ID, audit.SignIn, audit.Success, "with "+f.Label)); err != nil {
 			return err

@@ -146,6 +146,10 @@ type Issued struct {
 	// Challenge is set, and Token empty, when the password was right but a
 	// second factor is needed.
 	Challenge *Challenge
+	// UsedRecoveryCode is set when a recovery code completed the sign-in,
+	// RecoveryCodesLeft then how many remain.
+	UsedRecoveryCode  bool
+	RecoveryCodesLeft int
 
 	// browser is the browser id the session is for (BrowserID when new).
 	browser string
@@ -158,6 +162,25 @@ func AccountKey(email string) string { return "pw:acct:" + secret.Hash(email)[:3
 func addressKey(ip string) string    { return "pw:ip:" + ip }
 func browserKey(browserHash, userID string) string {
 	return "pw:browser:" + browserHash[:32] + ":" + userID
+}
+
+// PassedMark is the known-browser entry that says the browser with id
+// browserID has completed a second step for the account — not only its
+// password. It lives beside the browser's own entry, under a hash derived
+// from the id, so only a browser that has passed a second step can present
+// it: its wrong codes are judged by a budget of its own (account.reserveCode),
+// and someone who only has the password cannot spend that budget.
+func PassedMark(browserID string) string { return secret.Hash("second-step:" + browserID) }
+
+// PassedSecondStep reports whether the browser c has completed a second
+// step for the user's account before (PassedMark).
+func PassedSecondStep(ctx context.Context, db interface {
+	KnownBrowser(ctx context.Context, userID, hash string, now time.Time) (bool, error)
+}, c session.Client, userID string, now time.Time) (bool, error) {
+	if !secret.WellFormedToken(c.BrowserID) {
+		return false, nil
+	}
+	return db.KnownBrowser(ctx, userID, PassedMark(c.BrowserID), now)
 }
 
 // SignIn checks an e-mail and password. Unknown e-mails and wrong passwords

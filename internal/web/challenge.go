@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"twostep/internal/account"
+	"twostep/internal/ratelimit"
 	"twostep/internal/store"
+	"twostep/internal/text"
 )
 
 // The second step at sign-in: the code from the default method or another
@@ -14,16 +18,29 @@ import (
 
 type otherMethod struct{ ID, Text string }
 
+// lockData is a sign-in whose account's budget of wrong codes is spent:
+// until When, no code from this browser is accepted, right or wrong.
+type lockData struct {
+	// When is the time codes work again, In how long that is.
+	When, In string
+}
+
 type challengeData struct {
-	Page       page
-	FormError  string
+	Page      page
+	FormError string
+	// Locked is set, instead of FormError, while the account's codes are
+	// refused.
+	Locked     *lockData
 	Email      string
 	Method     store.Factor
 	Prompt     string
 	CodeField  field
+	Recovery   bool
 	Remember   bool
 	Others     []otherMethod
 	OpenOthers bool
+	// Site is who the person asks when they can use none of their methods.
+	Site string
 	// Sending: the method's code is sent; these offer text and call.
 	Sendable, CanText, CanCall bool
 	SentNotice, SentChannel    string
@@ -46,7 +63,12 @@ func (w *Web) challengePage(rw http.ResponseWriter, r *http.Request) {
 // renderChallenge renders the challenge for methodID (default: the user's
 // default method); sent names the channel a code just went out on.
 func (w *Web) renderChallenge(rw http.ResponseWriter, status int, ch account.Challenge, u store.User, methodID, errMsg string, remember bool, sent string) {
-	d := challengeData{Page: w.page("Two-step verification", nil), Email: u.Email, Remember: remember}
+	w.render(rw, status, "challenge", w.challengeView(ch, u, methodID, errMsg, remember, sent))
+}
+
+// challengeView is the challenge page's data (renderChallenge).
+func (w *Web) challengeView(ch account.Challenge, u store.User, methodID, errMsg string, remember bool, sent string) challengeData {
+	d := challengeData{Page: w.page("Two-step verification", nil), Email: u.Email, Remember: remember, Site: w.opt.SiteName}
 	chosen := ch.DefaultID
 	for _, m := range ch.Methods {
 		if m.ID == methodID {
@@ -58,28 +80,32 @@ func (w *Web) renderChallenge(rw http.ResponseWriter, status int, ch account.Cha
 			d.Method = m
 			continue
 		}
-		text := "Use " + m.Label
-		if m.Kind == account.KindRecovery {
-			text = "Use a recovery code"
-		}
-		d.Others = append(d.Others, otherMethod{ID: m.ID, Text: text})
+		d.Others = append(d.Others, otherMethod{ID: m.ID, Text: useText(m)})
 	}
 	d.Prompt = promptFor(d.Method)
-	d.CodeField = codeField(d.Method, errMsg)
+	d.CodeField = signinCodeField(d.Method, errMsg)
+	d.Recovery = d.Method.Kind == account.KindRecovery
 	d.OpenOthers = errMsg != ""
 	if account.Sendable(d.Method.Kind) {
 		d.Sendable = true
 		d.CanText, d.CanCall = w.acct.CanText(d.Method), w.acct.CanCall(d.Method)
 		d.SentChannel = sent
+		ttl := text.Duration(w.acct.Config().Codes.TTL.D())
 		switch sent {
 		case "sms":
-			d.SentNotice = "We texted a code to " + d.Method.Masked + ". It works for 10 minutes."
+			d.SentNotice = "We texted a code to " + d.Method.Masked + ". It works for " + ttl + "."
 		case "voice":
-			d.SentNotice = "We're calling " + d.Method.Masked + " to read you a code. It works for 10 minutes."
+			d.SentNotice = "We're calling " + d.Method.Masked + " to read you a code. It works for " + ttl + "."
 		case "email":
-			d.SentNotice = "We e-mailed a code to " + d.Method.Masked + ". It works for 10 minutes."
+			d.SentNotice = "We e-mailed a code to " + d.Method.Masked + ". It works for " + ttl + "."
 		}
+		// A button counts down only after a code went out in this
+		// sign-in: before that, the person has nothing to wait for (a
+		// press during an earlier sign-in's cool-down is told how long).
 		secs := func(ch string) int {
+			if sent == "" {
+				return 0
+			}
 			left, err := w.acct.ResendWait(context.Background(), d.Method.ID, ch)
 			if err != nil {
 				return 0
@@ -87,8 +113,25 @@ func (w *Web) renderChallenge(rw http.ResponseWriter, status int, ch account.Cha
 			return int(left.Seconds() + 0.999)
 		}
 		d.WaitSMS, d.WaitVoice, d.Wait = secs("sms"), secs("voice"), secs("email")
+		// A call is offered once a text went out ("Call me instead"), or
+		// first when the method is a voice call; a text likewise.
+		if d.Method.Kind == account.KindSMS && sent == "" {
+			d.CanCall = false
+		}
+		if d.Method.Kind == account.KindVoice && sent == "" {
+			d.CanText = false
+		}
 	}
-	w.render(rw, status, "challenge", d)
+	return d
+}
+
+// renderLocked renders the challenge while the account's codes are
+// refused: what happened, until when, and the way to end it.
+func (w *Web) renderLocked(rw http.ResponseWriter, ch account.Challenge, u store.User, methodID string, lim *ratelimit.Limited) {
+	rw.Header().Set("Retry-After", strconv.Itoa(lim.Seconds()))
+	d := w.challengeView(ch, u, methodID, "", false, "")
+	d.Locked = &lockData{When: lim.Until.UTC().Format("15:04 UTC"), In: text.Wait(lim.RetryAfter)}
+	w.render(rw, http.StatusTooManyRequests, "challenge", d)
 }
 
 func (w *Web) challenge(rw http.ResponseWriter, r *http.Request) {
@@ -116,16 +159,47 @@ func (w *Web) challenge(rw http.ResponseWriter, r *http.Request) {
 			http.Redirect(rw, r, "/signin?notice=too_many_codes", http.StatusSeeOther)
 			return
 		}
+		if bad != nil && bad.AttemptsLeft > 0 {
+			msg = w.problem(err).Detail + " " + text.Count(bad.AttemptsLeft, "try", "tries") + " left."
+		}
 		ch, u, cerr := w.acct.PendingChallenge(r.Context(), token)
 		if cerr != nil {
 			w.fail(rw, r, err)
+			return
+		}
+		if lim, ok := account.AccountLocked(err); ok {
+			w.renderLocked(rw, ch, u, methodID, lim)
 			return
 		}
 		w.renderChallenge(rw, status, ch, u, methodID, msg, remember, "")
 		return
 	}
 	w.issue(rw, r, iss)
-	http.Redirect(rw, r, w.landing(rw, r), http.StatusSeeOther)
+	next := w.landing(rw, r)
+	// Signed in with a recovery code and going nowhere else: the two-step
+	// page, where a lost phone is replaced, says how many are left.
+	if iss.UsedRecoveryCode && next == "/account" {
+		next = "/account/two-step?notice=" + recoveryNotice(iss.RecoveryCodesLeft)
+	}
+	http.Redirect(rw, r, next, http.StatusSeeOther)
+}
+
+// recoveryUsed is the notice after a sign-in with a recovery code, with
+// left codes left.
+func recoveryUsed(left int) string {
+	if left == 0 {
+		return "You used your last recovery code. Make new ones below now. Lost your phone? Replace it now: add the new one below, then remove the old one."
+	}
+	return "You used a recovery code; " + text.Count(left, "is", "are") + " left. Lost your phone? Replace it now: add the new one below, then remove the old one."
+}
+
+// recoveryNotice is the notice key for left recovery codes left: one key
+// per count (the notices map), as no text travels in the URL.
+func recoveryNotice(left int) string {
+	if left > 9 {
+		return "recovery_used"
+	}
+	return "recovery_used_" + strconv.Itoa(left)
 }
 
 // signinSend sends a code for the challenge ("Text me a code", "Call me
@@ -175,10 +249,30 @@ func promptFor(f store.Factor) string {
 	return "Enter the 6-digit code from your authenticator app (" + f.Label + ")."
 }
 
-func codeField(f store.Factor, err string) field {
+// useText is the "Try another way" link to method m, in words that say
+// what it is ("Use your phone •••456"), not only its label.
+func useText(m store.Factor) string {
+	switch m.Kind {
+	case account.KindRecovery:
+		return "Use a recovery code"
+	case account.KindSMS, account.KindVoice:
+		return "Use your phone " + m.Masked
+	case account.KindEmail:
+		return "Use your e-mail " + m.Masked
+	}
+	if m.Label == "" || strings.EqualFold(m.Label, "Authenticator app") {
+		return "Use your authenticator app"
+	}
+	return "Use your authenticator app (" + m.Label + ")"
+}
+
+// signinCodeField is the challenge's code field: digits get the phone's
+// number pad; recovery codes the full keyboard, neither capitalised nor
+// spell-checked (the template says so).
+func signinCodeField(f store.Factor, err string) field {
 	fd := field{Name: "code", Label: "Code", Type: "text", Autocomplete: "one-time-code", Required: true, Autofocus: true, Error: err, Inputmode: "numeric"}
 	if f.Kind == account.KindRecovery {
-		fd.Label, fd.Hint, fd.Inputmode = "Recovery code", "Like abcd-efgh.", ""
+		fd.Label, fd.Hint, fd.Inputmode, fd.Autocomplete = "Recovery code", "Like abcd-efgh.", "", "off"
 	}
 	return fd
 }

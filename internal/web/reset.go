@@ -7,6 +7,7 @@ import (
 
 	"twostep/internal/account"
 	"twostep/internal/password"
+	"twostep/internal/text"
 )
 
 // The forgotten password: asking for a reset link, and choosing a new
@@ -46,7 +47,7 @@ func (w *Web) forgot(rw http.ResponseWriter, r *http.Request) {
 		w.render(rw, status, "forgot", d)
 		return
 	}
-	d.Sent, d.Email, d.TTL = true, email, w.opt.ResetTTL.String()
+	d.Sent, d.Email, d.TTL = true, email, text.Duration(w.opt.ResetTTL)
 	w.render(rw, http.StatusOK, "forgot", d)
 }
 
@@ -56,18 +57,37 @@ type resetData struct {
 	Token         string
 	Invalid       bool
 	PasswordField field
+	// Email is the account's address, in a hidden username field for
+	// password managers.
+	Email string
+	// ForgetBrowsers is the "Also forget my remembered browsers" box.
+	ForgetBrowsers bool
+}
+
+// resetForm is the reset page's form for the link token, the new password
+// field focused.
+func (w *Web) resetForm(r *http.Request, token string) (resetData, error) {
+	pw := newPasswordField("password", "New password", "", "")
+	pw.Autofocus = true
+	d := resetData{Page: w.page("Choose a new password", nil), Token: token, PasswordField: pw}
+	email, err := w.acct.ResetEmail(r.Context(), token)
+	if errors.Is(err, account.ErrInvalidToken) {
+		d.Invalid, d.Token = true, ""
+		return d, nil
+	}
+	d.Email = email
+	return d, err
 }
 
 func (w *Web) resetPage(rw http.ResponseWriter, r *http.Request) {
-	token := r.URL.Query().Get("token")
-	d := resetData{Page: w.page("Choose a new password", nil), Token: token, PasswordField: newPasswordField("password", "New password", "", "")}
+	d, err := w.resetForm(r, r.URL.Query().Get("token"))
+	if err != nil {
+		w.fail(rw, r, err)
+		return
+	}
 	status := http.StatusOK
-	if err := w.acct.CheckResetToken(r.Context(), token); err != nil {
-		if !errors.Is(err, account.ErrInvalidToken) {
-			w.fail(rw, r, err)
-			return
-		}
-		d.Invalid, d.Token, status = true, "", http.StatusBadRequest
+	if d.Invalid {
+		status = http.StatusBadRequest
 	}
 	// The token is in the URL: keep it out of other sites' Referer headers.
 	rw.Header().Set("Referrer-Policy", "no-referrer")
@@ -80,9 +100,15 @@ func (w *Web) reset(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := r.PostFormValue("token")
-	err := w.acct.ResetPassword(r.Context(), w.client(r), token, r.PostFormValue("password"))
+	forget := r.PostFormValue("forget_browsers") == "1"
+	err := w.acct.ResetPasswordWith(r.Context(), w.client(r), token, r.PostFormValue("password"), account.ResetOptions{ForgetBrowsers: forget})
 	if err != nil {
-		d := resetData{Page: w.page("Choose a new password", nil), Token: token, PasswordField: newPasswordField("password", "New password", "", "")}
+		d, ferr := w.resetForm(r, token)
+		if ferr != nil {
+			w.fail(rw, r, ferr)
+			return
+		}
+		d.ForgetBrowsers = forget
 		status, msg := w.explain(err)
 		var weak *password.WeakError
 		switch {

@@ -251,6 +251,17 @@ var notices = map[string]string{
 	"codes_saved":              "Your recovery codes are ready. Each works once, when you can't use your phone.",
 	"codes_replaced":           "Your new recovery codes are ready. Your earlier codes no longer work.",
 	"app_replaced":             "Your new authenticator app is set up. The old one was removed and no longer works.",
+	"recovery_used":            "You used a recovery code. Lost your phone? Replace it now: add the new one below, then remove the old one.",
+	"recovery_used_0":          recoveryUsed(0),
+	"recovery_used_1":          recoveryUsed(1),
+	"recovery_used_2":          recoveryUsed(2),
+	"recovery_used_3":          recoveryUsed(3),
+	"recovery_used_4":          recoveryUsed(4),
+	"recovery_used_5":          recoveryUsed(5),
+	"recovery_used_6":          recoveryUsed(6),
+	"recovery_used_7":          recoveryUsed(7),
+	"recovery_used_8":          recoveryUsed(8),
+	"recovery_used_9":          recoveryUsed(9),
 }
 
 func when(t time.Time) string {
