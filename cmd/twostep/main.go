@@ -8,6 +8,7 @@
 //	twostep clients add --name NAME --redirect-uri URI… [--public] [--first-party]
 //	twostep clients list [--json] | remove CLIENT_ID   apps signing people in (OpenID Connect)
 //	twostep rotate-signing-key [--config FILE]   new keys for ID tokens
+//	twostep backup FILE [--config FILE] [--data-dir DIR]   online SQLite copy
 //	twostep bench   [flags]   measure sign-in throughput, latency and memory
 //	twostep version
 //	twostep help   this list
@@ -58,6 +59,7 @@ Commands:
   deliveries           recent code deliveries (masked)
   clients              apps signing people in (OpenID Connect): add, list, remove
   rotate-signing-key   new keys for ID tokens
+  backup               copy the SQLite database to FILE while it runs (not the key)
   bench                measure sign-in throughput, latency and memory
   version              print the version
   help                 print this list
@@ -86,6 +88,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return clients(args[1:], stdout, stderr)
 	case "rotate-signing-key":
 		return rotateSigningKey(args[1:], stdout, stderr)
+	case "backup":
+		return backup(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "twostep", version)
 		return nil
