@@ -149,6 +149,10 @@ func TestNewcomerFollowsTheOutboxInTheirTimeZone(t *testing.T) {
 				b.fits390("the confirmed page") // a long address once pushed it sideways
 			}
 			b.screenshot("verify-signed-in-" + size + ".png")
+
+			// The account page: the activity list in Indian time too.
+			b.submit("go to the account", `//a[normalize-space()="Go to your account"]`, 200)
+			b.expectLocalTime(b.firstTime("section[aria-labelledby=act-h]"))
 		})
 	}
 }

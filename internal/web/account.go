@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"html/template"
 	"net/http"
 
 	"twostep/internal/account"
@@ -15,20 +16,22 @@ import (
 // the e-mail confirmation link.
 
 type sessionRow struct {
-	ID, Browser, IP, Created, LastSeen string
-	Current                            bool
+	ID, Browser, IP   string
+	Created, LastSeen template.HTML // <time> elements (timeHTML)
+	Current           bool
 }
 
 type eventRow struct {
-	What, Outcome, When, IP, Browser string
-	Failed, Note                     bool
+	What, Outcome, IP, Browser string
+	When                       template.HTML
+	Failed, Note               bool
 }
 
 type accountData struct {
 	Page         page
 	FormError    string
 	User         struct{ Email string }
-	Since        string
+	Since        template.HTML
 	Verified     bool
 	TwoStep      bool
 	Sessions     []sessionRow
@@ -69,7 +72,7 @@ func (w *Web) showAccount(rw http.ResponseWriter, r *http.Request, sess store.Se
 		w.fail(rw, r, err)
 		return
 	}
-	d := accountData{Apps: apps, Page: w.page("Your account", &u), FormError: formError, Since: when(u.CreatedAt), Verified: !u.EmailVerifiedAt.IsZero(), TwoStep: u.TwoStepEnabled}
+	d := accountData{Apps: apps, Page: w.page("Your account", &u), FormError: formError, Since: timeHTML(u.CreatedAt), Verified: !u.EmailVerifiedAt.IsZero(), TwoStep: u.TwoStepEnabled}
 	notice := r.URL.Query().Get("notice")
 	d.Confirmed = notice == "confirmed_password"
 	if !d.Confirmed {
@@ -87,11 +90,11 @@ func (w *Web) showAccount(rw http.ResponseWriter, r *http.Request, sess store.Se
 	d.User.Email = u.Email
 	for _, s := range sessions {
 		d.Sessions = append(d.Sessions, sessionRow{ID: s.ID, Browser: device.DescribeAgent(s.UserAgent), IP: s.IP,
-			Created: when(s.CreatedAt), LastSeen: when(s.LastSeenAt), Current: s.ID == sess.ID})
+			Created: timeHTML(s.CreatedAt), LastSeen: timeHTML(s.LastSeenAt), Current: s.ID == sess.ID})
 	}
 	for _, e := range events {
 		outcome := audit.Outcome(e.Outcome)
-		d.Events = append(d.Events, eventRow{What: audit.Kind(e.Kind).Label(), Outcome: outcome.Label(), When: when(e.CreatedAt),
+		d.Events = append(d.Events, eventRow{What: audit.Kind(e.Kind).Label(), Outcome: outcome.Label(), When: timeHTML(e.CreatedAt),
 			IP: e.IP, Browser: device.DescribeAgent(e.UserAgent), Failed: outcome.Failed(), Note: outcome != audit.Success && !outcome.Failed()})
 	}
 	d.CurrentField = field{Name: "current_password", Label: "Current password", Type: "password", Autocomplete: "current-password", Required: true, Autofocus: d.Confirmed}

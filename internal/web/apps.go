@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -133,8 +134,8 @@ func (w *Web) signoutPage(rw http.ResponseWriter, r *http.Request) {
 }
 
 type appRow struct {
-	ClientID, Name, Allowed string
-	Scopes                  string
+	ClientID, Name, Scopes string
+	Allowed                template.HTML
 }
 
 // appRows are the apps the person allowed, for the account page.
@@ -148,7 +149,7 @@ func (w *Web) appRows(r *http.Request, userID string) ([]appRow, error) {
 	}
 	rows := make([]appRow, 0, len(apps))
 	for _, a := range apps {
-		rows = append(rows, appRow{ClientID: a.ClientID, Name: a.Name, Allowed: when(a.AllowedAt), Scopes: strings.Join(scopeWords(a.Scopes), " · ")})
+		rows = append(rows, appRow{ClientID: a.ClientID, Name: a.Name, Allowed: timeHTML(a.AllowedAt), Scopes: strings.Join(scopeWords(a.Scopes), " · ")})
 	}
 	return rows, nil
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
 
 	"twostep/internal/store"
@@ -10,8 +11,10 @@ import (
 // page, forgotten one by one or all at once.
 
 type deviceRow struct {
-	ID, Label, Created, LastUsed, IP string
-	Current                          bool
+	ID, Label, IP     string
+	Created, LastUsed template.HTML // <time> elements (timeHTML)
+	LastUsedText      string        // for the Forget button's label
+	Current           bool
 }
 
 // deviceRows lists the user's remembered browsers for the two-step page
@@ -23,7 +26,8 @@ func (w *Web) deviceRows(r *http.Request, u store.User) ([]deviceRow, error) {
 	}
 	var rows []deviceRow
 	for _, dv := range devices {
-		rows = append(rows, deviceRow{ID: dv.ID, Label: dv.Label, Created: when(dv.CreatedAt), LastUsed: when(dv.LastUsedAt), IP: dv.LastIP, Current: dv.Current})
+		rows = append(rows, deviceRow{ID: dv.ID, Label: dv.Label, Created: timeHTML(dv.CreatedAt), LastUsed: timeHTML(dv.LastUsedAt),
+			LastUsedText: when(dv.LastUsedAt), IP: dv.LastIP, Current: dv.Current})
 	}
 	return rows, nil
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
@@ -20,8 +21,9 @@ import (
 // what follows.
 
 type methodRow struct {
-	ID, Label, KindText, Role, Added, LastUsed, CodesText string
-	Default, CanRename, CanDefault, IsRecovery            bool
+	ID, Label, KindText, Role, CodesText       string
+	Added, LastUsed                            template.HTML // <time> elements
+	Default, CanRename, CanDefault, IsRecovery bool
 	// CanReplace: an authenticator app, replaced by a new one.
 	CanReplace bool
 	// RemoveLink asks once before removing; empty when the method is
@@ -74,7 +76,7 @@ func (w *Web) showTwoStep(rw http.ResponseWriter, r *http.Request, u store.User,
 		if m.Role == account.RoleBackup {
 			role = "Backup"
 		}
-		row := methodRow{ID: m.ID, Label: m.Label, KindText: kindText(m.Kind), Role: role, Added: when(m.CreatedAt), LastUsed: when(m.LastUsedAt),
+		row := methodRow{ID: m.ID, Label: m.Label, KindText: kindText(m.Kind), Role: role, Added: timeHTML(m.CreatedAt), LastUsed: timeHTML(m.LastUsedAt),
 			Default: m.ID == u.DefaultFactorID, CanRename: m.Kind != account.KindRecovery, CanDefault: m.Kind != account.KindRecovery, IsRecovery: m.Kind == account.KindRecovery,
 			CanReplace: m.Kind == account.KindTOTP, RemoveLink: pending{Action: actRemove, ID: m.ID}.link()}
 		if u.TwoStepEnabled && m.Kind != account.KindRecovery && makers == 1 {
