@@ -145,7 +145,7 @@ func TestOwnerOutlastsAPasswordThief(t *testing.T) {
 		t.Fatalf("reset token %q, %d lockout e-mails (want 1)", token, lockMails)
 	}
 	laptop.open("/reset-password?token="+url.QueryEscape(token), 200)
-	focused, err := chromedp.Run(laptop.ctx, chromedp.Evaluate[string](`document.activeElement && document.activeElement.id`))
+	focused, err := waitFocus(laptop, "password")
 	if err != nil || focused != "password" {
 		laptop.fatal("the reset page focuses %q (err %v), want the password field", focused, err)
 	}

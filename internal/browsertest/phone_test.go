@@ -325,10 +325,24 @@ func TestCallMeInstead(t *testing.T) {
 	b.expectHeading("Two-step verification")
 	b.expectStyled()
 	b.expectText("Signing in as "+email, "We'll send a 6-digit code to your phone +1 •••-•••-•678.")
-	if text, call := b.sendButtonsReady(); text != "Text me a code" || call != "Call me instead" {
-		b.fatal("the send buttons say %q and %q, want \"Text me a code\" and \"Call me instead\"", text, call)
+	// Nothing sent yet in this sign-in: one button, ready, and no call
+	// offered "instead" of a text that never went out.
+	b.do("wait for the text button", chromedp.WaitEnabled(textButton))
+	if text := b.text(`main form[action="/signin/send"] button[value="sms"]`); text != "Text me a code" {
+		b.fatal("the send button says %q, want \"Text me a code\"", text)
+	}
+	if n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll('main form[action="/signin/send"] button[value="voice"]').length`)); err != nil || n != 0 {
+		b.fatal("a call is offered before any text was sent (%d buttons, err %v)", n, err)
 	}
 	b.screenshot("challenge-phone.png")
+	// The enrolment's text is not this sign-in's: nothing counts its
+	// cool-down down, and a press within it is told to wait.
+	time.Sleep(2 * time.Second)
+	b.submit("ask for a text", textButton, 200)
+	b.expectText("We texted a code to +1 •••-•••-•678.")
+	if text, call := b.sendButtonsReady(); text != "Text it again" || call != "Call me instead" {
+		b.fatal("after a text the send buttons say %q and %q, want \"Text it again\" and \"Call me instead\"", text, call)
+	}
 
 	before := outboxCount(t, srv, testPhoneE164)
 	b.submit("ask for a call", callButton, 200)
@@ -358,7 +372,7 @@ func TestCallMeInstead(t *testing.T) {
 	b.signIn(email)
 	b.expectPath("the password on the phone", "/signin/verify")
 	b.expectHeading("Two-step verification")
-	b.sendButtonsReady()
+	b.do("wait for the text button", chromedp.WaitEnabled(textButton))
 	b.screenshot("challenge-phone-mobile.png")
 	b.noHorizontalScroll("/signin/verify with a phone")
 

@@ -342,8 +342,8 @@ func TestTwoStepWizard(t *testing.T) {
 	}
 	// The app is one of the other ways now.
 	others, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('main details.another a')].map(a => a.textContent.trim())`))
-	if err != nil || len(others) != 1 || others[0] != "Use Authenticator app" {
-		b.fatal("the other ways are %q (err %v), want only \"Use Authenticator app\"", others, err)
+	if err != nil || len(others) != 1 || others[0] != "Use your authenticator app" {
+		b.fatal("the other ways are %q (err %v), want only \"Use your authenticator app\"", others, err)
 	}
 	b.fill("code", codes[3])
 	b.click("tick remember", `//input[@id="remember"]`)
@@ -351,13 +351,11 @@ func TestTwoStepWizard(t *testing.T) {
 		b.fatal("\"Don't ask again on this browser\" is not ticked after a click")
 	}
 	b.submit("verify with a recovery code", `//main//form//button[normalize-space()="Verify"]`, 200)
-	b.expectPath("the recovery code", "/account")
-	b.expectHeading("Your account")
-	b.expectText(email)
-
-	// The two-step page counts the code and lists this browser.
-	b.open("/account/two-step", 200)
-	b.expectText("9 of 10 codes left", "This browser")
+	// The two-step page, where a lost phone is replaced, says what is
+	// left, counts the code and lists this browser.
+	b.expectPath("the recovery code", "/account/two-step?notice=recovery_used_9")
+	b.expectText("You used a recovery code; 9 are left. Lost your phone? Replace it now", "9 of 10 codes left", "This browser")
+	b.screenshot("recovery-used-desktop.png")
 
 	// This browser is remembered: the password is enough.
 	b.signOut()
