@@ -164,6 +164,10 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	go a.PurgeLoop(ctx, 10*time.Minute, log)
+	// Metrics: a listener of their own (server.metrics_addr; empty: none).
+	if _, err := serveMetrics(ctx, cfg.Server.MetricsAddr, a.Metrics.Handler(), log); err != nil {
+		return err
+	}
 
 	engine := "SQLite in " + cfg.Server.DataDir
 	if a.DB.Postgres() {

@@ -21,6 +21,7 @@ import (
 	"twostep/internal/delivery/smtp"
 	"twostep/internal/delivery/twilio"
 	"twostep/internal/forwardauth"
+	"twostep/internal/metrics"
 	"twostep/internal/oidc"
 	"twostep/internal/password"
 	"twostep/internal/ratelimit"
@@ -38,6 +39,9 @@ type App struct {
 	Account *account.Service
 	Outbox  *outbox.Outbox // nil unless the outbox delivers e-mail
 	Handler http.Handler
+	// Metrics counts what the server does; its Handler is for the
+	// metrics listener (server.metrics_addr), never Handler's.
+	Metrics *metrics.Metrics
 	// KeyCreated is true when a new secret key was written to the data dir.
 	KeyCreated bool
 }
@@ -68,6 +72,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 }
 
 func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Options, db *store.DB) (*App, error) {
+	// Counted from the first statement on: the store tells the metrics
+	// about events, refusals and failures.
+	m := metrics.New()
+	db.SetMeter(m)
 	// Config.Validate refuses this too; checked again here because tests
 	// and tools build configs by hand.
 	if err := cfg.CheckOutbox(); err != nil {
@@ -105,6 +113,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Option
 		return nil, fmt.Errorf("config: password: %w", err)
 	}
 	hasher := password.NewHasher(params, cfg.Password.MaxConcurrent, cfg.Password.MaxWait.D())
+	hasher.Observe(m)
 
 	var box *outbox.Outbox
 	if usesOutbox(cfg) {
@@ -122,7 +131,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Option
 	default:
 		sender = box
 	}
-	senders, err := codeSenders(cfg, db, box, sender, o.Now, log)
+	senders, err := codeSenders(cfg, db, box, sender, m, o.Now, log)
 	if err != nil {
 		return nil, err
 	}
@@ -181,9 +190,10 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Option
 		}
 		pages.WriteError(w, r, err)
 	}
-	h := server.Handler(log, server.Options{HSTS: strings.HasPrefix(cfg.BaseURL(), "https://"), WriteError: writeError, CrossOriginAllowed: oidc.CrossOriginPaths}, surfaces...)
+	h := server.Handler(log, server.Options{HSTS: strings.HasPrefix(cfg.BaseURL(), "https://"), WriteError: writeError, CrossOriginAllowed: oidc.CrossOriginPaths,
+		Observe: m}, surfaces...)
 	acct.StartMail() // the outgoing-mail queue's sender; Close stops it
-	return &App{Config: cfg, DB: db, Account: acct, Outbox: box, Handler: h, KeyCreated: created}, nil
+	return &App{Config: cfg, DB: db, Account: acct, Outbox: box, Handler: h, Metrics: m, KeyCreated: created}, nil
 }
 
 // Keyring builds the keyring from the current key and the comma-separated
@@ -241,3 +251,10 @@ func (a *App) PurgeLoop(ctx context.Context, every time.Duration, log *slog.Logg
 		}
 	}
 }
+
+// The metrics are told by the store, the hasher and the middleware.
+var (
+	_ store.Meter       = (*metrics.Metrics)(nil)
+	_ password.Observer = (*metrics.Metrics)(nil)
+	_ server.Observer   = (*metrics.Metrics)(nil)
+)

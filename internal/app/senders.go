@@ -13,6 +13,7 @@ import (
 	"twostep/internal/delivery/outbox"
 	"twostep/internal/delivery/twilio"
 	"twostep/internal/delivery/webhook"
+	"twostep/internal/metrics"
 	"twostep/internal/phone"
 	"twostep/internal/store"
 )
@@ -32,8 +33,9 @@ func usesOutbox(cfg config.Config) bool {
 // codeSenders builds the per-channel senders for codes: each channel's
 // providers in failover order, with retries, every attempt recorded
 // (recipient masked, never the code).
-func codeSenders(cfg config.Config, db *store.DB, box *outbox.Outbox, email delivery.Sender, now func() time.Time, log *slog.Logger) (map[delivery.Channel]delivery.Sender, error) {
+func codeSenders(cfg config.Config, db *store.DB, box *outbox.Outbox, email delivery.Sender, m *metrics.Metrics, now func() time.Time, log *slog.Logger) (map[delivery.Channel]delivery.Sender, error) {
 	record := func(a delivery.Attempt) {
+		m.Delivered(string(a.Channel), a.Provider, a.OK, a.Duration)
 		status, errText := "sent", ""
 		if !a.OK {
 			status, errText = "failed", a.Error

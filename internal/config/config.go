@@ -133,6 +133,10 @@ type Server struct {
 	TrustProxy Proxies `yaml:"trust_proxy"`
 	// MemoryLimitMiB is a soft limit for the Go runtime (0: none).
 	MemoryLimitMiB int `yaml:"memory_limit_mib"`
+	// MetricsAddr is where GET /metrics serves Prometheus metrics, on a
+	// listener of its own, never the public one. Empty: no metrics
+	// listener.
+	MetricsAddr string `yaml:"metrics_addr"`
 }
 
 // Database selects the store: SQLite in the data dir unless URL is set.

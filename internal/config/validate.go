@@ -16,6 +16,13 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Server.Addr); err != nil {
 		bad("server.addr %q is not HOST:PORT", c.Server.Addr)
 	}
+	if c.Server.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.Server.MetricsAddr); err != nil || port == "" {
+			bad("server.metrics_addr %q is not HOST:PORT (empty: no metrics)", c.Server.MetricsAddr)
+		} else if c.Server.MetricsAddr == c.Server.Addr {
+			bad("server.metrics_addr %q must differ from server.addr: metrics are never served on the public listener", c.Server.MetricsAddr)
+		}
+	}
 	if c.Server.PublicURL != "" {
 		u, err := url.Parse(c.Server.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

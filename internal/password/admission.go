@@ -62,6 +62,15 @@ type admission struct {
 	started []time.Time   // by slot number: when the hash holding it started
 	queue   list.List     // of chan ticket, sent the slot when it is handed over
 	cost    time.Duration // moving average of one hash's time on a core of its own; 0: not measured yet
+
+	obs Observer // nil: nothing observed
+}
+
+// Observer is told how long each admitted hash waited for a slot and
+// about each hash refused at admission (the metrics).
+type Observer interface {
+	HashWaited(d time.Duration)
+	HashRefused()
 }
 
 // costWeight is the weight of the newest sample in the moving average of
@@ -105,20 +114,30 @@ func (a *admission) acquire(ctx context.Context) (ticket, error) {
 		a.free = a.free[:len(a.free)-1]
 		a.started[t.slot] = t.start
 		a.mu.Unlock()
+		if a.obs != nil {
+			a.obs.HashWaited(0)
+		}
 		return t, nil
 	}
 	cost := a.currentCost()
 	if wait := a.expected(a.queue.Len()+1, cost); a.maxWait <= 0 || wait > a.maxWait {
 		err := &BusyError{RetryAfter: a.expected(a.running+a.queue.Len(), cost)}
 		a.mu.Unlock()
+		if a.obs != nil {
+			a.obs.HashRefused()
+		}
 		return ticket{}, err
 	}
 	ready := make(chan ticket, 1)
 	e := a.queue.PushBack(ready)
+	queued := a.now()
 	a.mu.Unlock()
 
 	select {
 	case t := <-ready:
+		if a.obs != nil {
+			a.obs.HashWaited(t.start.Sub(queued))
+		}
 		return t, nil
 	case <-ctx.Done():
 	}

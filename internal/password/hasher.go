@@ -87,6 +87,10 @@ func NewHasher(p Params, maxConcurrent int, maxWait time.Duration) *Hasher {
 	return h
 }
 
+// Observe has h tell o how long hashes wait for a slot and when one is
+// refused. Call it before h is used by more than one goroutine.
+func (h *Hasher) Observe(o Observer) { h.adm.obs = o }
+
 // Params returns the parameters h uses for new hashes.
 func (h *Hasher) Params() Params { return h.params }
 

@@ -37,6 +37,8 @@ type Options struct {
 	// design (an app's token request from its own page): they take no
 	// cookie-borne authority, so the cross-origin check skips them.
 	CrossOriginAllowed []string
+	// Observe, when set, measures every request (the metrics).
+	Observe Observer
 }
 
 // Handler returns the whole HTTP surface of twostep.
@@ -65,7 +67,11 @@ func Handler(log *slog.Logger, o Options, surfaces ...Routes) http.Handler {
 		}
 		http.Error(w, "This request came from another site and was refused.", http.StatusForbidden)
 	}))
-	return recoverPanics(log, securityHeaders(o.HSTS, csrf.Handler(mux)))
+	h := recoverPanics(log, securityHeaders(o.HSTS, csrf.Handler(mux)))
+	if o.Observe != nil {
+		h = observe(o.Observe, h)
+	}
+	return h
 }
 
 func securityHeaders(hsts bool, next http.Handler) http.Handler {

@@ -37,6 +37,7 @@ func addEvent(ctx context.Context, w writer, e Event) error {
 	if err != nil {
 		return fmt.Errorf("add event: %w", err)
 	}
+	w.recorded(ctx, e)
 	return nil
 }
 

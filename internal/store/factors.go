@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
 	"twostep/internal/factor"
 )
 
@@ -98,6 +99,9 @@ func (db *DB) FactorByID(ctx context.Context, userID, id string, now time.Time) 
 		WHERE id = ? AND user_id = ? AND (status = 'active' OR expires_at > ?)`, id, userID, micros(now)))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return f, fmt.Errorf("factor by id: %w", err)
+	}
+	if err == nil && db.meter != nil {
+		db.meter.FactorRead(ctx, string(f.Kind))
 	}
 	return f, err
 }

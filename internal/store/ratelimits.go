@@ -78,6 +78,7 @@ func (db *DB) Reserve(ctx context.Context, now time.Time, wants []Want) (*Refusa
 
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
+		db.failed("write", err)
 		return nil, fmt.Errorf("reserve: %w", err)
 	}
 	defer tx.Rollback()
@@ -104,9 +105,15 @@ func (db *DB) Reserve(ctx context.Context, now time.Time, wants []Want) (*Refusa
 		}
 	}
 	if refusal != nil {
+		if db.meter != nil {
+			for _, k := range refusal.Keys {
+				db.meter.Refused(k)
+			}
+		}
 		return refusal, nil // the rollback spends nothing
 	}
 	if err := tx.Commit(); err != nil {
+		db.failed("write", err)
 		return nil, fmt.Errorf("reserve: %w", err)
 	}
 	return nil, nil

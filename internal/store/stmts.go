@@ -146,26 +146,40 @@ func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 		defer db.sessionsChanged.Add(1)
 	}
 	q := db.q(query)
+	var res sql.Result
+	var err error
 	if s := db.wstmts.get(ctx, q); s != nil {
-		return s.ExecContext(ctx, args...)
+		res, err = s.ExecContext(ctx, args...)
+	} else {
+		res, err = db.w.ExecContext(ctx, q, args...)
 	}
-	return db.w.ExecContext(ctx, q, args...)
+	db.failed("write", err)
+	return res, err
 }
 
 func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	q := db.q(query)
+	var row *sql.Row
 	if s := db.rstmts.get(ctx, q); s != nil {
-		return s.QueryRowContext(ctx, args...)
+		row = s.QueryRowContext(ctx, args...)
+	} else {
+		row = db.r.QueryRowContext(ctx, q, args...)
 	}
-	return db.r.QueryRowContext(ctx, q, args...)
+	db.failed("read", row.Err()) // the query's error; no row is none
+	return row
 }
 
 func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	q := db.q(query)
+	var rows *sql.Rows
+	var err error
 	if s := db.rstmts.get(ctx, q); s != nil {
-		return s.QueryContext(ctx, args...)
+		rows, err = s.QueryContext(ctx, args...)
+	} else {
+		rows, err = db.r.QueryContext(ctx, q, args...)
 	}
-	return db.r.QueryContext(ctx, q, args...)
+	db.failed("read", err)
+	return rows, err
 }
 
 // writeRow runs a write that returns a row (INSERT … RETURNING), or a read
@@ -176,36 +190,54 @@ func (db *DB) writeRow(ctx context.Context, query string, args ...any) *sql.Row 
 		db.sessionsChanged.Add(2)
 	}
 	q := db.q(query)
+	var row *sql.Row
 	if s := db.wstmts.get(ctx, q); s != nil {
-		return s.QueryRowContext(ctx, args...)
+		row = s.QueryRowContext(ctx, args...)
+	} else {
+		row = db.w.QueryRowContext(ctx, q, args...)
 	}
-	return db.w.QueryRowContext(ctx, q, args...)
+	db.failed("write", row.Err())
+	return row
 }
 
 // writeQuery is writeRow for a write that returns rows.
 func (db *DB) writeQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	q := db.q(query)
+	var rows *sql.Rows
+	var err error
 	if s := db.wstmts.get(ctx, q); s != nil {
-		return s.QueryContext(ctx, args...)
+		rows, err = s.QueryContext(ctx, args...)
+	} else {
+		rows, err = db.w.QueryContext(ctx, q, args...)
 	}
-	return db.w.QueryContext(ctx, q, args...)
+	db.failed("write", err)
+	return rows, err
 }
 
 // txExec runs query in tx, prepared once like exec.
 func (db *DB) txExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
 	q := db.q(query)
+	var res sql.Result
+	var err error
 	if s := db.wstmts.txStmt(ctx, tx, q); s != nil {
-		return s.ExecContext(ctx, args...)
+		res, err = s.ExecContext(ctx, args...)
+	} else {
+		res, err = tx.ExecContext(ctx, q, args...)
 	}
-	return tx.ExecContext(ctx, q, args...)
+	db.failed("write", err)
+	return res, err
 }
 
 // txQueryRow runs query in tx and returns its row, prepared once like
 // queryRow.
 func (db *DB) txQueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
 	q := db.q(query)
+	var row *sql.Row
 	if s := db.wstmts.txStmt(ctx, tx, q); s != nil {
-		return s.QueryRowContext(ctx, args...)
+		row = s.QueryRowContext(ctx, args...)
+	} else {
+		row = tx.QueryRowContext(ctx, q, args...)
 	}
-	return tx.QueryRowContext(ctx, q, args...)
+	db.failed("write", row.Err())
+	return row
 }

@@ -56,6 +56,10 @@ type DB struct {
 	// sessionsChanged counts writes that may end or change a live session
 	// or its user (see SessionsChanged).
 	sessionsChanged atomic.Uint64
+
+	// meter, when set, counts events, refusals and failures for the
+	// metrics (SetMeter).
+	meter Meter
 }
 
 // SessionsChanged is a counter this instance bumps with every write that

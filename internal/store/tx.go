@@ -15,6 +15,13 @@ type Tx struct {
 	// changesSessions is set by a write that may end or change a live
 	// session (DB.SessionsChanged).
 	changesSessions bool
+	// events are the events written, for the meter once committed.
+	events []recordedEvent
+}
+
+type recordedEvent struct {
+	ctx           context.Context
+	kind, outcome string
 }
 
 // writer runs writes, on the database or inside a transaction; the store
@@ -22,6 +29,9 @@ type Tx struct {
 type writer interface {
 	exec(ctx context.Context, query string, args ...any) (sql.Result, error)
 	writeRow(ctx context.Context, query string, args ...any) *sql.Row
+	// recorded notes an event written, for the meter: at once, or in a
+	// transaction when it commits.
+	recorded(ctx context.Context, e Event)
 }
 
 var (
@@ -37,6 +47,18 @@ func (t *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 	return t.db.txExec(ctx, t.tx, query, args...)
 }
 
+func (t *Tx) recorded(ctx context.Context, e Event) {
+	if t.db.meter != nil {
+		t.events = append(t.events, recordedEvent{ctx, e.Kind, e.Outcome})
+	}
+}
+
+func (db *DB) recorded(ctx context.Context, e Event) {
+	if db.meter != nil {
+		db.meter.Event(ctx, e.Kind, e.Outcome)
+	}
+}
+
 func (t *Tx) writeRow(ctx context.Context, query string, args ...any) *sql.Row {
 	if changesSessions(query) {
 		t.db.sessionsChanged.Add(1)
@@ -50,6 +72,7 @@ func (t *Tx) writeRow(ctx context.Context, query string, args ...any) *sql.Row {
 func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
+		db.failed("write", err)
 		return fmt.Errorf("begin: %w", err)
 	}
 	t := &Tx{db: db, tx: tx}
@@ -58,11 +81,15 @@ func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
 		return err
 	}
 	err = tx.Commit()
+	db.failed("write", err)
 	if t.changesSessions {
 		db.sessionsChanged.Add(1)
 	}
 	if err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	for _, e := range t.events {
+		db.meter.Event(e.ctx, e.kind, e.outcome)
 	}
 	return nil
 }
