@@ -9,9 +9,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 
 	"twostep/internal/store"
+	"twostep/internal/text"
 )
 
 // Problem is a refusal as both surfaces show it.
@@ -52,7 +52,7 @@ func (p *Problem) Internal() bool { return p.Status == http.StatusInternalServer
 // gives as a field of their own, are said in words.
 func (p *Problem) Message() string {
 	if p.AttemptsLeft != nil && *p.AttemptsLeft > 0 {
-		return p.Detail + " " + strconv.Itoa(*p.AttemptsLeft) + " tries left."
+		return p.Detail + " " + text.Count(*p.AttemptsLeft, "try", "tries") + " left."
 	}
 	return p.Detail
 }

@@ -99,6 +99,7 @@ func TestCodes(t *testing.T) {
 	}{
 		{"not counted", left(-1), nil, "That code is not right. Check it and try again.", "That code is not right. Check it and try again."},
 		{"tries left", left(2), ptr(2), "That code is not right. Check it and try again.", "That code is not right. Check it and try again. 2 tries left."},
+		{"one try left", left(1), ptr(1), "That code is not right. Check it and try again.", "That code is not right. Check it and try again. 1 try left."},
 		{"last try", left(0), ptr(0), "That code is not right. Check it and try again. That was the last try for this sign-in: enter your password again.", ""},
 		{"clock", &account.InvalidCodeError{AttemptsLeft: -1, ClockOffset: -2 * time.Minute}, nil, "2 minutes behind", "2 minutes behind"},
 	} {

@@ -67,7 +67,7 @@ type resetData struct {
 // resetForm is the reset page's form for the link token, the new password
 // field focused.
 func (w *Web) resetForm(r *http.Request, token string) (resetData, error) {
-	pw := newPasswordField("password", "New password", "", "")
+	pw := w.newPasswordField("password", "New password", "", "")
 	pw.Autofocus = true
 	d := resetData{Page: w.page("Choose a new password", nil), Token: token, PasswordField: pw}
 	email, err := w.acct.ResetEmail(r.Context(), token)

@@ -133,23 +133,16 @@ func (w *Web) secondStep(rw http.ResponseWriter, r *http.Request) {
 // newPasswordField is a new-password field whose hint follows the
 // configured password.min_length, as the check does.
 func (w *Web) newPasswordField(name, label, value, err string) field {
-	f := newPasswordField(name, label, value, err)
-	if n := w.acct.Config().Password.MinLength; n > 0 {
-		f.Hint = passwordHint(n)
+	n := w.acct.Config().Password.MinLength
+	if n <= 0 {
+		n = password.DefaultPolicy().MinLen
 	}
-	return f
+	return field{Name: name, Label: label, Type: "password", Autocomplete: "new-password", Required: true, Error: err, Value: value,
+		Hint: passwordHint(n)}
 }
 
 func passwordHint(minLen int) string {
 	return "At least " + strconv.Itoa(minLen) + " characters. Any characters work, spaces and accents too. Very common passwords are refused."
-}
-
-// newPasswordField is the field with the default policy's hint; pages
-// use the method above, which knows the configuration.
-func newPasswordField(name, label, value, err string) field {
-	cfg := password.DefaultPolicy()
-	return field{Name: name, Label: label, Type: "password", Autocomplete: "new-password", Required: true, Error: err,
-		Hint: "At least " + strconv.Itoa(cfg.MinLen) + " characters. Any characters work, spaces and accents too. Very common passwords are refused."}
 }
 
 func (w *Web) signupPage(rw http.ResponseWriter, r *http.Request) {

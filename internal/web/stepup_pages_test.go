@@ -414,6 +414,7 @@ func TestPageWordsFollowConfig(t *testing.T) {
 	s.want(200, 200, s.page("/signup"), "At least 12 characters.")
 	s.signup("words@example.com")
 	s.want(200, 200, s.page("/account"), "At least 12 characters.")
+	s.want(200, 200, s.page("/reset-password?token="+url.QueryEscape(s.resetLink("words@example.com"))), "At least 12 characters.")
 	s.verifyEmail("words@example.com")
 	st, loc, body := s.do("POST", "/account/two-step/phone/send", url.Values{"phone": {"+447400123456"}, "channel": {"sms"}, "step": {"1"}})
 	s.wantStatus(303, st, body)
