@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -170,5 +172,31 @@ twostep_argon2_admission_refusals_total 1
 	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want),
 		"twostep_rate_limit_refusals_total", "twostep_database_errors_total", "twostep_argon2_admission_refusals_total"); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestREADMEListsEveryMetric: the README's "Metrics" section names every
+// metric twostep registers, for the dashboards built from it.
+func TestREADMEListsEveryMetric(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n## Metrics\n")
+	if !ok {
+		t.Fatal(`README has no "## Metrics" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	m := New()
+	for _, c := range m.collectors() {
+		ch := make(chan *prometheus.Desc, 4)
+		c.Describe(ch)
+		close(ch)
+		for d := range ch {
+			name := strings.Split(strings.TrimPrefix(d.String(), `Desc{fqName: "`), `"`)[0]
+			if !strings.Contains(section, "`"+name+"`") {
+				t.Errorf("README's Metrics section does not list %s", name)
+			}
+		}
 	}
 }
