@@ -15,6 +15,7 @@ const (
 	Voice    Kind = "voice"         // codes by voice call
 	Email    Kind = "email"         // codes by e-mail
 	Recovery Kind = "recovery_code" // a set of single-use recovery codes
+	WebAuthn Kind = "webauthn"      // a security key or passkey
 )
 
 // Sent reports whether the kind's codes are sent to the person (a phone

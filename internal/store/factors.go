@@ -35,15 +35,19 @@ type Factor struct {
 	// SessionID is, while the factor is pending, the session that added
 	// it: only that session may see or confirm it.
 	SessionID string
+	// AMR is what a success with the factor proves, when that was fixed
+	// as it was confirmed (a security key: "hwk", a synced passkey
+	// "swk"); empty for kinds whose method always says the same.
+	AMR string
 }
 
-const factorCols = "id, user_id, kind, label, role, status, secret, last_step, drift_steps, created_at, confirmed_at, last_used_at, expires_at, recipient_hash, masked, session_id"
+const factorCols = "id, user_id, kind, label, role, status, secret, last_step, drift_steps, created_at, confirmed_at, last_used_at, expires_at, recipient_hash, masked, session_id, amr"
 
 func scanFactor(row interface{ Scan(...any) error }) (Factor, error) {
 	var f Factor
 	var created, expires int64
 	var confirmed, used sql.NullInt64
-	err := row.Scan(&f.ID, &f.UserID, &f.Kind, &f.Label, &f.Role, &f.Status, &f.Secret, &f.LastStep, &f.DriftSteps, &created, &confirmed, &used, &expires, &f.RecipientHash, &f.Masked, &f.SessionID)
+	err := row.Scan(&f.ID, &f.UserID, &f.Kind, &f.Label, &f.Role, &f.Status, &f.Secret, &f.LastStep, &f.DriftSteps, &created, &confirmed, &used, &expires, &f.RecipientHash, &f.Masked, &f.SessionID, &f.AMR)
 	if errors.Is(err, sql.ErrNoRows) {
 		return f, ErrNotFound
 	}
@@ -55,12 +59,12 @@ func scanFactor(row interface{ Scan(...any) error }) (Factor, error) {
 	return f, nil
 }
 
-const insertFactor = `INSERT INTO factors (` + factorCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertFactor = `INSERT INTO factors (` + factorCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // factorValues are f's columns in factorCols order.
 func factorValues(f Factor) []any {
 	return []any{f.ID, f.UserID, f.Kind, f.Label, f.Role, f.Status, f.Secret, f.LastStep, f.DriftSteps,
-		micros(f.CreatedAt), optMicros(f.ConfirmedAt), optMicros(f.LastUsedAt), micros(f.ExpiresAt), f.RecipientHash, f.Masked, f.SessionID}
+		micros(f.CreatedAt), optMicros(f.ConfirmedAt), optMicros(f.LastUsedAt), micros(f.ExpiresAt), f.RecipientHash, f.Masked, f.SessionID, f.AMR}
 }
 
 // CreateFactor inserts a factor.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -19,12 +20,15 @@ type Pending struct {
 	Failures  int
 	IP        string
 	UserAgent string
+	// FirstAMR is how the first step was passed, as amr values (RFC
+	// 8176); empty means the password.
+	FirstAMR []string
 }
 
 // CreatePending stores a pending sign-in.
 func (db *DB) CreatePending(ctx context.Context, p Pending) error {
-	_, err := db.exec(ctx, `INSERT INTO pending_signins (id, token_hash, user_id, created_at, expires_at, failures, ip, user_agent)
-		VALUES (?, ?, ?, ?, ?, 0, ?, ?)`, p.ID, p.TokenHash, p.UserID, micros(p.CreatedAt), micros(p.ExpiresAt), p.IP, p.UserAgent)
+	_, err := db.exec(ctx, `INSERT INTO pending_signins (id, token_hash, user_id, created_at, expires_at, failures, ip, user_agent, first_amr)
+		VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)`, p.ID, p.TokenHash, p.UserID, micros(p.CreatedAt), micros(p.ExpiresAt), p.IP, p.UserAgent, strings.Join(p.FirstAMR, " "))
 	if err != nil {
 		return fmt.Errorf("create pending sign-in: %w", err)
 	}
@@ -88,10 +92,11 @@ func (t *Tx) RevokePendingSignins(ctx context.Context, userID string, now time.T
 func (db *DB) ReservePendingByToken(ctx context.Context, hash string, now time.Time, maxAttempts int) (Pending, error) {
 	var p Pending
 	var created, expires int64
+	var first string
 	err := db.writeRow(ctx, `UPDATE pending_signins SET failures = failures + 1
 		WHERE token_hash = ? AND done_at IS NULL AND expires_at > ? AND failures < ?
-		RETURNING id, token_hash, user_id, created_at, expires_at, failures, ip, user_agent`, hash, micros(now), maxAttempts).
-		Scan(&p.ID, &p.TokenHash, &p.UserID, &created, &expires, &p.Failures, &p.IP, &p.UserAgent)
+		RETURNING id, token_hash, user_id, created_at, expires_at, failures, ip, user_agent, first_amr`, hash, micros(now), maxAttempts).
+		Scan(&p.ID, &p.TokenHash, &p.UserID, &created, &expires, &p.Failures, &p.IP, &p.UserAgent, &first)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, ErrNotFound
 	}
@@ -99,6 +104,7 @@ func (db *DB) ReservePendingByToken(ctx context.Context, hash string, now time.T
 		return p, fmt.Errorf("reserve pending sign-in: %w", err)
 	}
 	p.CreatedAt, p.ExpiresAt = fromMicros(created), fromMicros(expires)
+	p.FirstAMR = strings.Fields(first)
 	return p, nil
 }
 

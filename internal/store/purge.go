@@ -22,6 +22,7 @@ func (db *DB) PurgeExpired(ctx context.Context, now time.Time) error {
 		`DELETE FROM devices WHERE expires_at < ?`,
 		`DELETE FROM factors WHERE status = 'pending' AND expires_at < ?`,
 		`DELETE FROM totp_burned_steps WHERE expires_at < ?`,
+		`DELETE FROM webauthn_ceremonies WHERE expires_at < ?`,
 	} {
 		if _, err := db.exec(ctx, q, n); err != nil {
 			return fmt.Errorf("purge: %w", err)
