@@ -116,6 +116,10 @@ type TwoStep struct {
 	TOTPPeriod        int      `yaml:"totp_period"`
 	TOTPAlgorithm     string   `yaml:"totp_algorithm"`
 	TOTPSkew          int      `yaml:"totp_skew"`
+	// Passkeys allows signing in with a passkey alone (POST
+	// /api/v1/signin/passkey/*); off, passkeys and security keys still
+	// work as a second step.
+	Passkeys bool `yaml:"passkeys"`
 }
 
 // Server is the HTTP side.
@@ -321,6 +325,7 @@ func Default() Config {
 			StepUpWindow:   Duration(10 * time.Minute),
 			DeviceLifetime: Duration(90 * 24 * time.Hour), DeviceMaxLifetime: Duration(365 * 24 * time.Hour),
 			TOTPDigits: 6, TOTPPeriod: 30, TOTPAlgorithm: "SHA1", TOTPSkew: 1,
+			Passkeys: true,
 		},
 		// Forward-auth refuses everything until rules say otherwise.
 		AccessControl: AccessControl{DefaultPolicy: PolicyDeny},
