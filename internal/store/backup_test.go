@@ -22,7 +22,8 @@ import (
 func TestBackup(t *testing.T) {
 	forEachEngineURL(t, func(t *testing.T, engine, url string) {
 		db := open(t, url)
-		if _, err := db.Migrate(context.Background()); err != nil {
+		applied, err := db.Migrate(context.Background())
+		if err != nil {
 			t.Fatal(err)
 		}
 		ctx := context.Background()
@@ -72,8 +73,9 @@ func TestBackup(t *testing.T) {
 		if fi.Mode().Perm() != 0o600 || fi.Size() != info.Bytes || info.Bytes == 0 {
 			t.Errorf("copy: mode %v size %d, info %+v; want 0600 and the size reported", fi.Mode().Perm(), fi.Size(), info)
 		}
-		if info.SchemaVersion != int64(migrationCount(t, engine)) {
-			t.Errorf("schema version %d, want %d", info.SchemaVersion, migrationCount(t, engine))
+		// Migrations are numbered from 1, so the newest is the count.
+		if info.SchemaVersion != int64(applied) {
+			t.Errorf("schema version %d, want %d", info.SchemaVersion, applied)
 		}
 
 		// The copy is a database Open serves: every earlier user is there.
