@@ -30,7 +30,7 @@ func runMain(t *testing.T, args ...string) (string, string, int) {
 }
 
 // commands are what the list must name: every command main dispatches.
-var commands = []string{"serve", "migrate", "rotate-key", "deliveries", "clients", "rotate-signing-key", "bench", "version", "help"}
+var commands = []string{"serve", "migrate", "rotate-key", "deliveries", "clients", "rotate-signing-key", "backup", "bench", "version", "help"}
 
 func wantCommandList(t *testing.T, where, out string) {
 	t.Helper()
