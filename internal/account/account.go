@@ -17,6 +17,7 @@ import (
 	"twostep/internal/method"
 	"twostep/internal/method/appcode"
 	"twostep/internal/method/recoverycode"
+	"twostep/internal/method/securitykey"
 	"twostep/internal/method/sentcode"
 	"twostep/internal/password"
 	"twostep/internal/ratelimit"
@@ -98,6 +99,9 @@ type Service struct {
 	// methods verifies (and, for sent codes, issues) each kind of second
 	// factor.
 	methods method.Registry
+	// webauthn registers and checks security keys and passkeys; nil when
+	// the relying party could not be set up from the configuration.
+	webauthn *securitykey.Method
 }
 
 // New returns a Service.
@@ -131,6 +135,12 @@ func New(o Options) *Service {
 		factor.Voice:    sent,
 		factor.Email:    sent,
 		factor.Recovery: recoverycode.New(o.DB, o.Pepper, o.Now),
+	}
+	if keys, err := securitykey.New(o.DB, securitykey.RelyingParty(o.Config), o.Now); err != nil {
+		o.Log.Error("security keys and passkeys are off: the relying party could not be set up", "err", err)
+	} else {
+		s.webauthn = keys
+		s.methods[factor.WebAuthn] = keys
 	}
 	return s
 }

@@ -24,6 +24,8 @@ import (
 type InvalidCodeError struct {
 	AttemptsLeft int // -1 when not counted against a pending sign-in
 	ClockOffset  time.Duration
+	// Credential: the answer was a security key's, not a typed code.
+	Credential bool
 }
 
 func (e *InvalidCodeError) Error() string { return "account: wrong code" }
@@ -219,12 +221,12 @@ func (s *Service) forgetCodeGuesses(ctx context.Context, userID string) {
 // checkCode verifies a code against one of the user's methods, with every
 // budget of wrong codes reserved first (reserveCode) and the replay guard.
 // It returns nil or an *InvalidCodeError (or a limit error).
-func (s *Service) checkCode(ctx context.Context, c Client, u store.User, f store.Factor, code string) error {
+func (s *Service) checkCode(ctx context.Context, c Client, u store.User, f store.Factor, resp method.Response) error {
 	known, err := s.knownBrowser(ctx, c, u.ID)
 	if err != nil {
 		return err
 	}
-	if err := s.checkCodeAs(ctx, c, u, f, code, known); err != nil {
+	if err := s.checkCodeAs(ctx, c, u, f, resp, known); err != nil {
 		return err
 	}
 	s.markPassed(ctx, c, u.ID)
@@ -242,12 +244,12 @@ func (s *Service) knownBrowser(ctx context.Context, c Client, userID string) (bo
 
 // checkCodeAs is checkCode for a browser already known (or not) to the
 // account.
-func (s *Service) checkCodeAs(ctx context.Context, c Client, u store.User, f store.Factor, code string, known bool) error {
+func (s *Service) checkCodeAs(ctx context.Context, c Client, u store.User, f store.Factor, resp method.Response, known bool) error {
 	bs, err := s.reserveCode(ctx, c, u.ID, known)
 	if err != nil {
 		return err
 	}
-	ok, bad, err := s.evaluateCode(ctx, c, u, f, code)
+	ok, bad, err := s.evaluateCode(ctx, c, u, f, resp)
 	if err != nil {
 		s.codeRight(ctx, bs) // not evaluated: nothing was guessed
 		return err
@@ -293,17 +295,17 @@ func (s *Service) AMR(f store.Factor) []string {
 // when it is right and what it used is consumed, a pending f then
 // activated (the one activation path for every kind); else the
 // wrong-code error to show.
-func (s *Service) evaluateCode(ctx context.Context, c Client, u store.User, f store.Factor, code string) (bool, *InvalidCodeError, error) {
+func (s *Service) evaluateCode(ctx context.Context, c Client, u store.User, f store.Factor, resp method.Response) (bool, *InvalidCodeError, error) {
 	m, ok := s.methods.For(f.Kind)
 	if !ok {
 		return false, nil, ErrFactorNotFound
 	}
-	res, err := m.Verify(ctx, f, method.Response{Code: code})
+	res, err := m.Verify(ctx, f, resp)
 	if err != nil {
-		return false, nil, err
+		return false, nil, s.keyRefused(ctx, c, u, f, err)
 	}
 	if !res.OK {
-		return false, &InvalidCodeError{AttemptsLeft: -1, ClockOffset: res.ClockOffset}, nil
+		return false, &InvalidCodeError{AttemptsLeft: -1, ClockOffset: res.ClockOffset, Credential: f.Kind == factor.WebAuthn}, nil
 	}
 	if f.Status == factor.Pending {
 		if err := s.db.ActivateFactor(ctx, u.ID, f.ID, res.Step, res.Drift, s.now()); err != nil {

@@ -7,6 +7,7 @@ import (
 	"twostep/internal/audit"
 	"twostep/internal/delivery"
 	"twostep/internal/factor"
+	"twostep/internal/method"
 	"twostep/internal/signin"
 	"twostep/internal/store"
 )
@@ -79,8 +80,8 @@ func (a signinAccount) ActiveFactor(ctx context.Context, userID, id string) (sto
 
 func (a signinAccount) AMR(f store.Factor) []string { return a.s.AMR(f) }
 
-func (a signinAccount) CheckCode(ctx context.Context, c Client, u store.User, f store.Factor, code string, known bool, attemptsLeft int) (bool, error) {
-	err := a.s.checkCodeAs(ctx, c, u, f, code, known)
+func (a signinAccount) CheckCode(ctx context.Context, c Client, u store.User, f store.Factor, resp method.Response, known bool, attemptsLeft int) (bool, error) {
+	err := a.s.checkCodeAs(ctx, c, u, f, resp, known)
 	var bad *InvalidCodeError
 	if !errors.As(err, &bad) {
 		return false, err

@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 
+	"twostep/internal/method"
 	"twostep/internal/stepup"
 	"twostep/internal/store"
 )
@@ -44,10 +45,10 @@ func (f stepupFactors) Methods(ctx context.Context, userID string) ([]store.Fact
 
 func (f stepupFactors) AMR(m store.Factor) []string { return f.s.AMR(m) }
 
-func (f stepupFactors) CheckCode(ctx context.Context, c Client, u store.User, methodID, code string) (store.Factor, error) {
+func (f stepupFactors) CheckCode(ctx context.Context, c Client, u store.User, methodID string, resp method.Response) (store.Factor, error) {
 	m, err := f.s.activeFactor(ctx, u.ID, methodID)
 	if err != nil {
 		return m, err
 	}
-	return m, f.s.checkCode(ctx, c, u, m, code)
+	return m, f.s.checkCode(ctx, c, u, m, resp)
 }

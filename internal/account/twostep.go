@@ -10,6 +10,7 @@ import (
 	"twostep/internal/audit"
 	"twostep/internal/factor"
 	"twostep/internal/factor/recovery"
+	"twostep/internal/method"
 	"twostep/internal/store"
 )
 
@@ -97,7 +98,7 @@ func (s *Service) ConfirmFactor(ctx context.Context, c Client, sess store.Sessio
 	if f.Kind != KindTOTP && !Sendable(f.Kind) {
 		return f, ErrFactorNotFound
 	}
-	if err := s.checkCode(ctx, c, u, f, code); err != nil {
+	if err := s.checkCode(ctx, c, u, f, method.Response{Code: code}); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return f, ErrFactorNotFound
 		}

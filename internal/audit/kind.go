@@ -45,6 +45,11 @@ const (
 	// AppTokenReuse is a used authorization code or refresh token
 	// presented again: the tokens it led to are revoked.
 	AppTokenReuse Kind = "app_token_reuse"
+	// KeyCloned is a security key whose signature counter went backwards:
+	// a copy of it may exist. It is refused until removed and added again.
+	KeyCloned Kind = "key_cloned"
+	// PasskeySignIn is a sign-in with a passkey (no password).
+	PasskeySignIn Kind = "passkey_signin"
 )
 
 // description is everything said about a kind: its words in the activity
@@ -81,6 +86,8 @@ var descriptions = map[Kind]description{
 	AppAllowed:           {label: "App allowed"},
 	AppRevoked:           {label: "App access removed"},
 	AppTokenReuse:        {label: "An app's used sign-in token was presented again; its access was revoked"},
+	KeyCloned:            {label: "Security key may have been copied: turned off", subject: "Your security key may have been copied"},
+	PasskeySignIn:        {label: "Signed in with a passkey", subject: "You signed in with a passkey"},
 }
 
 // Label is the kind in the words of the activity list. A kind no longer

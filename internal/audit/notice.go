@@ -55,6 +55,29 @@ func MethodAdded(email, label string) Notice {
 	return Notice{Kind: FactorAdded, Body: label + " was added to the two-step verification of " + email + "."}
 }
 
+// KeyAdded: a security key or passkey was added.
+func KeyAdded(email, label string, passkey bool) Notice {
+	what := "A security key"
+	if passkey {
+		what = "A passkey"
+	}
+	return Notice{Kind: FactorAdded, Body: what + " (" + label + ") was added to " + email + "."}
+}
+
+// KeyUsedToSignIn: a passkey signed in to email, alone.
+func KeyUsedToSignIn(email, label, ip string) Notice {
+	return Notice{Kind: PasskeySignIn, Body: "The passkey " + label + " was used to sign in to " + email + " from " + ip + ", without a password."}
+}
+
+// KeyMayBeCloned: a key's signature counter went backwards, so a copy of it
+// may be in someone else's hands; it is refused until re-added.
+func KeyMayBeCloned(email, label, baseURL string) Notice {
+	return Notice{Kind: KeyCloned, ownWayOut: true, Body: "The security key " + label + " on " + email + " answered with a signature counter lower than before. " +
+		"That happens when a copy of the key is used, so it may have been cloned. It no longer signs in.\n\n" +
+		"If you still have the key, remove it from your account and add it again (" + baseURL + "/account). " +
+		"If you did not expect this, change your password now: " + baseURL + "/forgot-password"}
+}
+
 // MethodRemoved: a method was removed.
 func MethodRemoved(email, label string) Notice {
 	return Notice{Kind: FactorRemoved, Body: label + " was removed from the two-step verification of " + email + "."}

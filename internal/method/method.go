@@ -9,6 +9,7 @@ package method
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"twostep/internal/factor"
@@ -24,11 +25,18 @@ type Challenge struct {
 	Masked      string // where it went, as shown ("•••678")
 	ResendAfter time.Duration
 	ExpiresIn   time.Duration
+	// PublicKey is, for a security key, the WebAuthn request options
+	// (PublicKeyCredentialRequestOptionsJSON) to hand to the browser.
+	PublicKey json.RawMessage
 }
 
-// Response is what the person answered.
+// Response is what the person answered: a code, or a security key's
+// signed assertion (PublicKeyCredential JSON) for the ceremony begun for
+// Owner (a pending sign-in, a session).
 type Response struct {
-	Code string
+	Code       string
+	Credential json.RawMessage
+	Owner      string
 }
 
 // Result is a verified answer.
@@ -44,6 +52,9 @@ type Result struct {
 	ClockOffset time.Duration
 	// Detail is what the security event says ("3 left").
 	Detail string
+	// UserVerified: a security key verified the person (PIN,
+	// biometrics), not only their presence.
+	UserVerified bool
 }
 
 // Method is one kind of second factor.

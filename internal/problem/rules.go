@@ -12,6 +12,7 @@ import (
 	"twostep/internal/factor/recovery"
 	"twostep/internal/factor/totp"
 	"twostep/internal/method"
+	"twostep/internal/method/securitykey"
 	"twostep/internal/oidc"
 	"twostep/internal/password"
 	"twostep/internal/phone"
@@ -31,6 +32,9 @@ var rules = []rule{
 	// Second factors and two-step verification.
 	as(func(e *account.InvalidCodeError) *Problem {
 		p := New(http.StatusUnauthorized, "invalid_code", "Wrong code", "That code is not right. Check it and try again.")
+		if e.Credential {
+			p = New(http.StatusUnauthorized, "invalid_credential", "Security key not accepted", "That security key or passkey did not sign in. Try again, or use another way.")
+		}
 		if hint := e.ClockHint(); hint != "" {
 			p.Detail = hint
 		}
@@ -64,6 +68,11 @@ var rules = []rule{
 	is(account.ErrInvalidRole, http.StatusBadRequest, "invalid_role", "Role not accepted", "Role must be \"primary\" or \"backup\"; recovery codes are always a backup.", "role"),
 	is(account.ErrAlreadyEnabled, http.StatusConflict, "already_enabled", "Already on", "Two-step verification is already on.", ""),
 	is(stepup.ErrTwoStepOff, http.StatusBadRequest, "two_step_off", "No methods", "You have no second-factor method; confirm with your password instead.", ""),
+
+	// Security keys and passkeys.
+	is(account.ErrInvalidCredential, http.StatusBadRequest, "invalid_credential", "Security key not added", "The security key's answer was not accepted (it may be registered already, or the request expired). Add the key again.", "credential"),
+	is(account.ErrKeyCloned, http.StatusForbidden, "key_suspected_cloned", "Security key turned off", "This security key may have been copied, so it no longer signs in. Use another method, then remove the key and add it again.", ""),
+	is(account.ErrPasskeysOff, http.StatusForbidden, "passkeys_disabled", "Passkeys are off", "Signing in with a passkey is switched off on this site. Sign in with your e-mail and password.", ""),
 
 	// Codes sent by text, call or e-mail.
 	as(func(e *phone.InvalidError) *Problem {
@@ -137,6 +146,10 @@ var rules = []rule{
 	isInternal(totp.ErrInvalidParams),
 	isInternal(totp.ErrBadURI),
 	isInternal(recovery.ErrRepeating),
+	isInternal(store.ErrCredentialTaken),         // account.ErrInvalidCredential
+	isInternal(securitykey.ErrInvalid),           // account.InvalidCodeError, ErrInvalidCredential
+	isInternal(securitykey.ErrUnknownCredential), // account.InvalidCodeError
+	asInternal[*securitykey.ClonedError](),       // account.ErrKeyCloned
 }
 
 func busy(retryAfter int) *Problem {

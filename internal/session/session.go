@@ -26,6 +26,7 @@ type Cookies struct {
 	back    string
 	browser string
 	pending string
+	passkey string
 	devices string
 	life    Lifetimes
 }
@@ -47,10 +48,12 @@ func NewCookies(baseURL string) Cookies {
 	if u, err := url.Parse(baseURL); err == nil && u.Scheme == "http" && isLoopback(u.Hostname()) {
 		secure = false
 	}
-	c := Cookies{secure: secure, session: "twostep_session", browser: "twostep_browser", pending: "twostep_pending", devices: "twostep_devices", back: "twostep_return"}
+	c := Cookies{secure: secure, session: "twostep_session", browser: "twostep_browser", pending: "twostep_pending", devices: "twostep_devices", back: "twostep_return",
+		passkey: "twostep_passkey"}
 	if secure {
 		c.session, c.browser = "__Host-"+c.session, "__Host-"+c.browser
 		c.pending, c.devices, c.back = "__Host-"+c.pending, "__Host-"+c.devices, "__Host-"+c.back
+		c.passkey = "__Host-" + c.passkey
 	}
 	return c
 }
@@ -258,6 +261,20 @@ func (c Cookies) Pending(r *http.Request) string { return value(r, c.pending) }
 // ClearPending removes the pending sign-in cookie.
 func (c Cookies) ClearPending(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: c.pending, Value: "", Path: "/", HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+// SetPasskey stores the token a signed-out browser's passkey ceremony is
+// bound to, for as long as the ceremony lives.
+func (c Cookies) SetPasskey(w http.ResponseWriter, token string, maxAge time.Duration) {
+	c.set(w, c.passkey, token, maxAge)
+}
+
+// Passkey returns the passkey ceremony's token, or "".
+func (c Cookies) Passkey(r *http.Request) string { return value(r, c.passkey) }
+
+// ClearPasskey removes the passkey ceremony's cookie.
+func (c Cookies) ClearPasskey(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: c.passkey, Value: "", Path: "/", HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 }
 
 // maxDeviceTokens bounds the device cookie: one token per account that

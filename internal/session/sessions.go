@@ -74,6 +74,9 @@ type Fresh struct {
 const (
 	AMRPassword    = "pwd" // the password
 	AMRMultiFactor = "mfa" // more than one factor
+	// AMRUser is a person verified by the device they hold (a passkey's
+	// PIN or biometrics).
+	AMRUser = "user"
 )
 
 // JoinAMR is the parts' values in order, each once: the amr of a sign-in

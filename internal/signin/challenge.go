@@ -2,11 +2,13 @@ package signin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
 	"twostep/internal/audit"
 	"twostep/internal/factor"
+	"twostep/internal/method"
 	"twostep/internal/secret"
 	"twostep/internal/session"
 	"twostep/internal/store"
@@ -16,15 +18,26 @@ import (
 // Challenge is the second step of a sign-in whose password was right: the
 // browser holds Token (in a short-lived cookie) and answers with a code.
 type Challenge struct {
+	// ID is the pending sign-in's (a security key's ceremony is bound to
+	// it: PendingOwner).
+	ID        string
 	Token     string
 	ExpiresAt time.Time
 	Methods   []store.Factor
 	DefaultID string
 }
 
+// PendingOwner is what a security key's ceremony at the second step of
+// pending sign-in id is bound to.
+func PendingOwner(id string) string { return "signin:" + id }
+
 // challenge starts a pending sign-in, or signs in directly when the
-// browser is a remembered device of this user.
-func (s *Service) challenge(ctx context.Context, c session.Client, u store.User, known bool) (Issued, error) {
+// browser is a remembered device of this user. first is how the first
+// step was passed (nil: the password).
+func (s *Service) challenge(ctx context.Context, c session.Client, u store.User, known bool, first []string) (Issued, error) {
+	if len(first) == 0 {
+		first = []string{session.AMRPassword}
+	}
 	now := s.now()
 	if d, ok := s.devices.Remembered(ctx, c.DeviceTokens, u.ID); ok {
 		if err := s.devices.Use(ctx, d, c.IP); err != nil {
@@ -32,7 +45,7 @@ func (s *Service) challenge(ctx context.Context, c session.Client, u store.User,
 		}
 		// The remembered-browser cookie is the second factor: something
 		// the user has, proved by a second code when it was set.
-		amr := []string{session.AMRPassword, session.AMRMultiFactor}
+		amr := session.JoinAMR(first, []string{session.AMRMultiFactor})
 		iss, err := s.StartSession(ctx, c, u, 2, "", amr, known)
 		if err != nil {
 			return Issued{}, err
@@ -47,11 +60,14 @@ func (s *Service) challenge(ctx context.Context, c session.Client, u store.User,
 	token := secret.NewToken()
 	p := store.Pending{ID: store.NewID(), TokenHash: secret.Hash(token), UserID: u.ID, CreatedAt: now,
 		ExpiresAt: now.Add(s.pendingTTL), IP: c.IP, UserAgent: text.Truncate(c.UserAgent, maxUserAgent)}
+	if first[0] != session.AMRPassword {
+		p.FirstAMR = first
+	}
 	if err := s.db.CreatePending(ctx, p); err != nil {
 		return Issued{}, err
 	}
 	s.audit.Record(ctx, c.Audit(), u.ID, audit.SignIn, audit.SecondFactorRequired, "")
-	return Issued{Challenge: &Challenge{Token: token, ExpiresAt: p.ExpiresAt, Methods: methods, DefaultID: s.account.DefaultMethod(u, methods)}}, nil
+	return Issued{Challenge: &Challenge{ID: p.ID, Token: token, ExpiresAt: p.ExpiresAt, Methods: methods, DefaultID: s.account.DefaultMethod(u, methods)}}, nil
 }
 
 // PendingChallenge returns the challenge a pending-sign-in cookie belongs
@@ -75,7 +91,7 @@ func (s *Service) PendingChallenge(ctx context.Context, token string) (Challenge
 	if err != nil {
 		return Challenge{}, u, err
 	}
-	return Challenge{Token: token, ExpiresAt: p.ExpiresAt, Methods: methods, DefaultID: s.account.DefaultMethod(u, methods)}, u, nil
+	return Challenge{ID: p.ID, Token: token, ExpiresAt: p.ExpiresAt, Methods: methods, DefaultID: s.account.DefaultMethod(u, methods)}, u, nil
 }
 
 // VerifySignIn finishes a pending sign-in with a code from one of the
@@ -88,6 +104,17 @@ func (s *Service) PendingChallenge(ctx context.Context, token string) (Challenge
 // transaction, with the browser remembered, the event recorded and the
 // notices queued, so a failure half-way leaves nothing half-done.
 func (s *Service) VerifySignIn(ctx context.Context, c session.Client, token, methodID, code string, remember bool) (store.User, Issued, error) {
+	return s.verify(ctx, c, token, methodID, method.Response{Code: code}, remember)
+}
+
+// VerifySignInKey finishes a pending sign-in with a security key: the
+// browser's answer (PublicKeyCredential JSON) to the ceremony begun for
+// this pending sign-in. It counts like a code.
+func (s *Service) VerifySignInKey(ctx context.Context, c session.Client, token, methodID string, credential json.RawMessage, remember bool) (store.User, Issued, error) {
+	return s.verify(ctx, c, token, methodID, method.Response{Credential: credential}, remember)
+}
+
+func (s *Service) verify(ctx context.Context, c session.Client, token, methodID string, resp method.Response, remember bool) (store.User, Issued, error) {
 	if !secret.WellFormedToken(token) {
 		return store.User{}, Issued{}, ErrExpired
 	}
@@ -120,7 +147,10 @@ func (s *Service) VerifySignIn(ctx context.Context, c session.Client, token, met
 		return u, Issued{}, err
 	}
 	left := max(0, s.pendingAttempts-p.Failures)
-	if wrong, err := s.account.CheckCode(ctx, c, u, f, code, known, left); err != nil {
+	if resp.Credential != nil {
+		resp.Owner = PendingOwner(p.ID)
+	}
+	if wrong, err := s.account.CheckCode(ctx, c, u, f, resp, known, left); err != nil {
 		if !wrong {
 			giveBack() // never checked: a budget refused it
 			return u, Issued{}, err
@@ -130,17 +160,55 @@ func (s *Service) VerifySignIn(ctx context.Context, c session.Client, token, met
 		}
 		return u, Issued{}, err
 	}
-	iss, err := s.completeSignIn(ctx, c, u, p, f, remember, known)
+	iss, err := s.completeSignIn(ctx, c, u, &p, f, remember, known)
 	return u, iss, err
 }
 
-// completeSignIn ends pending sign-in p, which f's code just passed, and
-// starts the session — in one transaction with everything that goes with
+// SignInWithKey signs in u, whose passkey f was just verified (the first
+// step, with no password). A passkey that verified the person (PIN,
+// biometrics) is two steps — something held and something known or
+// inherent — and starts a two-step session at once (amr: the key's, user,
+// mfa); one that only showed presence is one step: a two-step account is
+// then asked for its second as after a password.
+func (s *Service) SignInWithKey(ctx context.Context, c session.Client, u store.User, f store.Factor, verified, remember bool) (Issued, error) {
+	known, err := s.knownBrowser(ctx, c, u.ID)
+	if err != nil {
+		return Issued{}, err
+	}
+	if verified {
+		return s.completeSignIn(ctx, c, u, nil, f, remember, known)
+	}
+	first := s.account.AMR(f)
+	if u.TwoStepEnabled {
+		return s.challenge(ctx, c, u, known, first)
+	}
+	iss, err := s.StartSession(ctx, c, u, 1, "passkey", first, known)
+	if err != nil {
+		return Issued{}, err
+	}
+	s.audit.Record(ctx, c.Audit(), u.ID, audit.SignIn, audit.Success, "passkey "+f.Label)
+	return iss, nil
+}
+
+// completeSignIn ends pending sign-in p, which f's code just passed (or,
+// with p nil, f is a passkey that verified the person), and starts the
+// session — in one transaction with everything that goes with
 // it: the browser known to the account, the remembered device when asked
 // for, the events and the notices.
-func (s *Service) completeSignIn(ctx context.Context, c session.Client, u store.User, p store.Pending, f store.Factor, remember, known bool) (Issued, error) {
+func (s *Service) completeSignIn(ctx context.Context, c session.Client, u store.User, p *store.Pending, f store.Factor, remember, known bool) (Issued, error) {
 	now := s.now()
-	amr := session.JoinAMR([]string{session.AMRPassword}, s.account.AMR(f), []string{session.AMRMultiFactor})
+	var amr []string
+	detail := "with " + f.Label
+	if p == nil {
+		amr = session.JoinAMR(s.account.AMR(f), []string{session.AMRUser, session.AMRMultiFactor})
+		detail = "passkey " + f.Label
+	} else {
+		first := p.FirstAMR
+		if len(first) == 0 {
+			first = []string{session.AMRPassword}
+		}
+		amr = session.JoinAMR(first, s.account.AMR(f), []string{session.AMRMultiFactor})
+	}
 	sess, iss := s.newSession(c, u, 2, "second_factor", amr)
 	var notices []store.Mail
 	if f.Kind == factor.Recovery {
@@ -157,11 +225,13 @@ func (s *Service) completeSignIn(ctx context.Context, c session.Client, u store.
 		notices = append(notices, s.account.MailRow(u.ID, audit.MailKind, s.audit.Message(u, audit.BrowserRemembered(u.Email, dev.Label, c.IP))))
 	}
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		if ok, err := tx.CompletePending(ctx, p.ID, now); err != nil || !ok {
-			if err == nil {
-				err = ErrExpired // finished by a concurrent request
+		if p != nil {
+			if ok, err := tx.CompletePending(ctx, p.ID, now); err != nil || !ok {
+				if err == nil {
+					err = ErrExpired // finished by a concurrent request
+				}
+				return err
 			}
-			return err
 		}
 		if err := tx.CreateSession(ctx, sess); err != nil {
 			return err
@@ -176,7 +246,7 @@ func (s *Service) completeSignIn(ctx context.Context, c session.Client, u store.
 		if err := tx.RememberBrowser(ctx, u.ID, PassedMark(iss.browser), now, s.sessions.KnownUntil(now)); err != nil {
 			return err
 		}
-		if err := tx.AddEvent(ctx, s.audit.Event(c.Audit(), u.ID, audit.SignIn, audit.Success, "with "+f.Label)); err != nil {
+		if err := tx.AddEvent(ctx, s.audit.Event(c.Audit(), u.ID, audit.SignIn, audit.Success, detail)); err != nil {
 			return err
 		}
 		if remember {

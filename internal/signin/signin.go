@@ -15,6 +15,7 @@ import (
 	"twostep/internal/config"
 	"twostep/internal/delivery"
 	"twostep/internal/device"
+	"twostep/internal/method"
 	"twostep/internal/password"
 	"twostep/internal/ratelimit"
 	"twostep/internal/secret"
@@ -64,7 +65,7 @@ type Account interface {
 	// account, under the budgets of wrong codes. wrong reports that the
 	// code was checked and was wrong: err is then the error to show,
 	// counting attemptsLeft.
-	CheckCode(ctx context.Context, c session.Client, u store.User, f store.Factor, code string, known bool, attemptsLeft int) (wrong bool, err error)
+	CheckCode(ctx context.Context, c session.Client, u store.User, f store.Factor, resp method.Response, known bool, attemptsLeft int) (wrong bool, err error)
 	// MailRow is m to the user, sealed for the queue; PokeMail wakes the
 	// sender after a commit that queued some.
 	MailRow(userID, kind string, m delivery.Message) store.Mail
@@ -272,7 +273,7 @@ func (s *Service) SignIn(ctx context.Context, c session.Client, email, pw string
 		s.upgradeHash(ctx, u, norm)
 	}
 	if u.TwoStepEnabled {
-		iss, err := s.challenge(ctx, c, u, known)
+		iss, err := s.challenge(ctx, c, u, known, nil)
 		return u, iss, err
 	}
 	iss, err := s.StartSession(ctx, c, u, 1, "password", []string{session.AMRPassword}, known)

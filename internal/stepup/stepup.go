@@ -6,12 +6,14 @@ package stepup
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"time"
 
 	"twostep/internal/audit"
 	"twostep/internal/config"
+	"twostep/internal/method"
 	"twostep/internal/password"
 	"twostep/internal/ratelimit"
 	"twostep/internal/session"
@@ -46,7 +48,7 @@ type Factors interface {
 	Methods(ctx context.Context, userID string) ([]store.Factor, error)
 	// CheckCode checks a code from the user's active method methodID
 	// under the budgets that limit guessing, and returns that method.
-	CheckCode(ctx context.Context, c session.Client, u store.User, methodID, code string) (store.Factor, error)
+	CheckCode(ctx context.Context, c session.Client, u store.User, methodID string, resp method.Response) (store.Factor, error)
 	// AMR is what a success with f adds to a session's amr (RFC 8176).
 	AMR(f store.Factor) []string
 }
@@ -138,8 +140,23 @@ func (s *Service) Password(ctx context.Context, c session.Client, sess store.Ses
 	return nil
 }
 
-// Code re-verifies with a second factor.
+// Code re-verifies with a second factor's code.
 func (s *Service) Code(ctx context.Context, c session.Client, sess store.Session, u store.User, methodID, code string) error {
+	return s.Verify(ctx, c, sess, u, methodID, method.Response{Code: code})
+}
+
+// Key re-verifies with a security key's answer (PublicKeyCredential JSON)
+// to the ceremony begun for this session (Owner).
+func (s *Service) Key(ctx context.Context, c session.Client, sess store.Session, u store.User, methodID string, credential json.RawMessage) error {
+	return s.Verify(ctx, c, sess, u, methodID, method.Response{Credential: credential, Owner: Owner(sess)})
+}
+
+// Owner is what a step-up's security-key ceremony is bound to: the
+// session asking.
+func Owner(sess store.Session) string { return "stepup:" + sess.ID }
+
+// Verify re-verifies with a second factor's answer.
+func (s *Service) Verify(ctx context.Context, c session.Client, sess store.Session, u store.User, methodID string, resp method.Response) error {
 	if !u.TwoStepEnabled {
 		methods, err := s.factors.Methods(ctx, u.ID)
 		if err != nil {
@@ -149,7 +166,7 @@ func (s *Service) Code(ctx context.Context, c session.Client, sess store.Session
 			return ErrTwoStepOff
 		}
 	}
-	f, err := s.factors.CheckCode(ctx, c, u, methodID, code)
+	f, err := s.factors.CheckCode(ctx, c, u, methodID, resp)
 	if err != nil {
 		return err
 	}
