@@ -93,6 +93,10 @@ type methodJSON struct {
 	Role       factor.Role `json:"role"`
 	CreatedAt  time.Time   `json:"created_at"`
 	LastUsedAt *time.Time  `json:"last_used_at"`
+	// Passkey and BackedUp are a security key's (kind webauthn): a
+	// discoverable credential, and one synced beyond its device.
+	Passkey  *bool `json:"passkey,omitempty"`
+	BackedUp *bool `json:"backed_up,omitempty"`
 }
 
 func (a *API) me(w http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
@@ -103,7 +107,7 @@ func (a *API) me(w http.ResponseWriter, r *http.Request, sess store.Session, u s
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"user":     userOf(u),
-		"two_step": map[string]any{"enabled": u.TwoStepEnabled, "methods": methodsJSON(methods), "default_method_id": u.DefaultFactorID},
+		"two_step": map[string]any{"enabled": u.TwoStepEnabled, "methods": a.withKeys(r, u.ID, methodsJSON(methods)), "default_method_id": u.DefaultFactorID},
 		"session":  map[string]any{"id": sess.ID, "aal": sess.AAL, "authenticated_at": sess.AuthenticatedAt},
 	})
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -38,9 +39,12 @@ func challengeMethods(fs []store.Factor) []challengeMethod {
 }
 
 type verifyBody struct {
-	MethodID       string `json:"method_id"`
-	Code           string `json:"code"`
-	RememberDevice bool   `json:"remember_device"`
+	MethodID string `json:"method_id"`
+	Code     string `json:"code"`
+	// Credential is a security key's answer (PublicKeyCredential JSON),
+	// instead of a code.
+	Credential     json.RawMessage `json:"credential"`
+	RememberDevice bool            `json:"remember_device"`
 }
 
 func (a *API) signinVerify(w http.ResponseWriter, r *http.Request) {
@@ -49,7 +53,13 @@ func (a *API) signinVerify(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	_, iss, err := a.acct.VerifySignIn(r.Context(), a.client(r), a.cookies.Pending(r), in.MethodID, in.Code, in.RememberDevice)
+	var iss account.Issued
+	var err error
+	if hasCredential(in.Credential) {
+		_, iss, err = a.acct.VerifySignInKey(r.Context(), a.client(r), a.cookies.Pending(r), in.MethodID, in.Credential, in.RememberDevice)
+	} else {
+		_, iss, err = a.acct.VerifySignIn(r.Context(), a.client(r), a.cookies.Pending(r), in.MethodID, in.Code, in.RememberDevice)
+	}
 	if err != nil {
 		if errors.Is(err, account.ErrSignInExpired) {
 			a.cookies.ClearPending(w)
@@ -69,39 +79,51 @@ type sendBody struct {
 }
 
 // signinSend and stepUpSend deliver codes for sms, voice and e-mail
-// methods; authenticator apps and recovery codes have nothing to send.
+// methods, and begin a security key's ceremony (200 {publicKey}: request
+// options); authenticator apps and recovery codes have nothing to send.
 func (a *API) signinSend(w http.ResponseWriter, r *http.Request) {
 	var in sendBody
 	if err := decode(w, r, &in); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	res, err := a.acct.SendSignInCode(r.Context(), a.client(r), a.cookies.Pending(r), in.MethodID, in.Channel)
+	res, err := a.acct.SendSignIn(r.Context(), a.client(r), a.cookies.Pending(r), in.MethodID, in.Channel)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, sendJSON(res))
+	writeSent(w, res)
 }
 
-func (a *API) stepUpSend(w http.ResponseWriter, r *http.Request, _ store.Session, u store.User) {
+func (a *API) stepUpSend(w http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
 	var in sendBody
 	if err := decode(w, r, &in); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	res, err := a.acct.SendStepUpCode(r.Context(), a.client(r), u, in.MethodID, in.Channel)
+	res, err := a.acct.SendStepUp(r.Context(), a.client(r), sess, u, in.MethodID, in.Channel)
 	if err != nil {
 		a.fail(w, r, err)
+		return
+	}
+	writeSent(w, res)
+}
+
+// writeSent answers a send: a security key's request options, or the
+// sent code's timings.
+func writeSent(w http.ResponseWriter, res account.SendResult) {
+	if res.PublicKey != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"publicKey": res.PublicKey, "expires_in_s": int(res.ExpiresIn.Seconds())})
 		return
 	}
 	writeJSON(w, http.StatusAccepted, sendJSON(res))
 }
 
 type stepUpBody struct {
-	MethodID string  `json:"method_id"`
-	Code     string  `json:"code"`
-	Password *string `json:"password"`
+	MethodID   string          `json:"method_id"`
+	Code       string          `json:"code"`
+	Credential json.RawMessage `json:"credential"`
+	Password   *string         `json:"password"`
 }
 
 func (a *API) stepUpVerify(w http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
@@ -119,6 +141,8 @@ func (a *API) stepUpVerify(w http.ResponseWriter, r *http.Request, sess store.Se
 			p.Field = "password"
 			err = p
 		}
+	case in.MethodID != "" && in.Password == nil && hasCredential(in.Credential):
+		err = a.acct.StepUpKey(r.Context(), a.client(r), sess, u, in.MethodID, in.Credential)
 	case in.MethodID != "" && in.Password == nil:
 		err = a.acct.StepUpCode(r.Context(), a.client(r), sess, u, in.MethodID, in.Code)
 	default:
@@ -140,6 +164,10 @@ type factorJSON struct {
 	CreatedAt  time.Time     `json:"created_at"`
 	LastUsedAt *time.Time    `json:"last_used_at"`
 	CodesLeft  *int          `json:"codes_left,omitempty"`
+	// Passkey and BackedUp are a security key's: a discoverable
+	// credential, and one synced beyond its device.
+	Passkey  *bool `json:"passkey,omitempty"`
+	BackedUp *bool `json:"backed_up,omitempty"`
 }
 
 func (a *API) factorOf(r *http.Request, f store.Factor) factorJSON {
@@ -151,6 +179,13 @@ func (a *API) factorOf(r *http.Request, f store.Factor) factorJSON {
 	if f.Kind == account.KindRecovery {
 		if n, err := a.acct.RecoveryCodesLeft(r.Context(), f.ID); err == nil {
 			j.CodesLeft = &n
+		}
+	}
+	if f.Kind == account.KindWebAuthn && f.Status == factor.Active {
+		if keys, err := a.acct.SecurityKeys(r.Context(), f.UserID); err == nil {
+			if k, ok := keys[f.ID]; ok {
+				j.Passkey, j.BackedUp = &k.Discoverable, &k.BackupState
+			}
 		}
 	}
 	return j
@@ -193,6 +228,9 @@ func (a *API) addTOTP(w http.ResponseWriter, r *http.Request, sess store.Session
 
 type codeBody struct {
 	Code string `json:"code"`
+	// Credential confirms a security key: the browser's answer to the
+	// creation options (PublicKeyCredential JSON).
+	Credential json.RawMessage `json:"credential"`
 }
 
 func (a *API) confirmFactor(w http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
@@ -201,7 +239,13 @@ func (a *API) confirmFactor(w http.ResponseWriter, r *http.Request, sess store.S
 		a.fail(w, r, err)
 		return
 	}
-	f, err := a.acct.ConfirmFactor(r.Context(), a.client(r), sess, u, r.PathValue("id"), in.Code)
+	var f store.Factor
+	var err error
+	if hasCredential(in.Credential) {
+		f, err = a.acct.ConfirmSecurityKey(r.Context(), a.client(r), sess, u, r.PathValue("id"), in.Credential)
+	} else {
+		f, err = a.acct.ConfirmFactor(r.Context(), a.client(r), sess, u, r.PathValue("id"), in.Code)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
