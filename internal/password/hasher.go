@@ -123,14 +123,18 @@ func (h *Hasher) hash(pw string) string {
 }
 
 // Verify reports whether pw matches encoded, comparing in constant time.
-// encoded is an argon2id PHC string or an imported bcrypt hash ($2a$, $2b$
-// or $2y$). needsRehash is true when the password matched but encoded was
-// not made with h's parameters (always so for bcrypt): the caller should
+// encoded is an argon2id PHC string or an imported hash (bcrypt $2a$, $2b$
+// or $2y$, argon2i, Django PBKDF2: see import.go). needsRehash is true
+// when the password matched but encoded was not made with h's parameters
+// (always so for an imported format): the caller should
 // then store a fresh Hash of pw. A malformed encoded gives an error wrapping
 // [ErrMalformedHash]; admission can fail as in [Hasher.Hash].
 func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (ok, needsRehash bool, err error) {
 	if isBcrypt(encoded) {
 		return h.verifyBcrypt(ctx, pw, encoded)
+	}
+	if foreign(encoded) {
+		return h.verifyForeign(ctx, pw, encoded)
 	}
 	stored, err := parsePHC(encoded)
 	if err != nil {
