@@ -24,8 +24,18 @@ var ErrSignInExpired = signin.ErrExpired
 
 // SignIn checks an e-mail and password, and starts a session or a second
 // step (signin.Service.SignIn).
+//
+// A right password on an account that must choose a new one is refused
+// (signin.ErrPasswordResetRequired) and a fresh reset link is sent, under
+// the reset link's own budgets.
 func (s *Service) SignIn(ctx context.Context, c Client, email, pw string) (store.User, Issued, error) {
-	return s.signin.SignIn(ctx, c, email, pw)
+	u, iss, err := s.signin.SignIn(ctx, c, email, pw)
+	if errors.Is(err, signin.ErrPasswordResetRequired) {
+		if rerr := s.RequestReset(ctx, c, email); rerr != nil {
+			s.log.Warn("reset link for a required new password", "err", rerr)
+		}
+	}
+	return u, iss, err
 }
 
 // PendingChallenge returns the challenge a pending-sign-in cookie belongs

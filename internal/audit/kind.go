@@ -50,6 +50,16 @@ const (
 	KeyCloned Kind = "key_cloned"
 	// PasskeySignIn is a sign-in with a passkey (no password).
 	PasskeySignIn Kind = "passkey_signin"
+
+	// Operators' actions on an account (twostep users …); the detail
+	// names the operator (their OS user) and their reason.
+	AdminDisable            Kind = "admin_disable"
+	AdminEnable             Kind = "admin_enable"
+	AdminResetTwoStep       Kind = "admin_reset_two_step"
+	AdminForcePasswordReset Kind = "admin_force_password_reset"
+	AdminImport             Kind = "admin_import"
+	AdminExport             Kind = "admin_export"
+	AdminDelete             Kind = "admin_delete"
 )
 
 // description is everything said about a kind: its words in the activity
@@ -88,6 +98,14 @@ var descriptions = map[Kind]description{
 	AppTokenReuse:        {label: "An app's used sign-in token was presented again; its access was revoked"},
 	KeyCloned:            {label: "Security key may have been copied: turned off", subject: "Your security key may have been copied"},
 	PasskeySignIn:        {label: "Signed in with a passkey", subject: "You signed in with a passkey"},
+
+	AdminDisable:            {label: "Account disabled by support", subject: "Your account was disabled"},
+	AdminEnable:             {label: "Account enabled again by support", subject: "Your account was enabled again"},
+	AdminResetTwoStep:       {label: "Two-step verification reset by support", subject: "Two-step verification was reset"},
+	AdminForcePasswordReset: {label: "New password required by support", subject: "Choose a new password"},
+	AdminImport:             {label: "Account imported"},
+	AdminExport:             {label: "Account data exported by support"},
+	AdminDelete:             {label: "Account deleted by support", subject: "Your account was deleted"},
 }
 
 // Label is the kind in the words of the activity list. A kind no longer

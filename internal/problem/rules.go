@@ -116,6 +116,8 @@ var rules = []rule{
 		p.Field = "email"
 		return p
 	}),
+	is(signin.ErrAccountDisabled, http.StatusForbidden, "account_disabled", "Account disabled", "This account is disabled. Contact support if you think this is a mistake.", ""),
+	is(signin.ErrPasswordResetRequired, http.StatusForbidden, "password_reset_required", "New password required", "Your password was right, but you must choose a new one before you can sign in. We have e-mailed you a link to do so.", ""),
 	is(signin.ErrInvalidCredentials, http.StatusUnauthorized, "invalid_credentials", "Sign-in failed", "The e-mail address or password is wrong.", ""),
 	is(account.ErrEmailTaken, http.StatusConflict, "email_taken", "E-mail already registered", "An account with this e-mail address already exists. Sign in, or reset the password.", "email"),
 	is(stepup.ErrWrongPassword, http.StatusForbidden, "wrong_password", "Current password is wrong", "The current password is wrong.", "current_password"),
@@ -132,6 +134,8 @@ var rules = []rule{
 	// person; one that gets through is a bug or an outage.
 	isInternal(store.ErrNotFound),          // each flow says what was not found
 	isInternal(store.ErrEmailTaken),        // account.ErrEmailTaken
+	isInternal(store.ErrBackupPostgres),    // the backup command's, never a request's
+	isInternal(store.ErrBackupExists),      // the backup command's, never a request's
 	asInternal[*oidc.InvalidClientError](), // the clients command's, never a request's
 	isInternal(store.ErrCodeUsed),          // the token endpoint answers invalid_grant
 	isInternal(store.ErrTokenUsed),         // the token endpoint answers invalid_grant

@@ -171,6 +171,9 @@ func (s *Service) verify(ctx context.Context, c session.Client, token, methodID 
 // mfa); one that only showed presence is one step: a two-step account is
 // then asked for its second as after a password.
 func (s *Service) SignInWithKey(ctx context.Context, c session.Client, u store.User, f store.Factor, verified, remember bool) (Issued, error) {
+	if err := s.checkHold(ctx, c, u, false); err != nil {
+		return Issued{}, err
+	}
 	known, err := s.knownBrowser(ctx, c, u.ID)
 	if err != nil {
 		return Issued{}, err

@@ -39,6 +39,9 @@ type Store interface {
 	UserByEmail(ctx context.Context, email string) (store.User, error)
 	UserByID(ctx context.Context, id string) (store.User, error)
 	UpgradePasswordHash(ctx context.Context, userID, oldHash, newHash string) error
+	// UserHold reads what an operator put on the account (disabled, a
+	// new password required).
+	UserHold(ctx context.Context, userID string) (store.Hold, error)
 	KnownBrowser(ctx context.Context, userID, hash string, now time.Time) (bool, error)
 	CreatePending(ctx context.Context, p store.Pending) error
 	PendingByTokenHash(ctx context.Context, hash string, now time.Time, attempts int) (store.Pending, error)
@@ -267,6 +270,9 @@ func (s *Service) SignIn(ctx context.Context, c session.Client, email, pw string
 		err = s.limiter.Refund(ctx, addressKey(c.LimitAddr()), key)
 	}
 	if err != nil {
+		return store.User{}, Issued{}, err
+	}
+	if err := s.checkHold(ctx, c, u, true); err != nil {
 		return store.User{}, Issued{}, err
 	}
 	if rehash {
