@@ -197,7 +197,7 @@ func (s *Service) deliver(m store.Mail) {
 		}
 		return
 	}
-	sendErr := s.sender.Send(ctx, msg)
+	sendErr := s.senderFor(msg.Channel).Send(ctx, msg)
 	now := s.now()
 	if sendErr == nil {
 		if ok, err := s.db.MailSent(ctx, m.ID, m.Claim, now); err != nil {

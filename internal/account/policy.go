@@ -77,7 +77,7 @@ func (s *Service) EnableTwoStep(ctx context.Context, c Client, sess store.Sessio
 // DisableTwoStep turns 2SV off, removing every method and remembered
 // device, after a fresh step-up.
 func (s *Service) DisableTwoStep(ctx context.Context, c Client, sess store.Session, u store.User) error {
-	if !s.cfg.TwoStep.AllowDisable {
+	if !s.cfg.TwoStep.AllowDisable || s.cfg.TwoStep.Required {
 		return ErrPolicyRequiresTwoStep
 	}
 	if err := s.RequireStepUp(ctx, sess, u); err != nil {

@@ -106,6 +106,9 @@ type authedHandler func(w http.ResponseWriter, r *http.Request, sess store.Sessi
 func (a *API) authed(h authedHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sess, u, err := a.acct.Authenticate(r.Context(), a.cookies.Session(r))
+		if err == nil && !forSetUp(r) {
+			err = a.acct.CheckTwoStepRequirement(r.Context(), u) // two_step.required
+		}
 		if err != nil {
 			a.fail(w, r, err)
 			return

@@ -161,7 +161,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Option
 	}
 	pages, err := web.New(acct, cookies, box, web.Options{
 		SiteName: cfg.Server.SiteName, TrustProxy: cfg.Server.TrustProxy, ResetTTL: cfg.Tokens.ResetTTL.D(),
-		StepUpWindow: cfg.TwoStep.StepUpWindow.D(), AllowDisable: cfg.TwoStep.AllowDisable, PhoneMethods: acct.PhoneMethodsAllowed(),
+		StepUpWindow: cfg.TwoStep.StepUpWindow.D(), AllowDisable: cfg.TwoStep.AllowDisable && !cfg.TwoStep.Required, PhoneMethods: acct.PhoneMethodsAllowed(),
 		ReturnHosts: returnHosts, Apps: apps,
 	}, log)
 	if err != nil {

@@ -120,6 +120,12 @@ type TwoStep struct {
 	// /api/v1/signin/passkey/*); off, passkeys and security keys still
 	// work as a second step.
 	Passkeys bool `yaml:"passkeys"`
+	// Required sends everyone without two-step verification to the set-up
+	// wizard after signing in; once RequiredGrace has passed (from the
+	// later of the account's creation and the first time a server
+	// enforced the policy on the database), nothing else is allowed.
+	Required      bool     `yaml:"required"`
+	RequiredGrace Duration `yaml:"required_grace"`
 }
 
 // Server is the HTTP side.
@@ -325,7 +331,7 @@ func Default() Config {
 			StepUpWindow:   Duration(10 * time.Minute),
 			DeviceLifetime: Duration(90 * 24 * time.Hour), DeviceMaxLifetime: Duration(365 * 24 * time.Hour),
 			TOTPDigits: 6, TOTPPeriod: 30, TOTPAlgorithm: "SHA1", TOTPSkew: 1,
-			Passkeys: true,
+			Passkeys: true, RequiredGrace: Duration(7 * 24 * time.Hour),
 		},
 		// Forward-auth refuses everything until rules say otherwise.
 		AccessControl: AccessControl{DefaultPolicy: PolicyDeny},

@@ -114,6 +114,9 @@ func (c *Config) Validate() error {
 			bad("%s must be positive", name)
 		}
 	}
+	if t.RequiredGrace < 0 {
+		bad("two_step.required_grace must not be negative (0: no grace period)")
+	}
 	if t.DeviceMaxLifetime < t.DeviceLifetime {
 		bad("two_step.device_max_lifetime must be at least two_step.device_lifetime")
 	}

@@ -60,6 +60,7 @@ var rules = []rule{
 	is(account.ErrEmailNotVerified, http.StatusConflict, "email_not_verified", "E-mail address not confirmed", "Confirm your e-mail address with the link we sent before turning two-step verification on.", ""),
 	is(account.ErrPrimaryRequired, http.StatusConflict, "primary_required", "Method needed", "Add and confirm a method (an authenticator app or a phone) before turning two-step verification on.", ""),
 	is(account.ErrPolicyRequiresTwoStep, http.StatusForbidden, "policy_requires_two_step", "Two-step verification required", "This site requires two-step verification; it cannot be turned off.", ""),
+	is(account.ErrTwoStepRequired, http.StatusForbidden, "two_step_required", "Set up two-step verification", "This site requires two-step verification, and the time to set it up has passed: set it up now to continue.", ""),
 	is(signin.ErrExpired, http.StatusUnauthorized, "signin_expired", "Sign-in expired", "This sign-in has expired or had too many wrong codes. Enter your e-mail and password again.", ""),
 	is(account.ErrFactorNotFound, http.StatusNotFound, "not_found", "No such method", "You have no active method with that id.", ""),
 	is(device.ErrNotFound, http.StatusNotFound, "not_found", "No such browser", "You have no remembered browser with that id.", ""),

@@ -54,7 +54,7 @@ func (w *Web) signin(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email := r.PostFormValue("email")
-	_, iss, err := w.acct.SignIn(r.Context(), w.client(r), email, r.PostFormValue("password"))
+	u, iss, err := w.acct.SignIn(r.Context(), w.client(r), email, r.PostFormValue("password"))
 	if err == nil && iss.Challenge != nil {
 		w.cookies.SetPending(rw, iss.Challenge.Token, iss.Challenge.ExpiresAt.Sub(w.acct.Now()))
 		http.Redirect(rw, r, "/signin/verify", http.StatusSeeOther)
@@ -75,7 +75,7 @@ func (w *Web) signin(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.issue(rw, r, iss)
-	http.Redirect(rw, r, w.landing(rw, r), http.StatusSeeOther)
+	http.Redirect(rw, r, w.landingFor(rw, r, u), http.StatusSeeOther)
 }
 
 // keepReturn keeps the request's rd, when signin.ReturnTo keeps it, for

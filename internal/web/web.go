@@ -191,6 +191,10 @@ func (w *Web) authed(h authedHandler) http.HandlerFunc {
 			http.Redirect(rw, r, "/signin", http.StatusSeeOther)
 			return
 		}
+		if !forSetUpPage(r) && w.blockedBy(r, u) { // two_step.required
+			http.Redirect(rw, r, setUpWizard, http.StatusSeeOther)
+			return
+		}
 		h(rw, r, sess, u)
 	}
 }
