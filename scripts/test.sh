@@ -53,5 +53,6 @@ fuzz ./internal/factor/totp FuzzParseURI
 fuzz ./internal/factor/totp FuzzNormalizeCode
 fuzz ./internal/factor/recovery FuzzNormalize
 fuzz ./internal/phone FuzzParse
+fuzz ./internal/method/securitykey FuzzParseCredential
 
 echo "== all tests passed"
