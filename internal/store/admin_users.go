@@ -395,3 +395,25 @@ func (t *Tx) DeleteUser(ctx context.Context, u User) error {
 	}
 	return nil
 }
+
+// RequirePasswordResetRange demands a new password, from at, of every
+// account with an id in (after, last], and ends their sessions, app
+// tokens and sign-ins in progress, when the transaction commits: a
+// batch of a run over every account, in a few statements.
+func (t *Tx) RequirePasswordResetRange(ctx context.Context, after, last string, at time.Time) error {
+	in := `user_id IN (SELECT id FROM users WHERE id > ? AND id <= ?)`
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`UPDATE users SET password_reset_required_at = ? WHERE id > ? AND id <= ?`, []any{micros(at), after, last}},
+		{`UPDATE sessions SET revoked_at = ? WHERE ` + in + ` AND revoked_at IS NULL`, []any{micros(at), after, last}},
+		{`UPDATE oidc_tokens SET revoked_at = ? WHERE ` + in + ` AND revoked_at = 0`, []any{micros(at), after, last}},
+		{`UPDATE pending_signins SET done_at = ? WHERE ` + in + ` AND done_at IS NULL`, []any{micros(at), after, last}},
+	} {
+		if _, err := t.exec(ctx, q.sql, q.args...); err != nil {
+			return fmt.Errorf("require password reset: %w", err)
+		}
+	}
+	return nil
+}
