@@ -31,7 +31,7 @@ func (e *env) newKey(uv, synced bool) *vkey {
 	}
 }
 
-func options(t *testing.T, r reply) string {
+func options(t testing.TB, r reply) string {
 	t.Helper()
 	b, err := json.Marshal(r.JSON["publicKey"])
 	if err != nil || r.JSON["publicKey"] == nil {
@@ -41,7 +41,7 @@ func options(t *testing.T, r reply) string {
 }
 
 // attest answers creation options.
-func (k *vkey) attest(t *testing.T, publicKey string) json.RawMessage {
+func (k *vkey) attest(t testing.TB, publicKey string) json.RawMessage {
 	t.Helper()
 	o, err := vw.ParseAttestationOptions(publicKey)
 	if err != nil {
@@ -52,7 +52,7 @@ func (k *vkey) attest(t *testing.T, publicKey string) json.RawMessage {
 }
 
 // assert answers request options.
-func (k *vkey) assert(t *testing.T, publicKey string) json.RawMessage {
+func (k *vkey) assert(t testing.TB, publicKey string) json.RawMessage {
 	t.Helper()
 	o, err := vw.ParseAssertionOptions(publicKey)
 	if err != nil {
