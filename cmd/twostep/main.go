@@ -9,6 +9,7 @@
 //	twostep clients list [--json] | remove CLIENT_ID   apps signing people in (OpenID Connect)
 //	twostep rotate-signing-key [--config FILE]   new keys for ID tokens
 //	twostep backup FILE [--config FILE] [--data-dir DIR]   online SQLite copy
+//	twostep users list|show|disable|enable|reset-two-step|force-password-reset|import|export|delete   accounts, for support staff
 //	twostep bench   [flags]   measure sign-in throughput, latency and memory
 //	twostep version
 //	twostep help   this list
@@ -60,6 +61,8 @@ Commands:
   clients              apps signing people in (OpenID Connect): add, list, remove
   rotate-signing-key   new keys for ID tokens
   backup               copy the SQLite database to FILE while it runs (not the key)
+  users                support and operators: list, show, disable, enable, reset-two-step,
+                       force-password-reset, import, export, delete ("twostep users" for more)
   bench                measure sign-in throughput, latency and memory
   version              print the version
   help                 print this list
@@ -90,6 +93,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return rotateSigningKey(args[1:], stdout, stderr)
 	case "backup":
 		return backup(args[1:], stdout, stderr)
+	case "users":
+		return users(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "twostep", version)
 		return nil
