@@ -1,6 +1,10 @@
 package api_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -27,7 +31,27 @@ func (e *env) newKey(uv, synced bool) *vkey {
 	return &vkey{
 		rp:   vw.RelyingParty{ID: "localhost", Name: "twostep", Origin: e.srv.BaseURL()},
 		auth: vw.NewAuthenticatorWithOptions(vw.AuthenticatorOptions{UserNotVerified: !uv, BackupEligible: synced, BackupState: synced}),
-		cred: vw.NewCredential(vw.KeyTypeEC2),
+		cred: newCredential(),
+	}
+}
+
+// newCredential is a P-256 credential whose coordinates are both 32
+// bytes: virtualwebauthn writes them with big.Int.Bytes, which drops
+// leading zeros (1 key in 64), and such a COSE key is rightly refused.
+func newCredential() vw.Credential {
+	for {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			panic(err)
+		}
+		if len(k.X.Bytes()) != 32 || len(k.Y.Bytes()) != 32 {
+			continue
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			panic(err)
+		}
+		return vw.NewCredentialWithImportedKey(vw.KeyTypeEC2, der)
 	}
 }
 
@@ -369,7 +393,7 @@ func TestSecurityKeyBudget(t *testing.T) {
 	forEngine(t, func(t *testing.T, e *env) {
 		a := e.enrollKey("budget@example.com", false, false)
 		thief := *a.key
-		thief.cred = vw.NewCredential(vw.KeyTypeEC2) // not the account's key
+		thief.cred = newCredential() // not the account's key
 		b := e.srv.Client()
 		e.password(b, a.email)
 		for left := 4; left >= 0; left-- {
