@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -45,6 +46,9 @@ type challengeData struct {
 	Sendable, CanText, CanCall bool
 	SentNotice, SentChannel    string
 	Wait, WaitSMS, WaitVoice   int
+	// Key is the ceremony when Method is a security key or passkey: the
+	// page asks the key instead of a code.
+	Key *keyCeremony
 }
 
 func (w *Web) challengePage(rw http.ResponseWriter, r *http.Request) {
@@ -57,18 +61,43 @@ func (w *Web) challengePage(rw http.ResponseWriter, r *http.Request) {
 		w.fail(rw, r, err)
 		return
 	}
-	w.renderChallenge(rw, http.StatusOK, ch, u, r.URL.Query().Get("method"), "", false, r.URL.Query().Get("sent"))
+	w.renderChallenge(rw, r, http.StatusOK, ch, u, r.URL.Query().Get("method"), "", false, r.URL.Query().Get("sent"))
 }
 
 // renderChallenge renders the challenge for methodID (default: the user's
-// default method); sent names the channel a code just went out on.
-func (w *Web) renderChallenge(rw http.ResponseWriter, status int, ch account.Challenge, u store.User, methodID, errMsg string, remember bool, sent string) {
-	w.render(rw, status, "challenge", w.challengeView(ch, u, methodID, errMsg, remember, sent))
+// default method); sent names the channel a code just went out on. A
+// security key's ceremony begins here: its options are in the page.
+func (w *Web) renderChallenge(rw http.ResponseWriter, r *http.Request, status int, ch account.Challenge, u store.User, methodID, errMsg string, remember bool, sent string) {
+	d := w.challengeView(r, ch, u, methodID, errMsg, remember, sent)
+	if d.Key != nil {
+		res, err := w.acct.BeginSignInKey(r.Context(), w.cookies.Pending(r), d.Method.ID)
+		if err != nil {
+			st, msg := w.explain(err)
+			if st >= 500 {
+				w.fail(rw, r, err)
+				return
+			}
+			d.FormError = msg
+		} else {
+			d.Key.Options = res.PublicKey
+			d.Page.WebAuthn = true
+		}
+	}
+	w.render(rw, status, "challenge", d)
 }
 
 // challengeView is the challenge page's data (renderChallenge).
-func (w *Web) challengeView(ch account.Challenge, u store.User, methodID, errMsg string, remember bool, sent string) challengeData {
+func (w *Web) challengeView(r *http.Request, ch account.Challenge, u store.User, methodID, errMsg string, remember bool, sent string) challengeData {
 	d := challengeData{Page: w.page("Two-step verification", nil), Email: u.Email, Remember: remember, Site: w.opt.SiteName}
+	var keys map[string]store.WebAuthnCredential
+	for _, m := range ch.Methods {
+		if m.Kind == account.KindWebAuthn && keys == nil {
+			var err error
+			if keys, err = w.acct.SecurityKeys(r.Context(), u.ID); err != nil {
+				w.log.Error("list security keys", "err", err) // only words depend on it
+			}
+		}
+	}
 	chosen := ch.DefaultID
 	for _, m := range ch.Methods {
 		if m.ID == methodID {
@@ -80,9 +109,15 @@ func (w *Web) challengeView(ch account.Challenge, u store.User, methodID, errMsg
 			d.Method = m
 			continue
 		}
-		d.Others = append(d.Others, otherMethod{ID: m.ID, Text: useText(m)})
+		d.Others = append(d.Others, otherMethod{ID: m.ID, Text: useText(m, keys[m.ID].Discoverable)})
 	}
 	d.Prompt = promptFor(d.Method)
+	if d.Method.Kind == account.KindWebAuthn {
+		passkey := keys[d.Method.ID].Discoverable
+		d.Key = &keyCeremony{Passkey: passkey, Label: d.Method.Label}
+		d.Prompt = keyPrompt(d.Method, passkey, keyButton(passkey))
+		d.FormError = errMsg // no code field to show it beside
+	}
 	d.CodeField = signinCodeField(d.Method, errMsg)
 	d.Recovery = d.Method.Kind == account.KindRecovery
 	d.OpenOthers = errMsg != ""
@@ -127,9 +162,10 @@ func (w *Web) challengeView(ch account.Challenge, u store.User, methodID, errMsg
 
 // renderLocked renders the challenge while the account's codes are
 // refused: what happened, until when, and the way to end it.
-func (w *Web) renderLocked(rw http.ResponseWriter, ch account.Challenge, u store.User, methodID string, lim *ratelimit.Limited) {
+func (w *Web) renderLocked(rw http.ResponseWriter, r *http.Request, ch account.Challenge, u store.User, methodID string, lim *ratelimit.Limited) {
 	rw.Header().Set("Retry-After", strconv.Itoa(lim.Seconds()))
-	d := w.challengeView(ch, u, methodID, "", false, "")
+	d := w.challengeView(r, ch, u, methodID, "", false, "")
+	d.Key = nil // no key is asked while the account's codes are refused
 	d.Locked = &lockData{When: lim.Until.UTC().Format("15:04 UTC"), In: text.Wait(lim.RetryAfter)}
 	w.render(rw, http.StatusTooManyRequests, "challenge", d)
 }
@@ -141,7 +177,17 @@ func (w *Web) challenge(rw http.ResponseWriter, r *http.Request) {
 	}
 	token := w.cookies.Pending(r)
 	methodID, remember := r.PostFormValue("method_id"), r.PostFormValue("remember") == "1"
-	_, iss, err := w.acct.VerifySignIn(r.Context(), w.client(r), token, methodID, r.PostFormValue("code"), remember)
+	var iss account.Issued
+	var err error
+	cred, withKey := r.PostForm["credential"]
+	switch {
+	case withKey && strings.TrimSpace(cred[0]) == "":
+		err = errNoAnswer
+	case withKey:
+		_, iss, err = w.acct.VerifySignInKey(r.Context(), w.client(r), token, methodID, json.RawMessage(cred[0]), remember)
+	default:
+		_, iss, err = w.acct.VerifySignIn(r.Context(), w.client(r), token, methodID, r.PostFormValue("code"), remember)
+	}
 	if err != nil {
 		if errors.Is(err, account.ErrSignInExpired) {
 			w.cookies.ClearPending(rw)
@@ -150,6 +196,9 @@ func (w *Web) challenge(rw http.ResponseWriter, r *http.Request) {
 		}
 		var bad *account.InvalidCodeError
 		status, msg := w.explain(err)
+		if errors.Is(err, errNoAnswer) {
+			status, msg = http.StatusBadRequest, noAnswer
+		}
 		if status >= 500 {
 			w.fail(rw, r, err)
 			return
@@ -168,10 +217,10 @@ func (w *Web) challenge(rw http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if lim, ok := account.AccountLocked(err); ok {
-			w.renderLocked(rw, ch, u, methodID, lim)
+			w.renderLocked(rw, r, ch, u, methodID, lim)
 			return
 		}
-		w.renderChallenge(rw, status, ch, u, methodID, msg, remember, "")
+		w.renderChallenge(rw, r, status, ch, u, methodID, msg, remember, "")
 		return
 	}
 	w.issue(rw, r, iss)
@@ -227,7 +276,7 @@ func (w *Web) signinSend(rw http.ResponseWriter, r *http.Request) {
 			w.fail(rw, r, err)
 			return
 		}
-		w.renderChallenge(rw, status, ch, u, methodID, msg, false, "")
+		w.renderChallenge(rw, r, status, ch, u, methodID, msg, false, "")
 		return
 	}
 	if channel == "" {
@@ -245,14 +294,25 @@ func promptFor(f store.Factor) string {
 		return "We'll send a 6-digit code to your phone " + f.Masked + "."
 	case account.KindEmail:
 		return "We'll e-mail a 6-digit code to " + f.Masked + "."
+	case account.KindWebAuthn:
+		return keyPrompt(f, false, keyButton(false))
 	}
 	return "Enter the 6-digit code from your authenticator app (" + f.Label + ")."
 }
 
 // useText is the "Try another way" link to method m, in words that say
 // what it is ("Use your phone •••456"), not only its label.
-func useText(m store.Factor) string {
+func useText(m store.Factor, passkey bool) string {
 	switch m.Kind {
+	case account.KindWebAuthn:
+		kind := "security key"
+		if passkey {
+			kind = "passkey"
+		}
+		if strings.EqualFold(m.Label, keyDefault(passkey)) {
+			return "Use your " + kind
+		}
+		return "Use your " + kind + " (" + m.Label + ")"
 	case account.KindRecovery:
 		return "Use a recovery code"
 	case account.KindSMS, account.KindVoice:

@@ -1,12 +1,14 @@
 package web
 
 import (
+	"encoding/json"
 	"errors"
 	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"twostep/internal/phone"
 
@@ -49,6 +51,10 @@ type confirmData struct {
 	Others        []methodOption
 	CodeField     field
 	PasswordField field
+	// Key is the ceremony when Method is a security key: the page asks
+	// the key instead of a code; KeyPrompt says how.
+	Key       *keyCeremony
+	KeyPrompt string
 }
 
 type hiddenField struct{ Name, Value string }
@@ -105,6 +111,13 @@ func (w *Web) renderConfirm(rw http.ResponseWriter, r *http.Request, status int,
 				if account.Sendable(m.Kind) {
 					d.Sendable = append(d.Sendable, opt)
 				}
+				if m.Kind == account.KindWebAuthn {
+					d.FormError = errMsg // no code field to show it beside
+					if err := w.stepUpKey(r, &d, sess, u, m); err != nil {
+						w.fail(rw, r, err)
+						return
+					}
+				}
 				continue
 			}
 			d.Others = append(d.Others, opt)
@@ -149,18 +162,25 @@ func (w *Web) confirm(rw http.ResponseWriter, r *http.Request, sess store.Sessio
 	p := pendingFrom(r.PostForm)
 	methodID := r.PostFormValue("method_id")
 	code, pw := r.PostFormValue("code"), r.PostFormValue("password")
+	cred, withKey := r.PostForm["credential"]
 	fresh := p.Action != "" && w.acct.RequireStepUp(r.Context(), sess, u) == nil
 	if !fresh {
-		if code == "" && pw == "" && p.Action != "" {
+		if code == "" && pw == "" && !withKey && p.Action != "" {
 			// The page asked only once, and the confirmation lapsed
 			// meanwhile: ask for the code now.
 			w.renderConfirm(rw, r, http.StatusOK, sess, u, p, next, methodID, "")
 			return
 		}
 		var err error
-		if u.TwoStepEnabled {
+		switch {
+		case withKey && strings.TrimSpace(cred[0]) == "":
+			w.renderConfirm(rw, r, http.StatusBadRequest, sess, u, p, next, methodID, noAnswer)
+			return
+		case withKey:
+			err = w.acct.StepUpKey(r.Context(), w.client(r), sess, u, methodID, json.RawMessage(cred[0]))
+		case u.TwoStepEnabled:
 			err = w.acct.StepUpCode(r.Context(), w.client(r), sess, u, methodID, code)
-		} else {
+		default:
 			err = w.acct.StepUpPassword(r.Context(), w.client(r), sess, u, pw)
 		}
 		if err != nil {
@@ -240,6 +260,7 @@ const (
 	actDefault   = "default"      // a method (ID) made the default
 	actAddApp    = "add_app"      // an authenticator app, at wizard Step, replacing Replace
 	actAddPhone  = "add_phone"    // the phone Phone by Via, at wizard Step
+	actAddKey    = "add_key"      // a security key (a passkey when Via says so), at wizard Step
 	actPassword  = "password"     // a new password: asked for again, never kept
 )
 
@@ -255,7 +276,7 @@ func pendingFrom(v url.Values) pending {
 	p := pending{Action: v.Get("action"), ID: v.Get("id"), Label: v.Get("label"), Phone: v.Get("phone"), Via: v.Get("via"), Replace: v.Get("replace")}
 	p.Step, _ = strconv.Atoi(v.Get("step"))
 	switch p.Action {
-	case actRemove, actCodes, actDisable, actForget, actForgetAll, actRename, actDefault, actAddApp, actAddPhone, actPassword:
+	case actRemove, actCodes, actDisable, actForget, actForgetAll, actRename, actDefault, actAddApp, actAddPhone, actAddKey, actPassword:
 		return p
 	}
 	return pending{}
@@ -372,6 +393,11 @@ func (w *Web) describe(r *http.Request, u store.User, p pending) (description, e
 			number = n.International()
 		}
 		return description{what: "add the phone " + number, question: "Add the phone " + number + "?", button: "Continue"}, nil
+	case actAddKey:
+		if p.Via == viaPasskey {
+			return description{what: "add a passkey", question: "Add a passkey?", button: "Continue"}, nil
+		}
+		return description{what: "add a security key", question: "Add a security key?", button: "Continue"}, nil
 	case actPassword:
 		return description{what: "change your password", question: "Change your password?", button: "Confirm",
 			consequence: "Then type your current and new password again and press Change password: we never keep a typed password."}, nil
@@ -422,6 +448,9 @@ func (w *Web) perform(rw http.ResponseWriter, r *http.Request, sess store.Sessio
 		err, notice = w.acct.MakeDefault(ctx, c, sess, u, p.ID), "method_default"
 	case actAddApp:
 		to, err = w.addApp(r, sess, u, p)
+	case actAddKey:
+		w.addKey(rw, r, sess, u, p, http.StatusOK, "", "")
+		return
 	case actAddPhone:
 		var f store.Factor
 		f, _, err = w.acct.AddPhone(ctx, c, sess, u, p.Phone, "", p.Via, "")

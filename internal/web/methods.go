@@ -31,6 +31,9 @@ type methodRow struct {
 	RemoveLink string
 	// Renaming: this row shows its rename form.
 	Renaming bool
+	// Where says where a security key or passkey lives: "synced
+	// passkey" (backed up by a cloud keychain) or "this device only".
+	Where string
 }
 
 type twoStepData struct {
@@ -71,6 +74,15 @@ func (w *Web) showTwoStep(rw http.ResponseWriter, r *http.Request, u store.User,
 		}
 	}
 	renaming := r.URL.Query().Get("rename")
+	var keys map[string]store.WebAuthnCredential
+	for _, m := range methods {
+		if m.Kind == account.KindWebAuthn && keys == nil {
+			if keys, err = w.acct.SecurityKeys(r.Context(), u.ID); err != nil {
+				w.fail(rw, r, err)
+				return
+			}
+		}
+	}
 	for _, m := range methods {
 		role := "Main method"
 		if m.Role == account.RoleBackup {
@@ -79,6 +91,10 @@ func (w *Web) showTwoStep(rw http.ResponseWriter, r *http.Request, u store.User,
 		row := methodRow{ID: m.ID, Label: m.Label, KindText: kindText(m.Kind), Role: role, Added: timeHTML(m.CreatedAt), LastUsed: timeHTML(m.LastUsedAt),
 			Default: m.ID == u.DefaultFactorID, CanRename: m.Kind != account.KindRecovery, CanDefault: m.Kind != account.KindRecovery, IsRecovery: m.Kind == account.KindRecovery,
 			CanReplace: m.Kind == account.KindTOTP, RemoveLink: pending{Action: actRemove, ID: m.ID}.link()}
+		if m.Kind == account.KindWebAuthn {
+			k, ok := keys[m.ID]
+			row.KindText, row.Where = keyTexts(k, ok)
+		}
 		if u.TwoStepEnabled && m.Kind != account.KindRecovery && makers == 1 {
 			row.RemoveLink = ""
 		}
@@ -280,6 +296,8 @@ func kindText(kind factor.Kind) string {
 		return "Authenticator app"
 	case account.KindRecovery:
 		return "Recovery codes"
+	case account.KindWebAuthn:
+		return "Security key"
 	}
 	return string(kind)
 }

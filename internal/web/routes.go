@@ -24,6 +24,8 @@ func (w *Web) Routes(mux *http.ServeMux) {
 	handle("POST /reset-password", w.reset)
 	handle("GET /verify-email", w.verifyPage)
 	handle("POST /verify-email", w.verify)
+	handle("POST /signin/passkey/begin", w.passkeyBegin) // JSON, for static/webauthn.js
+	handle("POST /signin/passkey", w.passkeySignIn)
 
 	// The second step at sign-in.
 	handle("GET /signin/verify", w.challengePage)
@@ -56,12 +58,14 @@ func (w *Web) Routes(mux *http.ServeMux) {
 	handle("POST /account/devices/{id}/forget", w.authed(w.forgetDevice))
 	handle("POST /account/devices/forget-all", w.authed(w.forgetDevices))
 
-	// The set-up wizard, and adding a phone.
+	// The set-up wizard; adding a phone, a security key or a passkey.
 	handle("GET /account/two-step/setup", w.authed(w.setupPage))
 	handle("POST /account/two-step/setup/app", w.authed(w.setupApp))
 	handle("POST /account/two-step/setup/confirm", w.authed(w.setupConfirm))
 	handle("POST /account/two-step/setup/resend", w.authed(w.setupResend))
 	handle("POST /account/two-step/setup/recovery", w.authed(w.recoveryCodes))
+	handle("POST /account/two-step/setup/key", w.authed(w.setupKey))
+	handle("POST /account/two-step/setup/key/confirm", w.authed(w.setupKeyConfirm))
 	handle("POST /account/two-step/enable", w.authed(w.enable))
 	handle("GET /account/two-step/phone", w.authed(w.phonePage))
 	handle("POST /account/two-step/phone", w.authed(w.phoneCheck))

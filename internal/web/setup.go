@@ -43,6 +43,11 @@ type setupData struct {
 	KeySpoken string
 	// CodeTTL is how long a sent code works, in words.
 	CodeTTL string
+	// Key is a security key or passkey being added: the page runs its
+	// ceremony.
+	Key *keyEnrollment
+	// PasskeysSignIn: passkeys also sign in alone here.
+	PasskeysSignIn bool
 }
 
 func (w *Web) setupPage(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
@@ -52,7 +57,12 @@ func (w *Web) setupPage(rw http.ResponseWriter, r *http.Request, sess store.Sess
 }
 
 func (w *Web) renderSetup(rw http.ResponseWriter, r *http.Request, status int, sess store.Session, u store.User, step int, factorID, replace, errMsg string) {
-	if u.TwoStepEnabled && factorID == "" {
+	w.renderSetupWith(rw, r, status, sess, u, step, factorID, replace, errMsg, nil)
+}
+
+// renderSetupWith is renderSetup, showing the ceremony of key when set.
+func (w *Web) renderSetupWith(rw http.ResponseWriter, r *http.Request, status int, sess store.Session, u store.User, step int, factorID, replace, errMsg string, key *keyEnrollment) {
+	if u.TwoStepEnabled && factorID == "" && key == nil {
 		http.Redirect(rw, r, "/account/two-step", http.StatusSeeOther)
 		return
 	}
@@ -68,7 +78,7 @@ func (w *Web) renderSetup(rw http.ResponseWriter, r *http.Request, status int, s
 		if pol.HasPrimary {
 			step = 2
 		}
-	case step >= 2 && !pol.HasPrimary && factorID == "":
+	case step >= 2 && !pol.HasPrimary && factorID == "" && key == nil:
 		step = 1
 	case step == 3 && !pol.Ready():
 		step = 2
@@ -76,6 +86,11 @@ func (w *Web) renderSetup(rw http.ResponseWriter, r *http.Request, status int, s
 	d := setupData{Page: w.page("Two-step verification", &u), Step: step, FormError: errMsg, BackupRequired: pol.BackupRequired, HasBackup: pol.HasBackup,
 		Wizard: !u.TwoStepEnabled, CodeTTL: text.Duration(w.acct.Config().Codes.TTL.D())}
 	d.PhoneOK = w.opt.PhoneMethods
+	d.PasskeysSignIn = w.acct.PasskeysAllowed()
+	d.Page.Notice = notices[r.URL.Query().Get("notice")]
+	if key != nil {
+		d.Key, d.Page.WebAuthn = key, true
+	}
 	if f, ok := w.pendingFactor(r, sess, u, factorID); ok && account.Sendable(f.Kind) {
 		d.Sent = &f
 		d.Wait = w.waitFor(r, f)

@@ -28,6 +28,10 @@ type credentialsData struct {
 	App           string // the app the sign-in is for, if any
 	EmailField    field
 	PasswordField field
+	// Passkeys offers "Sign in with a passkey" and passkey autofill: the
+	// operator allows passkey sign-in (the script shows the button only
+	// where the browser can use one).
+	Passkeys bool
 }
 
 func emailField(value, err string) field {
@@ -42,10 +46,28 @@ func (w *Web) signinPage(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.keepReturn(rw, r)
-	d := credentialsData{Page: w.page("Sign in", nil), EmailField: emailField("", ""),
-		PasswordField: field{Name: "password", Label: "Password", Type: "password", Autocomplete: "current-password", Required: true}, App: w.appAsking(r)}
+	d := w.signInData("", "")
+	d.App = w.appAsking(r)
+	d.PasswordField.Autofocus = false
 	d.Page.Notice = notices[r.URL.Query().Get("notice")]
 	w.render(rw, http.StatusOK, "signin", d)
+}
+
+// signInData is the sign-in form with email typed and the error msg;
+// where passkeys sign in, the e-mail field offers them too (autofill).
+func (w *Web) signInData(email, msg string) credentialsData {
+	d := credentialsData{Page: w.page("Sign in", nil), FormError: msg, EmailField: emailField(email, ""),
+		PasswordField: field{Name: "password", Label: "Password", Type: "password", Autocomplete: "current-password", Required: true, Autofocus: true}}
+	if w.acct.PasskeysAllowed() {
+		d.Passkeys, d.Page.WebAuthn = true, true
+		d.EmailField.Autocomplete = "username webauthn"
+	}
+	return d
+}
+
+// renderSignIn shows the sign-in form again with an error.
+func (w *Web) renderSignIn(rw http.ResponseWriter, r *http.Request, status int, email, msg string) {
+	w.render(rw, status, "signin", w.signInData(email, msg))
 }
 
 func (w *Web) signin(rw http.ResponseWriter, r *http.Request) {
@@ -69,9 +91,7 @@ func (w *Web) signin(rw http.ResponseWriter, r *http.Request) {
 		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 			rw.Header().Set("Retry-After", "1")
 		}
-		d := credentialsData{Page: w.page("Sign in", nil), FormError: msg, EmailField: emailField(email, ""),
-			PasswordField: field{Name: "password", Label: "Password", Type: "password", Autocomplete: "current-password", Required: true, Autofocus: true}}
-		w.render(rw, status, "signin", d)
+		w.renderSignIn(rw, r, status, email, msg)
 		return
 	}
 	w.issue(rw, r, iss)

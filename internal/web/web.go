@@ -1,12 +1,14 @@
 // Package web serves twostep's server-rendered pages: sign up, sign in,
 // password reset, e-mail verification, the account page with its Security
-// section, and the developer outbox. Pages need no JavaScript. They call
-// the same account flows as the JSON API.
+// section, and the developer outbox. Pages need no JavaScript, but for
+// the ceremony of a security key or passkey (static/webauthn.js). They
+// call the same account flows as the JSON API.
 //
 // routes.go holds the route table; each flow has its file (signin.go,
 // reset.go, verify.go, challenge.go, confirm.go, setup.go, phone.go,
-// methods.go, devices.go, account.go, outbox.go); this file holds what
-// they share: rendering, errors, the signed-in wrapper and the client.
+// securitykey.go, methods.go, devices.go, account.go, outbox.go); this
+// file holds what they share: rendering, errors, the signed-in wrapper
+// and the client.
 package web
 
 import (
@@ -95,6 +97,9 @@ type page struct {
 	Email     string // signed-in user, if any
 	Notice    string
 	DevOutbox bool
+	// WebAuthn loads static/webauthn.js: the page holds a security-key
+	// ceremony or the passkey sign-in.
+	WebAuthn bool
 }
 
 // field is one labelled input with its error next to it.
@@ -246,6 +251,9 @@ var notices = map[string]string{
 	"two_step_on":              "Two-step verification is on.",
 	"two_step_off":             "Two-step verification is off. All methods and remembered browsers were removed.",
 	"method_added":             "The method was added.",
+	"key_added":                "Your security key was added.",
+	"passkey_added":            "Your passkey was added.",
+	"key_name_kept":            "Your security key was added, under the name shown: you already have a method with the name you chose. Rename it below.",
 	"method_renamed":           "The method was renamed.",
 	"method_default":           "The default method was changed.",
 	"method_removed":           "The method was removed.",
