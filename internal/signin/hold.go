@@ -23,10 +23,8 @@ var (
 // checkHold refuses the sign-in of u when the account is disabled, or —
 // for a password sign-in (password true) — when a new password is required.
 func (s *Service) checkHold(ctx context.Context, c session.Client, u store.User, password bool) error {
-	h, err := s.db.UserHold(ctx, u.ID)
-	if err != nil {
-		return err
-	}
+	h := u.Hold // read with the user
+	h.PasswordChangedAt = u.PasswordChangedAt
 	switch {
 	case h.Disabled():
 		s.audit.Record(ctx, c.Audit(), u.ID, audit.SignIn, audit.Failure, "account disabled")

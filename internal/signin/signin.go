@@ -39,9 +39,6 @@ type Store interface {
 	UserByEmail(ctx context.Context, email string) (store.User, error)
 	UserByID(ctx context.Context, id string) (store.User, error)
 	UpgradePasswordHash(ctx context.Context, userID, oldHash, newHash string) error
-	// UserHold reads what an operator put on the account (disabled, a
-	// new password required).
-	UserHold(ctx context.Context, userID string) (store.Hold, error)
 	KnownBrowser(ctx context.Context, userID, hash string, now time.Time) (bool, error)
 	CreatePending(ctx context.Context, p store.Pending) error
 	PendingByTokenHash(ctx context.Context, hash string, now time.Time, attempts int) (store.Pending, error)

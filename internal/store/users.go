@@ -21,16 +21,25 @@ type User struct {
 	DefaultFactorID   string
 	CreatedAt         time.Time
 	PasswordChangedAt time.Time
+	// Hold is what an operator put on the account, read with the user so
+	// a sign-in reads the row once (its PasswordChangedAt is left zero:
+	// the user's own is above).
+	Hold Hold
 }
 
 const userCols = "id, email, password_hash, email_verified_at, two_step_enabled, created_at, password_changed_at, default_factor_id"
+
+// userSelect is what reading a user selects: its columns and the holds.
+const userSelect = userCols + ", disabled_at, disabled_reason, password_reset_required_at"
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var verified sql.NullInt64
 	var twoStep int
 	var created, changed int64
-	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &verified, &twoStep, &created, &changed, &u.DefaultFactorID)
+	var disabled, reset sql.NullInt64
+	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &verified, &twoStep, &created, &changed, &u.DefaultFactorID,
+		&disabled, &u.Hold.DisabledReason, &reset)
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, ErrNotFound
 	}
@@ -40,6 +49,7 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	u.EmailVerifiedAt = nullMicros(verified)
 	u.TwoStepEnabled = twoStep != 0
 	u.CreatedAt, u.PasswordChangedAt = fromMicros(created), fromMicros(changed)
+	u.Hold.DisabledAt, u.Hold.ResetRequiredAt = nullMicros(disabled), nullMicros(reset)
 	return u, nil
 }
 
@@ -65,7 +75,7 @@ func createUser(ctx context.Context, w writer, u User) error {
 
 // UserByEmail finds a user by normalised e-mail.
 func (db *DB) UserByEmail(ctx context.Context, email string) (User, error) {
-	u, err := scanUser(db.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE email = ?`, email))
+	u, err := scanUser(db.queryRow(ctx, `SELECT `+userSelect+` FROM users WHERE email = ?`, email))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return u, fmt.Errorf("user by email: %w", err)
 	}
@@ -74,7 +84,7 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (User, error) {
 
 // UserByID finds a user by id.
 func (db *DB) UserByID(ctx context.Context, id string) (User, error) {
-	u, err := scanUser(db.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	u, err := scanUser(db.queryRow(ctx, `SELECT `+userSelect+` FROM users WHERE id = ?`, id))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return u, fmt.Errorf("user by id: %w", err)
 	}
