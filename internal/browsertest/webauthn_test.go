@@ -233,7 +233,11 @@ func TestSecurityKeyJourney(t *testing.T) {
 			b.expectHeading("Two-step verification")
 			b.expectText("Use your security key (Blue key)")
 			if shots != "" {
+				// The rest of the journey runs on a 360 px phone.
 				b.screenshot("key-challenge-desktop.png")
+				b.phone()
+				b.screenshot("key-challenge-mobile.png")
+				b.noHorizontalScroll("/signin/verify")
 			}
 			b.click("open Try another way", `//summary[normalize-space()="Try another way"]`)
 			others, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('details.another > ul > li > a')].map(a => a.textContent.trim())`))
