@@ -157,10 +157,12 @@ func (s *Service) RunMail(ctx context.Context) {
 	}
 }
 
-// deliverDue claims and sends messages until none is due.
+// deliverDue claims and sends messages until none is due, after queueing
+// the recoveries' halfway reminders that are due (recovery_wait.go).
 func (s *Service) deliverDue(ctx context.Context) {
 	s.mail.round.Lock()
 	defer s.mail.round.Unlock()
+	s.remindRecoveries(ctx)
 	claim := store.NewID()
 	for ctx.Err() == nil {
 		batch, err := s.db.ClaimMail(ctx, claim, s.now(), mailLease, mailBatch)

@@ -105,3 +105,11 @@ func (a signinAccount) MailRow(userID, kind string, m delivery.Message) store.Ma
 }
 
 func (a signinAccount) PokeMail() { a.s.pokeMail() }
+
+func (a signinAccount) CompleteRecovery(ctx context.Context, c Client, u store.User) (bool, error) {
+	return a.s.CompleteRecovery(ctx, c, u)
+}
+
+func (a signinAccount) EndRecoveryBySignIn(ctx context.Context, c Client, u store.User) {
+	a.s.EndRecoveryBySignIn(ctx, c, u)
+}

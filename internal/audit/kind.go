@@ -51,6 +51,15 @@ const (
 	// PasskeySignIn is a sign-in with a passkey (no password).
 	PasskeySignIn Kind = "passkey_signin"
 
+	// The recovery with a waiting period, for someone who lost every
+	// second method: asked for at the challenge, started by the e-mailed
+	// link, cancelled (a cancel link, or a sign-in with a second step),
+	// completed by the password after the wait.
+	RecoveryRequested Kind = "recovery_requested"
+	RecoveryStarted   Kind = "recovery_started"
+	RecoveryCancelled Kind = "recovery_cancelled"
+	RecoveryCompleted Kind = "recovery_completed"
+
 	// Operators' actions on an account (twostep users …); the detail
 	// names the operator (their OS user) and their reason.
 	AdminDisable            Kind = "admin_disable"
@@ -98,6 +107,10 @@ var descriptions = map[Kind]description{
 	AppTokenReuse:        {label: "An app's used sign-in token was presented again; its access was revoked"},
 	KeyCloned:            {label: "Security key may have been copied: turned off", subject: "Your security key may have been copied"},
 	PasskeySignIn:        {label: "Signed in with a passkey", subject: "You signed in with a passkey"},
+	RecoveryRequested:    {label: "Recovery without a second step requested"},
+	RecoveryStarted:      {label: "Recovery started: waiting period", subject: "Someone is recovering your account"},
+	RecoveryCancelled:    {label: "Recovery cancelled", subject: "The recovery of your account was cancelled"},
+	RecoveryCompleted:    {label: "Recovered: two-step verification turned off", subject: "Your account was recovered"},
 
 	AdminDisable:            {label: "Account disabled by support", subject: "Your account was disabled"},
 	AdminEnable:             {label: "Account enabled again by support", subject: "Your account was enabled again"},

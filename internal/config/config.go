@@ -42,6 +42,7 @@ type Config struct {
 	TwoStep  TwoStep  `yaml:"two_step"`
 	Methods  Methods  `yaml:"methods"`
 	Codes    Codes    `yaml:"codes"`
+	Recovery Recovery `yaml:"recovery"`
 	// AccessControl decides the forward-auth checks of reverse proxies.
 	AccessControl AccessControl `yaml:"access_control"`
 }
@@ -126,6 +127,21 @@ type TwoStep struct {
 	// enforced the policy on the database), nothing else is allowed.
 	Required      bool     `yaml:"required"`
 	RequiredGrace Duration `yaml:"required_grace"`
+}
+
+// Recovery is the recovery with a waiting period, for someone who has
+// the password and the e-mail but lost every second method.
+type Recovery struct {
+	// Delay is the wait between opening the e-mailed link and finishing
+	// the recovery, during which every address and phone is told (at the
+	// start and halfway) and any sign-in with a second step cancels it.
+	Delay Duration `yaml:"delay"`
+	// LinkTTL is how long the e-mailed confirmation link works.
+	LinkTTL Duration `yaml:"link_ttl"`
+	// PerAccount and PerAddress budget the requests (each sends an
+	// e-mail): per account, and per client address.
+	PerAccount Budget `yaml:"per_account"`
+	PerAddress Budget `yaml:"per_address"`
 }
 
 // Server is the HTTP side.
@@ -335,6 +351,11 @@ func Default() Config {
 		},
 		// Forward-auth refuses everything until rules say otherwise.
 		AccessControl: AccessControl{DefaultPolicy: PolicyDeny},
+		Recovery: Recovery{
+			Delay: Duration(72 * time.Hour), LinkTTL: Duration(time.Hour),
+			PerAccount: Budget{Limit: 3, Window: Duration(24 * time.Hour)},
+			PerAddress: Budget{Limit: 10, Window: Duration(time.Hour)},
+		},
 		Tokens: Tokens{
 			ResetTTL:  Duration(time.Hour),
 			VerifyTTL: Duration(48 * time.Hour),

@@ -65,6 +65,7 @@ func (c *Config) Validate() error {
 		"session.known_browser_lifetime": c.Session.KnownBrowserLifetime,
 		"tokens.reset_ttl":               c.Tokens.ResetTTL, "tokens.verify_ttl": c.Tokens.VerifyTTL,
 		"server.shutdown_timeout": c.Server.ShutdownTimeout,
+		"recovery.delay":          c.Recovery.Delay, "recovery.link_ttl": c.Recovery.LinkTTL,
 	}
 	for name, d := range positive {
 		if d <= 0 {
@@ -94,6 +95,8 @@ func (c *Config) Validate() error {
 		"limits.send_per_address":         c.Limits.SendPerAddress,
 		"limits.send_global":              c.Limits.SendGlobal,
 		"limits.send_per_country":         c.Limits.SendPerCountry,
+		"recovery.per_account":            c.Recovery.PerAccount,
+		"recovery.per_address":            c.Recovery.PerAddress,
 	} {
 		if b.Limit < 1 || b.Window <= 0 {
 			bad("%s needs limit ≥ 1 and a positive window", name)

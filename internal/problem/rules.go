@@ -122,6 +122,8 @@ var rules = []rule{
 	is(signin.ErrInvalidCredentials, http.StatusUnauthorized, "invalid_credentials", "Sign-in failed", "The e-mail address or password is wrong.", ""),
 	is(account.ErrEmailTaken, http.StatusConflict, "email_taken", "E-mail already registered", "An account with this e-mail address already exists. Sign in, or reset the password.", "email"),
 	is(stepup.ErrWrongPassword, http.StatusForbidden, "wrong_password", "Current password is wrong", "The current password is wrong.", "current_password"),
+	is(account.ErrRecoveryEnded, http.StatusConflict, "recovery_ended", "Recovery already ended", "This recovery was already cancelled or finished, so the link does nothing now. If you still can't sign in, start again from the sign-in page.", ""),
+	is(store.ErrRecoveryUnderWay, http.StatusConflict, "recovery_under_way", "Recovery already under way", "A recovery of this account is already under way. Finish it from the browser where you opened the e-mailed link, once its waiting period is over.", ""),
 	is(account.ErrInvalidToken, http.StatusBadRequest, "invalid_token", "Link not valid", "This link is invalid, has expired or was already used. Ask for a new one.", ""),
 	is(session.ErrNoSession, http.StatusUnauthorized, "unauthenticated", "Not signed in", "Sign in first.", ""),
 	is(session.ErrNotFound, http.StatusNotFound, "not_found", "No such session", "You have no live session with that id.", ""),

@@ -51,6 +51,7 @@ func (s *Service) challenge(ctx context.Context, c session.Client, u store.User,
 			return Issued{}, err
 		}
 		s.audit.Record(ctx, c.Audit(), u.ID, audit.SignIn, audit.Success, "remembered browser: "+d.Label)
+		s.endRecovery(ctx, c, u)
 		return iss, nil
 	}
 	methods, err := s.account.Methods(ctx, u.ID)
@@ -273,5 +274,14 @@ func (s *Service) completeSignIn(ctx context.Context, c session.Client, u store.
 	if len(notices) > 0 {
 		s.account.PokeMail()
 	}
+	s.endRecovery(ctx, c, u)
 	return iss, nil
+}
+
+// endRecovery stops u's open recovery, if u carries the mark of one:
+// a sign-in that completed a second step shows the methods are not lost.
+func (s *Service) endRecovery(ctx context.Context, c session.Client, u store.User) {
+	if !u.RecoveryOpenAt.IsZero() {
+		s.account.EndRecoveryBySignIn(ctx, c, u)
+	}
 }

@@ -70,6 +70,13 @@ type Account interface {
 	// sender after a commit that queued some.
 	MailRow(userID, kind string, m delivery.Message) store.Mail
 	PokeMail()
+	// CompleteRecovery finishes u's recovery with a waiting period when
+	// the wait is over and c is the browser that confirmed it (two-step
+	// verification off, everything revoked, everyone told); false: none
+	// is ready for c. EndRecoveryBySignIn stops u's open recovery after a
+	// sign-in that completed a second step.
+	CompleteRecovery(ctx context.Context, c session.Client, u store.User) (bool, error)
+	EndRecoveryBySignIn(ctx context.Context, c session.Client, u store.User)
 }
 
 // Hasher verifies and hashes passwords (password.Hasher).
@@ -151,6 +158,9 @@ type Issued struct {
 	// RecoveryCodesLeft then how many remain.
 	UsedRecoveryCode  bool
 	RecoveryCodesLeft int
+	// Recovered is set when the sign-in finished a recovery with a
+	// waiting period: two-step verification is now off.
+	Recovered bool
 
 	// browser is the browser id the session is for (BrowserID when new).
 	browser string
@@ -274,6 +284,26 @@ func (s *Service) SignIn(ctx context.Context, c session.Client, email, pw string
 	}
 	if rehash {
 		s.upgradeHash(ctx, u, norm)
+	}
+	// A recovery may be open: after its wait, the right password from the
+	// browser that confirmed it finishes it (u carries the mark, so other
+	// sign-ins do not look).
+	if u.TwoStepEnabled && !u.RecoveryOpenAt.IsZero() {
+		recovered, err := s.account.CompleteRecovery(ctx, c, u)
+		if err != nil {
+			return store.User{}, Issued{}, err
+		}
+		if recovered {
+			u.TwoStepEnabled, u.DefaultFactorID, u.RecoveryOpenAt = false, "", time.Time{}
+			// Its known browsers were forgotten with everything else.
+			iss, err := s.StartSession(ctx, c, u, 1, "password", []string{session.AMRPassword}, false)
+			if err != nil {
+				return store.User{}, Issued{}, err
+			}
+			iss.Recovered = true
+			s.audit.Record(ctx, c.Audit(), u.ID, audit.SignIn, audit.Success, "recovery completed")
+			return u, iss, nil
+		}
 	}
 	if u.TwoStepEnabled {
 		iss, err := s.challenge(ctx, c, u, known, nil)

@@ -25,21 +25,25 @@ type User struct {
 	// a sign-in reads the row once (its PasswordChangedAt is left zero:
 	// the user's own is above).
 	Hold Hold
+	// RecoveryOpenAt is set while the account may have an open recovery
+	// with a waiting period (recovery_wait.go): a sign-in looks for one
+	// only then.
+	RecoveryOpenAt time.Time
 }
 
 const userCols = "id, email, password_hash, email_verified_at, two_step_enabled, created_at, password_changed_at, default_factor_id"
 
 // userSelect is what reading a user selects: its columns and the holds.
-const userSelect = userCols + ", disabled_at, disabled_reason, password_reset_required_at"
+const userSelect = userCols + ", disabled_at, disabled_reason, password_reset_required_at, recovery_open_at"
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var verified sql.NullInt64
 	var twoStep int
 	var created, changed int64
-	var disabled, reset sql.NullInt64
+	var disabled, reset, recovery sql.NullInt64
 	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &verified, &twoStep, &created, &changed, &u.DefaultFactorID,
-		&disabled, &u.Hold.DisabledReason, &reset)
+		&disabled, &u.Hold.DisabledReason, &reset, &recovery)
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, ErrNotFound
 	}
@@ -50,6 +54,7 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	u.TwoStepEnabled = twoStep != 0
 	u.CreatedAt, u.PasswordChangedAt = fromMicros(created), fromMicros(changed)
 	u.Hold.DisabledAt, u.Hold.ResetRequiredAt = nullMicros(disabled), nullMicros(reset)
+	u.RecoveryOpenAt = nullMicros(recovery)
 	return u, nil
 }
 

@@ -58,3 +58,14 @@ func Wait(d time.Duration) string {
 	}
 	return "in " + Duration(d)
 }
+
+// At says a moment a person waits for, in UTC, the zone named:
+// "14:05 UTC on Thursday 3 December" (the year only when it is not the
+// year of now).
+func At(t, now time.Time) string {
+	t = t.UTC()
+	if t.Year() != now.UTC().Year() {
+		return t.Format("15:04 UTC on Monday 2 January 2006")
+	}
+	return t.Format("15:04 UTC on Monday 2 January")
+}
