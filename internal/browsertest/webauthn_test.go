@@ -285,6 +285,30 @@ func TestSecurityKeyJourney(t *testing.T) {
 			if strings.Contains(b.bodyText(), "Security key · this device only · Backup") {
 				b.fatal("the removed key is still listed")
 			}
+
+			// A browser without WebAuthn is told to use another method.
+			b.signOut()
+			if _, err := chromedp.Call(b.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+				Source: `delete window.PublicKeyCredential;`,
+			}); err != nil {
+				b.fatal("take WebAuthn away: %v", err)
+			}
+			b.open("/signin", 200)
+			if hidden, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.querySelector('[data-passkey]').hidden`)); err != nil || !hidden {
+				b.fatal("a browser without WebAuthn is offered the passkey button (err %v)", err)
+			}
+			b.fill("email", email)
+			b.fill("password", goodPassword)
+			b.submit("sign in", button("Sign in"), 200) // the passkey's button stays hidden
+			b.expectPath("the password, in a browser without WebAuthn", "/signin/verify")
+			if msg := b.ceremonyError(); msg != "This browser cannot use security keys: use another method." {
+				b.fatal("a browser without WebAuthn is told %q", msg)
+			}
+			state, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]bool](`[document.evaluate('//main//button[normalize-space()="Use your security key"]', document, null, 9, null).singleNodeValue.disabled,
+				document.querySelector('details.another').open]`))
+			if err != nil || len(state) != 2 || !state[0] || !state[1] {
+				b.fatal("without WebAuthn, the key's button disabled and Try another way open: %v (err %v)", state, err)
+			}
 			b.noConsoleErrors()
 		})
 	}
