@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	vw "github.com/descope/virtualwebauthn"
 
@@ -101,7 +102,7 @@ func TestSecurityKeyPages(t *testing.T) {
 			s := stepSite(t, engine, nil)
 			email := "keys-" + engine + "@example.com"
 			s.signup(email)
-			_, appID := s.addMethods(email) // an app, "Phone", and recovery codes
+			secret, appID := s.addMethods(email) // an app, "Phone", and recovery codes
 
 			// Add a passkey from the wizard's backup step.
 			key := s.newPageKey(true, true)
@@ -133,6 +134,21 @@ func TestSecurityKeyPages(t *testing.T) {
 			if keyID == "" {
 				t.Fatalf("no method Laptop in the list:\n%.2000s", body)
 			}
+
+			// Later, a security key from the two-step page: "Confirm it's
+			// you" first, then the key's page, then the list.
+			s.clock.Advance(11 * time.Minute)
+			st, loc, _ = s.do("POST", "/account/two-step/setup/key", url.Values{"step": {"0"}})
+			st, _, body = s.confirmAt(loc, "add a security key", secret, appID)
+			s.want(200, st, body, "Add a security key", `value="Security key"`)
+			usb := s.newPageKey(false, false)
+			st, loc, body = s.do("POST", "/account/two-step/setup/key/confirm", url.Values{"factor": {factorField.FindStringSubmatch(body)[1]}, "step": {"0"},
+				"credential": {usb.attest(t, ceremonyOf(t, body, "create"))}, "label": {"Security key"}})
+			if st != http.StatusSeeOther || !strings.HasPrefix(loc, "/account/two-step?notice=key_added#m-") {
+				t.Fatalf("adding a key = %d %q, want the two-step page saying so\n%.500s", st, loc, body)
+			}
+			st, _, body = s.do("GET", loc, nil)
+			s.want(200, st, html.UnescapeString(body), "Your security key was added.", "Security key · this device only · Backup")
 
 			// The sign-in page offers passkeys: a button (the script
 			// shows it) and the e-mail field's autofill.
