@@ -65,6 +65,10 @@ func (a *API) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.issue(w, r, iss)
+	if iss.Recovered {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "signed_in", "recovered": true})
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "signed_in"})
 }
 

@@ -129,6 +129,13 @@ func (c Cookies) Issue(w http.ResponseWriter, r *http.Request, g Grant) {
 	}
 }
 
+// SetBrowser gives the browser the id id (its browser cookie) without a
+// session: a recovery's link opened in a browser new to twostep binds the
+// recovery to it.
+func (c Cookies) SetBrowser(w http.ResponseWriter, id string) {
+	c.set(w, c.browser, id, c.life.Browser)
+}
+
 // ClearSession removes the session cookie.
 func (c Cookies) ClearSession(w http.ResponseWriter) {
 	c.set(w, c.session, "", -time.Second)
