@@ -33,6 +33,15 @@ func (w *Web) Routes(mux *http.ServeMux) {
 	handle("POST /signin/send", w.signinSend)
 	handle("GET /signin/second-step", w.secondStep)
 
+	// Lost every method: the recovery with a waiting period (recover.go).
+	handle("GET /signin/recover", w.recoverPage)
+	handle("POST /signin/recover", w.recoverRequest)
+	handle("GET /recover", w.recoverLink)
+	handle("POST /recover", w.recoverStart)
+	handle("GET /cancel-recovery", w.cancelLink)
+	handle("POST /cancel-recovery", w.cancelRecovery)
+	handle("GET /recover/done", w.recoveredPage)
+
 	// The account page: sessions and the password.
 	handle("GET /account", w.authed(w.accountPage))
 	handle("POST /account/password", w.authed(w.changePassword))

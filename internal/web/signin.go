@@ -95,6 +95,10 @@ func (w *Web) signin(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.issue(rw, r, iss)
+	if iss.Recovered { // a recovery with a waiting period just finished
+		http.Redirect(rw, r, "/recover/done", http.StatusSeeOther)
+		return
+	}
 	http.Redirect(rw, r, w.landingFor(rw, r, u), http.StatusSeeOther)
 }
 

@@ -78,7 +78,7 @@ type Options struct {
 // then.
 func New(acct *account.Service, cookies session.Cookies, box *outbox.Outbox, opt Options, log *slog.Logger) (*Web, error) {
 	w := &Web{acct: acct, cookies: cookies, outbox: box, opt: opt, log: log, pages: map[string]*template.Template{}, apps: opt.Apps}
-	for _, name := range []string{"signin", "signup", "forgot", "reset", "verify", "account", "outbox", "error", "challenge", "confirm", "setup", "codes", "twostep", "phone", "consent", "signout"} {
+	for _, name := range []string{"signin", "signup", "forgot", "reset", "verify", "account", "outbox", "error", "challenge", "confirm", "setup", "codes", "twostep", "phone", "consent", "signout", "recover"} {
 		t, err := template.ParseFS(files, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
