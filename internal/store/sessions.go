@@ -91,7 +91,7 @@ func createSession(ctx context.Context, w writer, s Session) error {
 func (db *DB) SessionByTokenHash(ctx context.Context, hash string) (Session, User, error) {
 	row := db.queryRow(ctx, `SELECT s.id, s.token_hash, s.user_id, s.aal, s.created_at, s.authenticated_at, s.last_seen_at, s.expires_at,
 			s.ip, s.user_agent, s.revoked_at, s.stepup_at, s.stepup_kind, s.amr,
-			u.id, u.email, u.password_hash, u.email_verified_at, u.two_step_enabled, u.created_at, u.password_changed_at, u.default_factor_id
+			u.id, u.email, u.password_hash, u.email_verified_at, u.two_step_enabled, u.created_at, u.password_changed_at, u.default_factor_id, u.language
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = ? AND s.revoked_at IS NULL`, hash)
 	var sess Session
@@ -101,7 +101,7 @@ func (db *DB) SessionByTokenHash(ctx context.Context, hash string) (Session, Use
 	var twoStep int
 	var amr string
 	err := row.Scan(&sess.ID, &sess.TokenHash, &sess.UserID, &sess.AAL, &created, &authn, &seen, &expires, &sess.IP, &sess.UserAgent, &revoked, &stepup, &sess.StepUpKind, &amr,
-		&u.ID, &u.Email, &u.PasswordHash, &verified, &twoStep, &uCreated, &uChanged, &u.DefaultFactorID)
+		&u.ID, &u.Email, &u.PasswordHash, &verified, &twoStep, &uCreated, &uChanged, &u.DefaultFactorID, &u.Language)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sess, u, ErrNotFound
 	}

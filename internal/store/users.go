@@ -29,12 +29,16 @@ type User struct {
 	// with a waiting period (recovery_wait.go): a sign-in looks for one
 	// only then.
 	RecoveryOpenAt time.Time
+	// Language is the language the person chose (a BCP 47 tag), "" for
+	// none: pages follow the browser then, and messages the site's
+	// default.
+	Language string
 }
 
 const userCols = "id, email, password_hash, email_verified_at, two_step_enabled, created_at, password_changed_at, default_factor_id"
 
 // userSelect is what reading a user selects: its columns and the holds.
-const userSelect = userCols + ", disabled_at, disabled_reason, password_reset_required_at, recovery_open_at"
+const userSelect = userCols + ", disabled_at, disabled_reason, password_reset_required_at, recovery_open_at, language"
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
@@ -43,7 +47,7 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var created, changed int64
 	var disabled, reset, recovery sql.NullInt64
 	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &verified, &twoStep, &created, &changed, &u.DefaultFactorID,
-		&disabled, &u.Hold.DisabledReason, &reset, &recovery)
+		&disabled, &u.Hold.DisabledReason, &reset, &recovery, &u.Language)
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, ErrNotFound
 	}
@@ -94,6 +98,19 @@ func (db *DB) UserByID(ctx context.Context, id string) (User, error) {
 		return u, fmt.Errorf("user by id: %w", err)
 	}
 	return u, err
+}
+
+// SetLanguage saves the language userID chose ("" to follow the
+// browser again).
+func (db *DB) SetLanguage(ctx context.Context, userID, lang string) error {
+	res, err := db.exec(ctx, `UPDATE users SET language = ? WHERE id = ?`, lang, userID)
+	if err != nil {
+		return fmt.Errorf("set language: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // SetPassword stores a new password hash, as a change or reset.
