@@ -63,6 +63,7 @@ func (s *Service) EnableTwoStep(ctx context.Context, c Client, sess store.Sessio
 	if err := s.db.SetTwoStep(ctx, u.ID, true, defaultMethod(u, methods)); err != nil {
 		return err
 	}
+	s.dropRecovery(ctx, c, u)
 	// Sessions signed in with the password alone must not carry on as if
 	// they had passed the new second step: every other one ends.
 	n, err := s.db.RevokeSessions(ctx, u.ID, sess.ID, s.now())
@@ -86,6 +87,7 @@ func (s *Service) DisableTwoStep(ctx context.Context, c Client, sess store.Sessi
 	if err := s.db.SetTwoStep(ctx, u.ID, false, ""); err != nil {
 		return err
 	}
+	s.dropRecovery(ctx, c, u)
 	s.record(ctx, c, u.ID, audit.TwoStepDisabled, audit.Success, "all methods and remembered devices removed")
 	s.notify(ctx, u, audit.TwoStepOff(u.Email))
 	return nil

@@ -270,6 +270,29 @@ func (s *Service) EndRecoveryBySignIn(ctx context.Context, c Client, u store.Use
 	}
 }
 
+// dropRecovery ends u's open recovery, if u carries the mark of one, when
+// two-step verification is turned on or off by its holder: it was for
+// the methods as they were, and must not turn off ones set up later. A
+// failure is logged.
+func (s *Service) dropRecovery(ctx context.Context, c Client, u store.User) {
+	if u.RecoveryOpenAt.IsZero() {
+		return
+	}
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		_, err := tx.EndRecoveryWait(ctx, u.ID, store.RecoveryCancelled, s.now())
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return tx.AddEvent(ctx, s.event(c, u.ID, audit.RecoveryCancelled, audit.Success, "two-step verification changed"))
+	})
+	if err != nil {
+		s.log.Error("end a recovery after a two-step change", "user", u.ID, "err", err)
+	}
+}
+
 // CompleteRecovery finishes u's recovery when its wait is over and c is
 // the browser that confirmed it; the caller (the sign-in, after the right
 // password) then starts a session. It reports false, with nothing done,

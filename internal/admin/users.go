@@ -212,6 +212,11 @@ func (s *Users) ResetTwoStep(ctx context.Context, email, reason string) (Changed
 		if _, err := tx.RevokePendingSignins(ctx, u.ID, now); err != nil {
 			return err
 		}
+		// A recovery with a waiting period has nothing left to recover,
+		// and must not turn off two-step set up again later.
+		if _, err := tx.EndRecoveryWait(ctx, u.ID, store.RecoveryCancelled, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 		if err := tx.AddEvent(ctx, s.event(u.ID, audit.AdminResetTwoStep, reason)); err != nil {
 			return err
 		}
