@@ -341,7 +341,7 @@ func TestTwoStepWizard(t *testing.T) {
 		b.fatal("the code field is labelled %q, want \"Recovery code\"", got)
 	}
 	// The app is one of the other ways now.
-	others, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('main details.another a')].map(a => a.textContent.trim())`))
+	others, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('main details.another > ul > li > a')].map(a => a.textContent.trim())`))
 	if err != nil || len(others) != 1 || others[0] != "Use your authenticator app" {
 		b.fatal("the other ways are %q (err %v), want only \"Use your authenticator app\"", others, err)
 	}
