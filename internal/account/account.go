@@ -14,6 +14,7 @@ import (
 	"twostep/internal/delivery"
 	"twostep/internal/device"
 	"twostep/internal/factor"
+	"twostep/internal/i18n"
 	"twostep/internal/method"
 	"twostep/internal/method/appcode"
 	"twostep/internal/method/recoverycode"
@@ -62,8 +63,11 @@ type Options struct {
 	// Pepper keys the hashes of recovery codes.
 	Pepper []byte
 	Config config.Config
-	Now    func() time.Time
-	Log    *slog.Logger
+	// Messages are the words of e-mails, texts and calls in every
+	// language; nil is the embedded catalogues without overrides.
+	Messages *i18n.Catalogue
+	Now      func() time.Time
+	Log      *slog.Logger
 }
 
 // Service runs the account flows.
@@ -82,6 +86,8 @@ type Service struct {
 	log     *slog.Logger
 	// audit records security events and queues the notices about them.
 	audit *audit.Recorder
+	// msgs says e-mails, texts and calls in the person's language.
+	msgs *i18n.Catalogue
 
 	// mail wakes and serialises the sender of the outgoing-mail queue
 	// (mail.go): messages are queued in the database and sent in the
@@ -112,11 +118,14 @@ func New(o Options) *Service {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
+	if o.Messages == nil {
+		o.Messages = i18n.MustLoad(o.Config.Server.SiteName)
+	}
 	s := &Service{
 		db: o.DB, hasher: o.Hasher, limiter: o.Limiter, sender: o.Sender, cfg: o.Config, keys: o.Keys, pepper: o.Pepper, senders: o.CodeSenders,
 		policy:  password.Policy{MinLen: o.Config.Password.MinLength, MaxLen: o.Config.Password.MaxLength},
 		baseURL: o.Config.BaseURL(), now: o.Now, log: o.Log,
-		mail: mailer{poke: make(chan struct{}, 1)},
+		mail: mailer{poke: make(chan struct{}, 1)}, msgs: o.Messages,
 	}
 	s.audit = audit.New(audit.Options{Events: o.DB, Mail: s.queueMail, BaseURL: s.baseURL, Now: o.Now, Log: o.Log})
 	s.sessions = session.NewService(session.Options{DB: o.DB, MaxLifetime: o.Config.Session.MaxLifetime.D(), IdleTimeout: o.Config.Session.IdleTimeout.D(),

@@ -8,7 +8,13 @@ import (
 )
 
 // InvalidEmailError says why an e-mail address was refused.
-type InvalidEmailError struct{ Reason string }
+type InvalidEmailError struct {
+	Reason string
+	// Code names the reason for the catalogues
+	// (problem.invalid_email.<code>); Address is what was typed, for
+	// malformed.
+	Code, Address string
+}
 
 func (e *InvalidEmailError) Error() string { return e.Reason }
 
@@ -19,19 +25,19 @@ func NormalizeEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	switch {
 	case s == "":
-		return "", &InvalidEmailError{"Enter your e-mail address."}
+		return "", &InvalidEmailError{Reason: "Enter your e-mail address.", Code: "empty"}
 	case !utf8.ValidString(s):
-		return "", &InvalidEmailError{"The e-mail address is not valid text."}
+		return "", &InvalidEmailError{Reason: "The e-mail address is not valid text.", Code: "invalid_text"}
 	case len(s) > 254:
-		return "", &InvalidEmailError{"The e-mail address is too long: at most 254 characters."}
+		return "", &InvalidEmailError{Reason: "The e-mail address is too long: at most 254 characters.", Code: "too_long"}
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Name != "" || a.Address != s {
-		return "", &InvalidEmailError{fmt.Sprintf("%q is not an e-mail address like name@example.com.", s)}
+		return "", &InvalidEmailError{Reason: fmt.Sprintf("%q is not an e-mail address like name@example.com.", s), Code: "malformed", Address: s}
 	}
 	local, domain, _ := strings.Cut(a.Address, "@")
 	if local == "" || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.HasPrefix(domain, "[") {
-		return "", &InvalidEmailError{fmt.Sprintf("%q is not an e-mail address like name@example.com.", s)}
+		return "", &InvalidEmailError{Reason: fmt.Sprintf("%q is not an e-mail address like name@example.com.", s), Code: "malformed", Address: s}
 	}
 	return strings.ToLower(a.Address), nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"twostep/internal/i18n"
 	"twostep/internal/problem"
 	"twostep/internal/server"
 )
@@ -62,8 +63,11 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	WriteProblem(w, a.problemFor(r, err))
 }
 
+// problemFor is err's problem in the language the client asks for
+// (Accept-Language, else the site's default); code stays the stable name.
 func (a *API) problemFor(r *http.Request, err error) *Problem {
-	p := problem.For(r.Context(), err)
+	loc := a.acct.Messages().Negotiate("", r.Header.Get("Accept-Language"))
+	p := problem.For(i18n.With(r.Context(), loc), err)
 	if p.Internal() {
 		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}

@@ -21,6 +21,7 @@ import (
 	"twostep/internal/delivery/smtp"
 	"twostep/internal/delivery/twilio"
 	"twostep/internal/forwardauth"
+	"twostep/internal/i18n"
 	"twostep/internal/metrics"
 	"twostep/internal/oidc"
 	"twostep/internal/password"
@@ -139,8 +140,15 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Option
 		senders[ch] = s
 	}
 
+	// The words of every page and message, with the operator's own: a
+	// file that names an unknown message or holds a bad template refuses
+	// to start, naming it.
+	msgs, err := i18n.Load(i18n.Options{Default: cfg.Server.DefaultLanguage, Overrides: cfg.Server.MessagesFile, Site: cfg.Server.SiteName})
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
 	acct := account.New(account.Options{
-		DB: db, Hasher: hasher, Limiter: ratelimit.New(db, o.Now), Sender: sender, Config: cfg, Now: o.Now, Log: log,
+		DB: db, Hasher: hasher, Messages: msgs, Limiter: ratelimit.New(db, o.Now), Sender: sender, Config: cfg, Now: o.Now, Log: log,
 		Keys: keys, Pepper: pepper, CodeSenders: senders,
 	})
 	cookies := session.NewCookies(cfg.BaseURL()).WithLifetimes(session.Lifetimes{
@@ -162,7 +170,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Option
 	pages, err := web.New(acct, cookies, box, web.Options{
 		SiteName: cfg.Server.SiteName, TrustProxy: cfg.Server.TrustProxy, ResetTTL: cfg.Tokens.ResetTTL.D(),
 		StepUpWindow: cfg.TwoStep.StepUpWindow.D(), AllowDisable: cfg.TwoStep.AllowDisable && !cfg.TwoStep.Required, PhoneMethods: acct.PhoneMethodsAllowed(),
-		ReturnHosts: returnHosts, Apps: apps,
+		ReturnHosts: returnHosts, Apps: apps, Messages: msgs,
 	}, log)
 	if err != nil {
 		return nil, err

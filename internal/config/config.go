@@ -149,8 +149,16 @@ type Server struct {
 	Addr string `yaml:"addr"`
 	// PublicURL is where users reach twostep; links in e-mails point here and
 	// cookies are Secure unless it is plain HTTP on a loopback host.
-	PublicURL       string   `yaml:"public_url"`
-	SiteName        string   `yaml:"site_name"`
+	PublicURL string `yaml:"public_url"`
+	SiteName  string `yaml:"site_name"`
+	// DefaultLanguage is the language of pages for a browser that asks for
+	// none the site has, and of messages to people who chose none (a BCP
+	// 47 tag of a shipped catalogue: en, de, fr, pt-BR…).
+	DefaultLanguage string `yaml:"default_language"`
+	// MessagesFile is the operator's own wording: a TOML file of messages
+	// by language ([en] "signin.title" = "Log in") overriding the
+	// catalogues', checked at start. Empty: none.
+	MessagesFile    string   `yaml:"messages_file"`
 	DataDir         string   `yaml:"data_dir"`
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 	// TrustProxy lists the reverse proxies (networks or single addresses)
@@ -301,6 +309,7 @@ func Default() Config {
 		Server: Server{
 			Addr:            "127.0.0.1:8080",
 			SiteName:        "twostep",
+			DefaultLanguage: "en",
 			DataDir:         "twostep-data",
 			ShutdownTimeout: Duration(15 * time.Second),
 			// A soft limit makes the garbage collector return argon2's

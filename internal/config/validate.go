@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+
+	"golang.org/x/text/language"
 )
 
 // Validate checks every setting and says which one is wrong.
@@ -34,6 +36,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.SiteName == "" {
 		bad("server.site_name must not be empty")
+	}
+	if _, err := language.Parse(c.Server.DefaultLanguage); err != nil {
+		bad("server.default_language %q is not a language tag (en, de, pt-BR…)", c.Server.DefaultLanguage)
 	}
 	if c.Server.DataDir == "" && c.Database.URL == "" {
 		bad("server.data_dir must not be empty when database.url is not set")

@@ -51,6 +51,9 @@ type Options struct {
 	Overrides string
 	// Site is the site's name, {{.Site}} in every message.
 	Site string
+	// Locales holds the catalogues as locales/active.<lang>.toml; nil is
+	// the embedded ones (tests add languages here).
+	Locales fs.FS
 }
 
 // Load reads the embedded catalogues and the operator's overrides, and
@@ -61,13 +64,17 @@ func Load(opt Options) (*Catalogue, error) {
 	c := &Catalogue{bundle: goi18n.NewBundle(English), site: opt.Site,
 		own: map[language.Tag]map[string]*goi18n.Message{}, locs: map[language.Tag]*Localizer{}}
 	c.bundle.RegisterUnmarshalFunc("toml", toml.Unmarshal)
-	files, err := fs.Glob(locales, "locales/active.*.toml")
+	src := opt.Locales
+	if src == nil {
+		src = locales
+	}
+	files, err := fs.Glob(src, "locales/active.*.toml")
 	if err != nil {
 		return nil, err
 	}
 	sort.Strings(files)
 	for _, name := range files {
-		buf, err := locales.ReadFile(name)
+		buf, err := fs.ReadFile(src, name)
 		if err != nil {
 			return nil, err
 		}

@@ -28,6 +28,11 @@ func DefaultPolicy() Policy {
 // complete sentence fit to show the user.
 type WeakError struct {
 	Reason string
+	// Code names the reason for the catalogues (problem.weak_password.<code>),
+	// which say it in the person's language; Limit is its number of
+	// characters, for too_short and too_long.
+	Code  string
+	Limit int
 }
 
 // Error returns the user-facing reason.
@@ -44,8 +49,8 @@ func (p Policy) Check(pw, email string) (string, error) {
 	if p.MaxLen <= 0 {
 		p.MaxLen = def.MaxLen
 	}
-	tooLong := &WeakError{fmt.Sprintf("Password is too long: at most %d characters.", p.MaxLen)}
-	tooShort := &WeakError{fmt.Sprintf("Password must be at least %d characters.", p.MinLen)}
+	tooLong := &WeakError{Reason: fmt.Sprintf("Password is too long: at most %d characters.", p.MaxLen), Code: "too_long", Limit: p.MaxLen}
+	tooShort := &WeakError{Reason: fmt.Sprintf("Password must be at least %d characters.", p.MinLen), Code: "too_short", Limit: p.MinLen}
 
 	// Normalisation can merge several code points into one, but never more
 	// than a handful; refusing absurd inputs first keeps an attacker from
@@ -54,14 +59,14 @@ func (p Policy) Check(pw, email string) (string, error) {
 		return "", tooLong
 	}
 	if !utf8.ValidString(pw) {
-		return "", &WeakError{"Password is not valid Unicode text."}
+		return "", &WeakError{Reason: "Password is not valid Unicode text.", Code: "invalid_text"}
 	}
 	if pw == "" {
 		return "", tooShort
 	}
 	norm, err := Normalize(pw)
 	if err != nil {
-		return "", &WeakError{"Password contains characters that are not allowed, such as control characters."}
+		return "", &WeakError{Reason: "Password contains characters that are not allowed, such as control characters.", Code: "control"}
 	}
 	switch n := utf8.RuneCountInString(norm); {
 	case n < p.MinLen:
@@ -70,10 +75,10 @@ func (p Policy) Check(pw, email string) (string, error) {
 		return "", tooLong
 	}
 	if isEmail(norm, email) {
-		return "", &WeakError{"Password must not be your e-mail address."}
+		return "", &WeakError{Reason: "Password must not be your e-mail address.", Code: "is_email"}
 	}
 	if _, common := commonPasswords()[strings.ToLower(norm)]; common {
-		return "", &WeakError{"This password is one of the most common passwords; choose another."}
+		return "", &WeakError{Reason: "This password is one of the most common passwords; choose another.", Code: "common"}
 	}
 	return norm, nil
 }

@@ -1,9 +1,8 @@
 package problem
 
 import (
-	"fmt"
 	"net/http"
-	"strconv"
+	"time"
 
 	"twostep/internal/account"
 	"twostep/internal/delivery"
@@ -11,6 +10,7 @@ import (
 	"twostep/internal/device"
 	"twostep/internal/factor/recovery"
 	"twostep/internal/factor/totp"
+	"twostep/internal/i18n"
 	"twostep/internal/method"
 	"twostep/internal/method/securitykey"
 	"twostep/internal/oidc"
@@ -30,108 +30,112 @@ import (
 // explains it, or one that calls it internal.
 var rules = []rule{
 	// Second factors and two-step verification.
-	as(func(e *account.InvalidCodeError) *Problem {
-		p := New(http.StatusUnauthorized, "invalid_code", "Wrong code", "That code is not right. Check it and try again.")
+	as(func(e *account.InvalidCodeError, l *i18n.Localizer) *Problem {
+		p := say(l, http.StatusUnauthorized, "invalid_code", "invalid_code")
 		if e.Credential {
-			p = New(http.StatusUnauthorized, "invalid_credential", "Security key not accepted", "That security key or passkey did not sign in. Try again, or use another way.")
+			p = say(l, http.StatusUnauthorized, "invalid_credential", "invalid_credential")
 		}
-		if hint := e.ClockHint(); hint != "" {
-			p.Detail = hint
+		if e.ClockOffset != 0 {
+			p.Detail = clockHint(l, e.ClockOffset)
 		}
 		if e.AttemptsLeft >= 0 {
 			n := e.AttemptsLeft
 			p.AttemptsLeft = &n
 			if n == 0 {
-				p.Detail += " That was the last try for this sign-in: enter your password again."
+				p.Detail += " " + l.T("problem.invalid_code.last_try")
 			}
 		}
 		return p
 	}),
-	as(func(e *stepup.RequiredError) *Problem {
-		p := New(http.StatusForbidden, "step_up_required", "Confirm it's you", "For your security, confirm it's you first: enter your password, or a code once two-step verification is on.")
+	as(func(e *stepup.RequiredError, l *i18n.Localizer) *Problem {
+		p := say(l, http.StatusForbidden, "step_up_required", "step_up_required")
 		if len(e.Methods) > 0 {
-			p.Detail = "For your security, confirm it's you with a code from one of your methods first."
+			p.Detail = l.T("problem.step_up_required.with_methods")
 		}
 		p.Methods = e.Methods
 		return p
 	}),
-	is(account.ErrLastFactor, http.StatusConflict, "last_factor", "Last method", "This is your last sign-in method. To stop using codes, turn two-step verification off instead.", ""),
-	is(account.ErrBackupRequired, http.StatusConflict, "backup_required", "Backup method needed", "Add a backup method (another app or recovery codes) before turning two-step verification on.", ""),
-	is(account.ErrEmailNotVerified, http.StatusConflict, "email_not_verified", "E-mail address not confirmed", "Confirm your e-mail address with the link we sent before turning two-step verification on.", ""),
-	is(account.ErrPrimaryRequired, http.StatusConflict, "primary_required", "Method needed", "Add and confirm a method (an authenticator app or a phone) before turning two-step verification on.", ""),
-	is(account.ErrPolicyRequiresTwoStep, http.StatusForbidden, "policy_requires_two_step", "Two-step verification required", "This site requires two-step verification; it cannot be turned off.", ""),
-	is(account.ErrTwoStepRequired, http.StatusForbidden, "two_step_required", "Set up two-step verification", "This site requires two-step verification, and the time to set it up has passed: set it up now to continue.", ""),
-	is(signin.ErrExpired, http.StatusUnauthorized, "signin_expired", "Sign-in expired", "This sign-in has expired or had too many wrong codes. Enter your e-mail and password again.", ""),
-	is(account.ErrFactorNotFound, http.StatusNotFound, "not_found", "No such method", "You have no active method with that id.", ""),
-	is(device.ErrNotFound, http.StatusNotFound, "not_found", "No such browser", "You have no remembered browser with that id.", ""),
-	is(account.ErrAlreadyConfirmed, http.StatusConflict, "already_confirmed", "Already confirmed", "This method is already confirmed.", ""),
-	is(account.ErrInvalidLabel, http.StatusBadRequest, "invalid_label", "Label not accepted", "A label is 1 to 64 characters, on one line.", "label"),
-	is(account.ErrInvalidRole, http.StatusBadRequest, "invalid_role", "Role not accepted", "Role must be \"primary\" or \"backup\"; recovery codes are always a backup.", "role"),
-	is(account.ErrAlreadyEnabled, http.StatusConflict, "already_enabled", "Already on", "Two-step verification is already on.", ""),
-	is(stepup.ErrTwoStepOff, http.StatusBadRequest, "two_step_off", "No methods", "You have no second-factor method; confirm with your password instead.", ""),
+	is(account.ErrLastFactor, http.StatusConflict, "last_factor", "last_factor", ""),
+	is(account.ErrBackupRequired, http.StatusConflict, "backup_required", "backup_required", ""),
+	is(account.ErrEmailNotVerified, http.StatusConflict, "email_not_verified", "email_not_verified", ""),
+	is(account.ErrPrimaryRequired, http.StatusConflict, "primary_required", "primary_required", ""),
+	is(account.ErrPolicyRequiresTwoStep, http.StatusForbidden, "policy_requires_two_step", "policy_requires_two_step", ""),
+	is(account.ErrTwoStepRequired, http.StatusForbidden, "two_step_required", "two_step_required", ""),
+	is(signin.ErrExpired, http.StatusUnauthorized, "signin_expired", "signin_expired", ""),
+	is(account.ErrFactorNotFound, http.StatusNotFound, "not_found", "no_method", ""),
+	is(device.ErrNotFound, http.StatusNotFound, "not_found", "no_browser", ""),
+	is(account.ErrAlreadyConfirmed, http.StatusConflict, "already_confirmed", "already_confirmed", ""),
+	is(account.ErrInvalidLabel, http.StatusBadRequest, "invalid_label", "invalid_label", "label"),
+	is(account.ErrInvalidRole, http.StatusBadRequest, "invalid_role", "invalid_role", "role"),
+	is(account.ErrAlreadyEnabled, http.StatusConflict, "already_enabled", "already_enabled", ""),
+	is(stepup.ErrTwoStepOff, http.StatusBadRequest, "two_step_off", "two_step_off", ""),
 
 	// Security keys and passkeys.
-	is(account.ErrInvalidCredential, http.StatusBadRequest, "invalid_credential", "Security key not added", "The security key's answer was not accepted (it may be registered already, or the request expired). Add the key again.", "credential"),
-	is(account.ErrKeyCloned, http.StatusForbidden, "key_suspected_cloned", "Security key turned off", "This security key may have been copied, so it no longer signs in. Use another method, then remove the key and add it again.", ""),
-	is(account.ErrPasskeysOff, http.StatusForbidden, "passkeys_disabled", "Passkeys are off", "Signing in with a passkey is switched off on this site. Sign in with your e-mail and password.", ""),
+	is(account.ErrInvalidCredential, http.StatusBadRequest, "invalid_credential", "key_not_added", "credential"),
+	is(account.ErrKeyCloned, http.StatusForbidden, "key_suspected_cloned", "key_suspected_cloned", ""),
+	is(account.ErrPasskeysOff, http.StatusForbidden, "passkeys_disabled", "passkeys_disabled", ""),
 
 	// Codes sent by text, call or e-mail.
-	as(func(e *phone.InvalidError) *Problem {
-		p := New(http.StatusBadRequest, "invalid_phone", "Phone number not accepted", e.Reason)
-		p.Field = "phone"
+	as(func(e *phone.InvalidError, l *i18n.Localizer) *Problem {
+		// The reason is the phone package's English sentence (its code
+		// names it): its words are not in the catalogues yet.
+		p := &Problem{Status: http.StatusBadRequest, Code: "invalid_phone", Title: l.T("problem.invalid_phone.title"), Detail: e.Reason, Field: "phone"}
 		return p
 	}),
-	is(account.ErrCountryNotServed, http.StatusBadRequest, "invalid_phone", "Country not served", "Codes can't be sent to numbers in that country here. Use an authenticator app instead.", "phone"),
-	as(func(e *account.DeliveryFailedError) *Problem {
-		p := New(http.StatusServiceUnavailable, "delivery_failed", "We couldn't send the code", "We couldn't send the code: the delivery service is not answering. Try again in a minute, or use another way to sign in.")
+	is(account.ErrCountryNotServed, http.StatusBadRequest, "invalid_phone", "country_not_served", "phone"),
+	as(func(e *account.DeliveryFailedError, l *i18n.Localizer) *Problem {
+		p := say(l, http.StatusServiceUnavailable, "delivery_failed", "delivery_failed")
 		p.Methods = e.Others
 		p.RetryAfter = 60
 		return p
 	}),
-	is(account.ErrMethodNotAllowed, http.StatusForbidden, "method_not_allowed", "Method not offered", "This kind of method (or channel) is not offered on this site.", ""),
-	is(account.ErrNotSendable, http.StatusBadRequest, "not_sendable", "Nothing to send", "This method has no code to send: read it from your authenticator app or your recovery codes.", "method_id"),
+	is(account.ErrMethodNotAllowed, http.StatusForbidden, "method_not_allowed", "method_not_allowed", ""),
+	is(account.ErrNotSendable, http.StatusBadRequest, "not_sendable", "not_sendable", "method_id"),
 
 	// Limits and load.
-	as(func(e *ratelimit.Limited) *Problem {
-		detail := fmt.Sprintf("Too many attempts. Try again in %s.", HumanDuration(e.Seconds()))
+	as(func(e *ratelimit.Limited, l *i18n.Localizer) *Problem {
+		p := say(l, http.StatusTooManyRequests, "rate_limited", "rate_limited", "Wait", humanDuration(l, e.Seconds()))
 		if e.Seconds() >= 60 && !e.Until.IsZero() {
-			detail = fmt.Sprintf("Too many attempts. Try again in %s (after %s).", HumanDuration(e.Seconds()), e.Until.UTC().Format("15:04 UTC"))
+			p.Detail = l.T("problem.rate_limited.detail_until", "Wait", humanDuration(l, e.Seconds()), "Until", l.Clock(e.Until))
 		}
-		p := New(http.StatusTooManyRequests, "rate_limited", "Too many attempts", detail)
 		p.RetryAfter = e.Seconds()
 		return p
 	}),
 	// A hash refused at admission says when the queue ahead will have
 	// drained (password.BusyError); a bare ErrBusy, in a second.
-	as(func(e *password.BusyError) *Problem { return busy(e.Seconds()) }),
-	isWith(password.ErrBusy, func(err error) *Problem { return busy(password.RetryAfterSeconds(err)) }),
+	as(func(e *password.BusyError, l *i18n.Localizer) *Problem { return busy(l, e.Seconds()) }),
+	isWith(password.ErrBusy, func(err error, l *i18n.Localizer) *Problem { return busy(l, password.RetryAfterSeconds(err)) }),
 
 	// Passwords, addresses, links and sessions.
-	as(func(e *password.WeakError) *Problem {
-		p := New(http.StatusBadRequest, "weak_password", "Password not accepted", e.Reason)
-		p.Field = "password"
+	as(func(e *password.WeakError, l *i18n.Localizer) *Problem {
+		p := &Problem{Status: http.StatusBadRequest, Code: "weak_password", Title: l.T("problem.weak_password.title"), Detail: e.Reason, Field: "password"}
+		if e.Code != "" {
+			p.Detail = l.T("problem.weak_password."+e.Code, "Limit", e.Limit)
+		}
 		return p
 	}),
-	as(func(e *account.InvalidEmailError) *Problem {
-		p := New(http.StatusBadRequest, "invalid_email", "E-mail address not accepted", e.Reason)
-		p.Field = "email"
+	as(func(e *account.InvalidEmailError, l *i18n.Localizer) *Problem {
+		p := &Problem{Status: http.StatusBadRequest, Code: "invalid_email", Title: l.T("problem.invalid_email.title"), Detail: e.Reason, Field: "email"}
+		if e.Code != "" {
+			p.Detail = l.T("problem.invalid_email."+e.Code, "Address", e.Address)
+		}
 		return p
 	}),
-	is(signin.ErrAccountDisabled, http.StatusForbidden, "account_disabled", "Account disabled", "This account is disabled. Contact support if you think this is a mistake.", ""),
-	is(signin.ErrPasswordResetRequired, http.StatusForbidden, "password_reset_required", "New password required", "Your password was right, but you must choose a new one before you can sign in. We have e-mailed you a link to do so.", ""),
-	is(signin.ErrInvalidCredentials, http.StatusUnauthorized, "invalid_credentials", "Sign-in failed", "The e-mail address or password is wrong.", ""),
-	is(account.ErrEmailTaken, http.StatusConflict, "email_taken", "E-mail already registered", "An account with this e-mail address already exists. Sign in, or reset the password.", "email"),
-	is(stepup.ErrWrongPassword, http.StatusForbidden, "wrong_password", "Current password is wrong", "The current password is wrong.", "current_password"),
-	is(account.ErrRecoveryEnded, http.StatusConflict, "recovery_ended", "Recovery already ended", "This recovery was already cancelled or finished, so the link does nothing now. If you still can't sign in, start again from the sign-in page.", ""),
-	is(store.ErrRecoveryUnderWay, http.StatusConflict, "recovery_under_way", "Recovery already under way", "A recovery of this account is already under way. Finish it from the browser where you opened the e-mailed link, once its waiting period is over.", ""),
-	is(account.ErrInvalidToken, http.StatusBadRequest, "invalid_token", "Link not valid", "This link is invalid, has expired or was already used. Ask for a new one.", ""),
-	is(session.ErrNoSession, http.StatusUnauthorized, "unauthenticated", "Not signed in", "Sign in first.", ""),
-	is(session.ErrNotFound, http.StatusNotFound, "not_found", "No such session", "You have no live session with that id.", ""),
+	is(signin.ErrAccountDisabled, http.StatusForbidden, "account_disabled", "account_disabled", ""),
+	is(signin.ErrPasswordResetRequired, http.StatusForbidden, "password_reset_required", "password_reset_required", ""),
+	is(signin.ErrInvalidCredentials, http.StatusUnauthorized, "invalid_credentials", "invalid_credentials", ""),
+	is(account.ErrEmailTaken, http.StatusConflict, "email_taken", "email_taken", "email"),
+	is(stepup.ErrWrongPassword, http.StatusForbidden, "wrong_password", "wrong_password", "current_password"),
+	is(account.ErrRecoveryEnded, http.StatusConflict, "recovery_ended", "recovery_ended", ""),
+	is(store.ErrRecoveryUnderWay, http.StatusConflict, "recovery_under_way", "recovery_under_way", ""),
+	is(account.ErrInvalidToken, http.StatusBadRequest, "invalid_token", "invalid_token", ""),
+	is(session.ErrNoSession, http.StatusUnauthorized, "unauthenticated", "unauthenticated", ""),
+	is(session.ErrNotFound, http.StatusNotFound, "not_found", "no_session", ""),
 
-	is(oidc.ErrUnknownRequest, http.StatusBadRequest, "app_request_expired", "Sign-in expired", "The app's sign-in request expired or was already used. Go back to the app and sign in again.", ""),
+	is(oidc.ErrUnknownRequest, http.StatusBadRequest, "app_request_expired", "app_request_expired", ""),
 
 	// Requests refused before any handler.
-	is(server.ErrCrossOrigin, http.StatusForbidden, "cross_origin", "Cross-site request refused", "This request came from another site and was refused.", ""),
+	is(server.ErrCrossOrigin, http.StatusForbidden, "cross_origin", "cross_origin", ""),
 
 	// Errors the flows handle or translate before they could reach a
 	// person; one that gets through is a bug or an outage.
@@ -159,26 +163,39 @@ var rules = []rule{
 	asInternal[*securitykey.ClonedError](),       // account.ErrKeyCloned
 }
 
-func busy(retryAfter int) *Problem {
-	p := New(http.StatusServiceUnavailable, "busy", "Server busy", "The server is busy checking passwords. Try again in a moment.")
+func busy(l *i18n.Localizer, retryAfter int) *Problem {
+	p := say(l, http.StatusServiceUnavailable, "busy", "busy")
 	p.RetryAfter = retryAfter
 	return p
 }
 
-// HumanDuration writes seconds as "42 seconds", "3 minutes", "2 hours".
-func HumanDuration(s int) string {
-	plural := func(n int, unit string) string {
-		if n == 1 {
-			return "1 " + unit
-		}
-		return strconv.Itoa(n) + " " + unit + "s"
-	}
+// HumanDuration writes seconds as "42 seconds", "3 minutes", "2 hours", in
+// English.
+func HumanDuration(s int) string { return humanDuration(english, s) }
+
+// humanDuration is seconds in l's words, rounded up to the minute or
+// hour past one of them.
+func humanDuration(l *i18n.Localizer, s int) string {
 	switch {
 	case s < 60:
-		return plural(s, "second")
+		return l.N("duration.seconds", s)
 	case s < 3600:
-		return plural((s+59)/60, "minute")
+		return l.N("duration.minutes", (s+59)/60)
 	default:
-		return plural((s+3599)/3600, "hour")
+		return l.N("duration.hours", (s+3599)/3600)
 	}
+}
+
+// clockHint says how far off a phone's clock looks, for a code from
+// another time step.
+func clockHint(l *i18n.Localizer, d time.Duration) string {
+	id := "problem.invalid_code.clock_ahead"
+	if d < 0 {
+		d, id = -d, "problem.invalid_code.clock_behind"
+	}
+	off := l.N("duration.seconds", int(d.Seconds()))
+	if d >= time.Minute {
+		off = l.N("duration.minutes", int((d+30*time.Second)/time.Minute))
+	}
+	return l.T(id, "Offset", off)
 }

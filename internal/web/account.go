@@ -9,7 +9,6 @@ import (
 	"twostep/internal/audit"
 	"twostep/internal/device"
 	"twostep/internal/store"
-	"twostep/internal/text"
 )
 
 // The account page: sessions, recent security events, the password and
@@ -72,11 +71,12 @@ func (w *Web) showAccount(rw http.ResponseWriter, r *http.Request, sess store.Se
 		w.fail(rw, r, err)
 		return
 	}
-	d := accountData{Apps: apps, Page: w.page("Your account", &u), FormError: formError, Since: timeHTML(u.CreatedAt), Verified: !u.EmailVerifiedAt.IsZero(), TwoStep: u.TwoStepEnabled}
+	l := w.loc(r)
+	d := accountData{Apps: apps, Page: w.page(l.T("account.title"), &u), FormError: formError, Since: l.TimeHTML(u.CreatedAt), Verified: !u.EmailVerifiedAt.IsZero(), TwoStep: u.TwoStepEnabled}
 	notice := r.URL.Query().Get("notice")
 	d.Confirmed = notice == "confirmed_password"
 	if !d.Confirmed {
-		d.Page.Notice = notices[notice]
+		d.Page.Notice = w.notice(r, notice)
 	}
 	d.TurnOn = !u.TwoStepEnabled && d.Verified
 	if u.TwoStepEnabled {
@@ -85,20 +85,20 @@ func (w *Web) showAccount(rw http.ResponseWriter, r *http.Request, sess store.Se
 			w.fail(rw, r, err)
 			return
 		}
-		d.Devices = text.Count(len(devices), "remembered browser", "remembered browsers")
+		d.Devices = l.N("account.remembered_browsers", len(devices))
 	}
 	d.User.Email = u.Email
 	for _, s := range sessions {
 		d.Sessions = append(d.Sessions, sessionRow{ID: s.ID, Browser: device.DescribeAgent(s.UserAgent), IP: s.IP,
-			Created: timeHTML(s.CreatedAt), LastSeen: timeHTML(s.LastSeenAt), Current: s.ID == sess.ID})
+			Created: l.TimeHTML(s.CreatedAt), LastSeen: l.TimeHTML(s.LastSeenAt), Current: s.ID == sess.ID})
 	}
 	for _, e := range events {
 		outcome := audit.Outcome(e.Outcome)
-		d.Events = append(d.Events, eventRow{What: audit.Kind(e.Kind).Label(), Outcome: outcome.Label(), When: timeHTML(e.CreatedAt),
+		d.Events = append(d.Events, eventRow{What: audit.Kind(e.Kind).Label(), Outcome: outcome.Label(), When: l.TimeHTML(e.CreatedAt),
 			IP: e.IP, Browser: device.DescribeAgent(e.UserAgent), Failed: outcome.Failed(), Note: outcome != audit.Success && !outcome.Failed()})
 	}
-	d.CurrentField = field{Name: "current_password", Label: "Current password", Type: "password", Autocomplete: "current-password", Required: true, Autofocus: d.Confirmed}
-	d.NewField = w.newPasswordField("new_password", "New password", "", "")
+	d.CurrentField = field{Name: "current_password", Label: l.T("account.current_password"), Type: "password", Autocomplete: "current-password", Required: true, Autofocus: d.Confirmed}
+	d.NewField = w.newPasswordField(l, "new_password", l.T("account.new_password"), "", "")
 	if cur.Error != "" {
 		d.CurrentField.Error = cur.Error
 	}
@@ -115,7 +115,7 @@ func (w *Web) changePassword(rw http.ResponseWriter, r *http.Request, sess store
 	}
 	err := w.acct.ChangePassword(r.Context(), w.client(r), sess, r.PostFormValue("current_password"), r.PostFormValue("new_password"))
 	if err != nil {
-		p := w.problem(err)
+		p := w.problemIn(r, err)
 		// The message goes beside the field at fault; a weak password is
 		// the new one.
 		switch {

@@ -130,7 +130,7 @@ func (w *Web) signoutPage(rw http.ResponseWriter, r *http.Request) {
 		http.Redirect(rw, r, "/signin?notice=signed_out", http.StatusSeeOther)
 		return
 	}
-	w.render(rw, http.StatusOK, "signout", struct{ Page page }{w.page("Sign out?", &u)})
+	w.render(rw, http.StatusOK, "signout", struct{ Page page }{w.page(w.loc(r).T("signout.title"), &u)})
 }
 
 type appRow struct {

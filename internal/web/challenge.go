@@ -72,7 +72,7 @@ func (w *Web) renderChallenge(rw http.ResponseWriter, r *http.Request, status in
 	if d.Key != nil {
 		res, err := w.acct.BeginSignInKey(r.Context(), w.cookies.Pending(r), d.Method.ID)
 		if err != nil {
-			st, msg := w.explain(err)
+			st, msg := w.why(r, err)
 			if st >= 500 {
 				w.fail(rw, r, err)
 				return
@@ -195,7 +195,7 @@ func (w *Web) challenge(rw http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var bad *account.InvalidCodeError
-		status, msg := w.explain(err)
+		status, msg := w.why(r, err)
 		if errors.Is(err, errNoAnswer) {
 			status, msg = http.StatusBadRequest, noAnswer
 		}
@@ -209,7 +209,7 @@ func (w *Web) challenge(rw http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if bad != nil && bad.AttemptsLeft > 0 {
-			msg = w.problem(err).Detail + " " + text.Count(bad.AttemptsLeft, "try", "tries") + " left."
+			msg = w.problemIn(r, err).Detail + " " + text.Count(bad.AttemptsLeft, "try", "tries") + " left."
 		}
 		ch, u, cerr := w.acct.PendingChallenge(r.Context(), token)
 		if cerr != nil {
@@ -266,7 +266,7 @@ func (w *Web) signinSend(rw http.ResponseWriter, r *http.Request) {
 			http.Redirect(rw, r, "/signin?notice=signin_expired", http.StatusSeeOther)
 			return
 		}
-		status, msg := w.explain(err)
+		status, msg := w.why(r, err)
 		if status >= 500 && status != http.StatusServiceUnavailable {
 			w.fail(rw, r, err)
 			return

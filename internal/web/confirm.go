@@ -184,7 +184,7 @@ func (w *Web) confirm(rw http.ResponseWriter, r *http.Request, sess store.Sessio
 			err = w.acct.StepUpPassword(r.Context(), w.client(r), sess, u, pw)
 		}
 		if err != nil {
-			status, msg := w.explain(err)
+			status, msg := w.why(r, err)
 			if status >= 500 {
 				w.fail(rw, r, err)
 				return
@@ -215,7 +215,7 @@ func (w *Web) confirmSend(rw http.ResponseWriter, r *http.Request, sess store.Se
 	next, methodID := signin.ReturnTo(r.PostFormValue("next"), w.opt.ReturnHosts), r.PostFormValue("method_id")
 	p := pendingFrom(r.PostForm)
 	if _, err := w.acct.SendStepUpCode(r.Context(), w.client(r), u, methodID, r.PostFormValue("channel")); err != nil {
-		status, msg := w.explain(err)
+		status, msg := w.why(r, err)
 		if status >= 500 && status != http.StatusServiceUnavailable {
 			w.fail(rw, r, err)
 			return
@@ -486,7 +486,7 @@ func (w *Web) perform(rw http.ResponseWriter, r *http.Request, sess store.Sessio
 // said truly: recovery codes remain, so it is not the last sign-in
 // method, only the last one that makes codes.
 func (w *Web) explainManage(r *http.Request, u store.User, err error) (int, string) {
-	status, msg := w.explain(err)
+	status, msg := w.why(r, err)
 	if errors.Is(err, errLabelTaken) {
 		return http.StatusConflict, "You already have a method with that name. Choose another, so you can tell them apart."
 	}

@@ -61,7 +61,7 @@ func (w *Web) twoStepPage(rw http.ResponseWriter, r *http.Request, _ store.Sessi
 func (w *Web) showTwoStep(rw http.ResponseWriter, r *http.Request, u store.User, status int, formError string) {
 	d := twoStepData{Page: w.page("Two-step verification", &u), FormError: formError, Enabled: u.TwoStepEnabled, AllowDisable: w.opt.AllowDisable, PhoneOK: w.opt.PhoneMethods,
 		Unverified: u.EmailVerifiedAt.IsZero(), NewCodesLink: pending{Action: actCodes}.link(), DisableLink: pending{Action: actDisable}.link()}
-	d.Page.Notice = notices[r.URL.Query().Get("notice")]
+	d.Page.Notice = w.notice(r, r.URL.Query().Get("notice"))
 	methods, err := w.acct.Methods(r.Context(), u.ID)
 	if err != nil {
 		w.fail(rw, r, err)

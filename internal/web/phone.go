@@ -87,7 +87,7 @@ func (w *Web) phoneSend(rw http.ResponseWriter, r *http.Request, sess store.Sess
 			w.stepUpFor(rw, r, p)
 			return
 		}
-		status, msg := w.explain(err)
+		status, msg := w.why(r, err)
 		if status >= 500 && status != http.StatusServiceUnavailable {
 			w.fail(rw, r, err)
 			return

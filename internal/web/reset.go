@@ -7,7 +7,6 @@ import (
 
 	"twostep/internal/account"
 	"twostep/internal/password"
-	"twostep/internal/text"
 )
 
 // The forgotten password: asking for a reset link, and choosing a new
@@ -22,7 +21,8 @@ type forgotData struct {
 }
 
 func (w *Web) forgotPage(rw http.ResponseWriter, r *http.Request) {
-	w.render(rw, http.StatusOK, "forgot", forgotData{Page: w.page("Reset your password", nil), EmailField: emailField("", "")})
+	l := w.loc(r)
+	w.render(rw, http.StatusOK, "forgot", forgotData{Page: w.page(l.T("forgot.heading"), nil), EmailField: emailField(l, "", "")})
 }
 
 func (w *Web) forgot(rw http.ResponseWriter, r *http.Request) {
@@ -31,10 +31,11 @@ func (w *Web) forgot(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email := strings.TrimSpace(r.PostFormValue("email"))
-	d := forgotData{Page: w.page("Reset your password", nil), EmailField: emailField(email, "")}
+	l := w.loc(r)
+	d := forgotData{Page: w.page(l.T("forgot.heading"), nil), EmailField: emailField(l, email, "")}
 	if err := w.acct.RequestReset(r.Context(), w.client(r), email); err != nil {
 		var bad *account.InvalidEmailError
-		status, msg := w.explain(err)
+		status, msg := w.why(r, err)
 		if status >= 500 {
 			w.fail(rw, r, err)
 			return
@@ -47,7 +48,7 @@ func (w *Web) forgot(rw http.ResponseWriter, r *http.Request) {
 		w.render(rw, status, "forgot", d)
 		return
 	}
-	d.Sent, d.Email, d.TTL = true, email, text.Duration(w.opt.ResetTTL)
+	d.Sent, d.Email, d.TTL = true, email, l.Duration(w.opt.ResetTTL)
 	w.render(rw, http.StatusOK, "forgot", d)
 }
 
@@ -67,9 +68,10 @@ type resetData struct {
 // resetForm is the reset page's form for the link token, the new password
 // field focused.
 func (w *Web) resetForm(r *http.Request, token string) (resetData, error) {
-	pw := w.newPasswordField("password", "New password", "", "")
+	l := w.loc(r)
+	pw := w.newPasswordField(l, "password", l.T("reset.new_password"), "", "")
 	pw.Autofocus = true
-	d := resetData{Page: w.page("Choose a new password", nil), Token: token, PasswordField: pw}
+	d := resetData{Page: w.page(l.T("reset.heading"), nil), Token: token, PasswordField: pw}
 	email, err := w.acct.ResetEmail(r.Context(), token)
 	if errors.Is(err, account.ErrInvalidToken) {
 		d.Invalid, d.Token = true, ""
@@ -109,7 +111,7 @@ func (w *Web) reset(rw http.ResponseWriter, r *http.Request) {
 			return
 		}
 		d.ForgetBrowsers = forget
-		status, msg := w.explain(err)
+		status, msg := w.why(r, err)
 		var weak *password.WeakError
 		switch {
 		case errors.Is(err, account.ErrInvalidToken):

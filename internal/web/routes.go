@@ -9,8 +9,10 @@ func (w *Web) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /static/", w.static)
 	// Every page may hold a form whose answer ends at an app (a sign-in
 	// returning to it): formTargets lets the page's policy say so.
-	handle := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, w.formTargets(h)) }
+	// Every page is said in the request's language (language.go).
+	handle := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, w.language(w.formTargets(h))) }
 	handle("GET /{$}", w.home)
+	handle("POST /language", w.chooseLanguage) // the footer's menu
 
 	// Signing in, up and out; the password reset; the e-mail link.
 	handle("GET /signin", w.signinPage)

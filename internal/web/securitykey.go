@@ -100,7 +100,7 @@ func (w *Web) addKey(rw http.ResponseWriter, r *http.Request, sess store.Session
 			w.stepUpFor(rw, r, p)
 			return
 		}
-		st, msg := w.explain(err)
+		st, msg := w.why(r, err)
 		if st >= 500 {
 			w.fail(rw, r, err)
 			return
@@ -137,7 +137,7 @@ func (w *Web) setupKeyConfirm(rw http.ResponseWriter, r *http.Request, sess stor
 	}
 	f, err := w.acct.ConfirmSecurityKey(r.Context(), w.client(r), sess, u, id, json.RawMessage(cred))
 	if err != nil {
-		status, msg := w.explain(err)
+		status, msg := w.why(r, err)
 		if status >= 500 {
 			w.fail(rw, r, err)
 			return
@@ -213,7 +213,7 @@ func (w *Web) isPasskey(r *http.Request, userID string, m store.Factor) bool {
 func (w *Web) stepUpKey(r *http.Request, d *confirmData, sess store.Session, u store.User, m store.Factor) error {
 	res, err := w.acct.SendStepUp(r.Context(), w.client(r), sess, u, m.ID, "")
 	if err != nil {
-		status, msg := w.explain(err)
+		status, msg := w.why(r, err)
 		if status >= 500 {
 			return err
 		}
@@ -235,7 +235,7 @@ func (w *Web) stepUpKey(r *http.Request, d *confirmData, sess store.Session, u s
 func (w *Web) passkeyBegin(rw http.ResponseWriter, r *http.Request) {
 	token, opts, err := w.acct.BeginPasskeySignIn(r.Context(), w.client(r))
 	if err != nil {
-		status, msg := w.explain(err)
+		status, msg := w.why(r, err)
 		if status >= 500 {
 			w.log.Error("begin a passkey sign-in", "err", err)
 		}
@@ -269,7 +269,7 @@ func (w *Web) passkeySignIn(rw http.ResponseWriter, r *http.Request) {
 	u, iss, err := w.acct.FinishPasskeySignIn(r.Context(), w.client(r), w.cookies.Passkey(r), json.RawMessage(cred), false)
 	w.cookies.ClearPasskey(rw) // the ceremony is used up either way
 	if err != nil {
-		status, msg := w.explain(err)
+		status, msg := w.why(r, err)
 		if status >= 500 {
 			w.fail(rw, r, err)
 			return

@@ -87,7 +87,7 @@ func (w *Web) renderSetupWith(rw http.ResponseWriter, r *http.Request, status in
 		Wizard: !u.TwoStepEnabled, CodeTTL: text.Duration(w.acct.Config().Codes.TTL.D())}
 	d.PhoneOK = w.opt.PhoneMethods
 	d.PasskeysSignIn = w.acct.PasskeysAllowed()
-	d.Page.Notice = notices[r.URL.Query().Get("notice")]
+	d.Page.Notice = w.notice(r, r.URL.Query().Get("notice"))
 	if key != nil {
 		d.Key, d.Page.WebAuthn = key, true
 	}
@@ -190,7 +190,7 @@ func (w *Web) setupConfirm(rw http.ResponseWriter, r *http.Request, sess store.S
 	step, _ := strconv.Atoi(r.PostFormValue("step"))
 	f, err := w.acct.ConfirmFactor(r.Context(), w.client(r), sess, u, id, r.PostFormValue("code"))
 	if err != nil {
-		status, msg := w.explain(err)
+		status, msg := w.why(r, err)
 		if status >= 500 {
 			w.fail(rw, r, err)
 			return
@@ -217,7 +217,7 @@ func (w *Web) setupResend(rw http.ResponseWriter, r *http.Request, sess store.Se
 	id := r.PostFormValue("factor")
 	step, _ := strconv.Atoi(r.PostFormValue("step"))
 	if _, err := w.acct.Resend(r.Context(), w.client(r), sess, u, id); err != nil {
-		status, msg := w.explain(err)
+		status, msg := w.why(r, err)
 		if status >= 500 && status != http.StatusServiceUnavailable {
 			w.fail(rw, r, err)
 			return
@@ -234,7 +234,7 @@ func (w *Web) enable(rw http.ResponseWriter, r *http.Request, sess store.Session
 		return
 	}
 	if err := w.acct.EnableTwoStep(r.Context(), w.client(r), sess, u); err != nil {
-		status, msg := w.explain(err)
+		status, msg := w.why(r, err)
 		if status >= 500 {
 			w.fail(rw, r, err)
 			return

@@ -3,9 +3,9 @@ package web
 import (
 	"errors"
 	"net/http"
-	"strconv"
 
 	"twostep/internal/account"
+	"twostep/internal/i18n"
 	"twostep/internal/password"
 	"twostep/internal/signin"
 )
@@ -34,8 +34,8 @@ type credentialsData struct {
 	Passkeys bool
 }
 
-func emailField(value, err string) field {
-	return field{Name: "email", Label: "E-mail address", Type: "email", Value: value, Autocomplete: "username", Required: true, Autofocus: value == "", Error: err}
+func emailField(l *i18n.Localizer, value, err string) field {
+	return field{Name: "email", Label: l.T("signin.email"), Type: "email", Value: value, Autocomplete: "username", Required: true, Autofocus: value == "", Error: err}
 }
 
 func (w *Web) signinPage(rw http.ResponseWriter, r *http.Request) {
@@ -46,18 +46,19 @@ func (w *Web) signinPage(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.keepReturn(rw, r)
-	d := w.signInData("", "")
+	d := w.signInData(r, "", "")
 	d.App = w.appAsking(r)
 	d.PasswordField.Autofocus = false
-	d.Page.Notice = notices[r.URL.Query().Get("notice")]
+	d.Page.Notice = w.notice(r, r.URL.Query().Get("notice"))
 	w.render(rw, http.StatusOK, "signin", d)
 }
 
 // signInData is the sign-in form with email typed and the error msg;
 // where passkeys sign in, the e-mail field offers them too (autofill).
-func (w *Web) signInData(email, msg string) credentialsData {
-	d := credentialsData{Page: w.page("Sign in", nil), FormError: msg, EmailField: emailField(email, ""),
-		PasswordField: field{Name: "password", Label: "Password", Type: "password", Autocomplete: "current-password", Required: true, Autofocus: true}}
+func (w *Web) signInData(r *http.Request, email, msg string) credentialsData {
+	l := w.loc(r)
+	d := credentialsData{Page: w.page(l.T("signin.title"), nil), FormError: msg, EmailField: emailField(l, email, ""),
+		PasswordField: field{Name: "password", Label: l.T("signin.password"), Type: "password", Autocomplete: "current-password", Required: true, Autofocus: true}}
 	if w.acct.PasskeysAllowed() {
 		d.Passkeys, d.Page.WebAuthn = true, true
 		d.EmailField.Autocomplete = "username webauthn"
@@ -67,7 +68,7 @@ func (w *Web) signInData(email, msg string) credentialsData {
 
 // renderSignIn shows the sign-in form again with an error.
 func (w *Web) renderSignIn(rw http.ResponseWriter, r *http.Request, status int, email, msg string) {
-	w.render(rw, status, "signin", w.signInData(email, msg))
+	w.render(rw, status, "signin", w.signInData(r, email, msg))
 }
 
 func (w *Web) signin(rw http.ResponseWriter, r *http.Request) {
@@ -83,7 +84,7 @@ func (w *Web) signin(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		status, msg := w.explain(err)
+		status, msg := w.why(r, err)
 		if status >= 500 {
 			w.fail(rw, r, err)
 			return
@@ -156,22 +157,19 @@ func (w *Web) secondStep(rw http.ResponseWriter, r *http.Request) {
 
 // newPasswordField is a new-password field whose hint follows the
 // configured password.min_length, as the check does.
-func (w *Web) newPasswordField(name, label, value, err string) field {
+func (w *Web) newPasswordField(l *i18n.Localizer, name, label, value, err string) field {
 	n := w.acct.Config().Password.MinLength
 	if n <= 0 {
 		n = password.DefaultPolicy().MinLen
 	}
 	return field{Name: name, Label: label, Type: "password", Autocomplete: "new-password", Required: true, Error: err, Value: value,
-		Hint: passwordHint(n)}
-}
-
-func passwordHint(minLen int) string {
-	return "At least " + strconv.Itoa(minLen) + " characters. Any characters work, spaces and accents too. Very common passwords are refused."
+		Hint: l.N("signup.password_hint", n)}
 }
 
 func (w *Web) signupPage(rw http.ResponseWriter, r *http.Request) {
 	w.keepReturn(rw, r)
-	d := credentialsData{Page: w.page("Create account", nil), EmailField: emailField("", ""), PasswordField: w.newPasswordField("password", "Password", "", "")}
+	l := w.loc(r)
+	d := credentialsData{Page: w.page(l.T("signup.title"), nil), EmailField: emailField(l, "", ""), PasswordField: w.newPasswordField(l, "password", l.T("signin.password"), "", "")}
 	w.render(rw, http.StatusOK, "signup", d)
 }
 
@@ -185,8 +183,9 @@ func (w *Web) signup(rw http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var weak *password.WeakError
 		var bad *account.InvalidEmailError
-		d := credentialsData{Page: w.page("Create account", nil), EmailField: emailField(email, ""), PasswordField: w.newPasswordField("password", "Password", "", "")}
-		status, msg := w.explain(err)
+		l := w.loc(r)
+		d := credentialsData{Page: w.page(l.T("signup.title"), nil), EmailField: emailField(l, email, ""), PasswordField: w.newPasswordField(l, "password", l.T("signin.password"), "", "")}
+		status, msg := w.why(r, err)
 		switch {
 		case errors.As(err, &weak):
 			d.PasswordField.Error = msg

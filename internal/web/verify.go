@@ -25,9 +25,9 @@ func (w *Web) verifyPage(rw http.ResponseWriter, r *http.Request) {
 // the account, with its address and Sign out.
 func (w *Web) verifyHeader(r *http.Request) page {
 	if _, u, ok := w.current(r); ok {
-		return w.page("Confirm your e-mail address", &u)
+		return w.page(w.loc(r).T("verify.heading"), &u)
 	}
-	return w.page("Confirm your e-mail address", nil)
+	return w.page(w.loc(r).T("verify.heading"), nil)
 }
 
 func (w *Web) verify(rw http.ResponseWriter, r *http.Request) {

@@ -25,8 +25,11 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/language"
+
 	"twostep/internal/account"
 	"twostep/internal/delivery/outbox"
+	"twostep/internal/i18n"
 	"twostep/internal/oidc"
 	"twostep/internal/problem"
 	"twostep/internal/server"
@@ -44,9 +47,12 @@ type Web struct {
 	outbox  *outbox.Outbox
 	opt     Options
 	log     *slog.Logger
-	pages   map[string]*template.Template
-	static  http.Handler
-	apps    *oidc.Service // nil when no app can sign in here
+	// pages are the parsed templates per language, each bound to its
+	// language's words (funcs).
+	pages  map[language.Tag]map[string]*template.Template
+	msgs   *i18n.Catalogue
+	static http.Handler
+	apps   *oidc.Service // nil when no app can sign in here
 }
 
 // Options are the settings the pages show or act on, read from the
@@ -71,24 +77,37 @@ type Options struct {
 	// Apps is the OpenID Connect provider, for the pages apps send
 	// people to; nil for none.
 	Apps *oidc.Service
+	// Messages are the pages' words in every language; nil is the
+	// embedded catalogues without overrides.
+	Messages *i18n.Catalogue
 }
 
 // New parses the embedded templates and returns the pages. box is nil
 // unless the developer outbox delivers the mail; its page exists only
 // then.
 func New(acct *account.Service, cookies session.Cookies, box *outbox.Outbox, opt Options, log *slog.Logger) (*Web, error) {
-	w := &Web{acct: acct, cookies: cookies, outbox: box, opt: opt, log: log, pages: map[string]*template.Template{}, apps: opt.Apps}
-	for _, name := range []string{"signin", "signup", "forgot", "reset", "verify", "account", "outbox", "error", "challenge", "confirm", "setup", "codes", "twostep", "phone", "consent", "signout", "recover"} {
-		t, err := template.ParseFS(files, "templates/layout.html", "templates/"+name+".html")
-		if err != nil {
-			return nil, err
+	if opt.Messages == nil {
+		opt.Messages = i18n.MustLoad(opt.SiteName)
+	}
+	w := &Web{acct: acct, cookies: cookies, outbox: box, opt: opt, log: log, pages: map[language.Tag]map[string]*template.Template{}, apps: opt.Apps, msgs: opt.Messages}
+	for _, tag := range w.msgs.Languages() {
+		funcs := w.funcs(w.msgs.In(tag))
+		w.pages[tag] = map[string]*template.Template{}
+		for _, name := range pageNames {
+			t, err := template.New(name).Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html")
+			if err != nil {
+				return nil, err
+			}
+			w.pages[tag][name] = t
 		}
-		w.pages[name] = t
 	}
 	sub, _ := fs.Sub(files, "static")
 	w.static = http.StripPrefix("/static/", http.FileServerFS(sub))
 	return w, nil
 }
+
+// pageNames are the templates, each parsed with layout.html.
+var pageNames = []string{"signin", "signup", "forgot", "reset", "verify", "account", "outbox", "error", "challenge", "confirm", "setup", "codes", "twostep", "phone", "consent", "signout", "recover"}
 
 // page is what the layout needs on every page.
 type page struct {
@@ -119,11 +138,13 @@ func (w *Web) page(title string, u *store.User) page {
 
 // render executes a page into a buffer first, so a template error becomes a
 // clean error page instead of half a page.
+// The page is said in the request's language (langWriter).
 func (w *Web) render(rw http.ResponseWriter, status int, name string, data any) {
 	var buf bytes.Buffer
-	if err := w.pages[name].ExecuteTemplate(&buf, "layout", data); err != nil {
+	loc := w.locOf(rw)
+	if err := w.pages[loc.Tag()][name].ExecuteTemplate(&buf, "layout", data); err != nil {
 		w.log.Error("render page", "page", name, "err", err)
-		http.Error(rw, "Something went wrong on our side. Try again.", http.StatusInternalServerError)
+		http.Error(rw, loc.T("problem.internal.detail"), http.StatusInternalServerError)
 		return
 	}
 	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -140,14 +161,18 @@ type errorData struct {
 // fail shows an error page for errors no form can show next to a field.
 // The server's own failures are logged here, once.
 func (w *Web) fail(rw http.ResponseWriter, r *http.Request, err error) {
-	p := problem.For(r.Context(), err)
+	loc := w.loc(r)
+	if _, ok := rw.(*langWriter); !ok {
+		rw = &langWriter{ResponseWriter: rw, loc: loc}
+	}
+	p := problem.For(i18n.With(r.Context(), loc), err)
 	if p.Internal() {
 		w.log.Error("page failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	if p.Status == http.StatusTooManyRequests || p.Status == http.StatusServiceUnavailable {
 		rw.Header().Set("Retry-After", strconv.Itoa(max(p.RetryAfter, 1)))
 	}
-	w.render(rw, p.Status, "error", errorData{Page: w.page("Something went wrong", nil), Heading: "We couldn't do that", Message: p.Message(), Back: "/"})
+	w.render(rw, p.Status, "error", errorData{Page: w.page(loc.T("error.title"), nil), Heading: loc.T("error.heading"), Message: p.Message(), Back: "/"})
 }
 
 // WriteError is the pages' error writer, for the requests the server
@@ -165,6 +190,17 @@ func (w *Web) explain(err error) (int, string) {
 // problem is err's problem, for forms that show its message beside the
 // field at fault (Problem.Field).
 func (w *Web) problem(err error) *problem.Problem { return problem.For(context.Background(), err) }
+
+// why is explain in the request's language.
+func (w *Web) why(r *http.Request, err error) (int, string) {
+	p := w.problemIn(r, err)
+	return p.Status, p.Message()
+}
+
+// problemIn is problem in the request's language.
+func (w *Web) problemIn(r *http.Request, err error) *problem.Problem {
+	return problem.For(i18n.With(context.WithoutCancel(r.Context()), w.loc(r)), err)
+}
 
 // client describes the request's sender. Its address is what rate limits
 // count: the client behind any trusted proxies, and for IPv6 its /64.
@@ -196,6 +232,7 @@ func (w *Web) authed(h authedHandler) http.HandlerFunc {
 			http.Redirect(rw, r, "/signin", http.StatusSeeOther)
 			return
 		}
+		r = w.speak(rw, r, u.Language)
 		if !forSetUpPage(r) && w.blockedBy(r, u) { // two_step.required
 			http.Redirect(rw, r, setUpWizard, http.StatusSeeOther)
 			return
@@ -230,50 +267,54 @@ var errBadForm = errors.New("web: the form could not be read")
 func validText(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
 
 func (w *Web) badForm(rw http.ResponseWriter) {
-	w.render(rw, http.StatusBadRequest, "error", errorData{Page: w.page("Form not accepted", nil), Heading: "We couldn't read that form",
-		Message: "The form was too large or held text that is not valid. Go back and try again.", Back: "/"})
+	l := w.locOf(rw)
+	w.render(rw, http.StatusBadRequest, "error", errorData{Page: w.page(l.T("error_page.form_title"), nil), Heading: l.T("error_page.form_heading"),
+		Message: l.T("error_page.form_message"), Back: "/"})
 }
 
 // notices are the messages shown after a redirect, chosen by a fixed key so
-// no text travels in the URL.
-var notices = map[string]string{
-	"password_changed":         "Your password was changed. Your other sessions were signed out.",
-	"password_reset":           "Your password was reset. Sign in with the new one.",
-	"signed_out":               "You are signed out.",
-	"app_removed":              "The app's access was removed. It was signed out.",
-	"signed_out_all":           "You are signed out everywhere.",
-	"session_ended":            "That session was signed out.",
-	"others_ended":             "All your other sessions were signed out.",
-	"verification_sent":        "We sent a new confirmation link.",
-	"welcome":                  "Your account is ready.",
-	"signin_expired":           "Your sign-in expired. Enter your e-mail and password again.",
-	"too_many_codes":           "Too many wrong codes for that sign-in. Enter your e-mail and password again.",
-	"two_step_on":              "Two-step verification is on.",
-	"two_step_off":             "Two-step verification is off. All methods and remembered browsers were removed.",
-	"method_added":             "The method was added.",
-	"key_added":                "Your security key was added.",
-	"passkey_added":            "Your passkey was added.",
-	"key_name_kept":            "Your security key was added, under the name shown: you already have a method with the name you chose. Rename it below.",
-	"method_renamed":           "The method was renamed.",
-	"method_default":           "The default method was changed.",
-	"method_removed":           "The method was removed.",
-	"method_removed_no_backup": "The method was removed. You have no backup left: add recovery codes or another app so a lost phone can't lock you out.",
-	"device_forgotten":         "That browser will ask for a code next time.",
-	"devices_forgotten":        "Every browser will ask for a code next time.",
-	"codes_saved":              "Your recovery codes are ready. Each works once, when you can't use your phone.",
-	"codes_replaced":           "Your new recovery codes are ready. Your earlier codes no longer work.",
-	"app_replaced":             "Your new authenticator app is set up. The old one was removed and no longer works.",
-	"recovery_used":            "You used a recovery code. Lost your phone? Replace it now: add the new one below, then remove the old one.",
-	"recovery_used_0":          recoveryUsed(0),
-	"recovery_used_1":          recoveryUsed(1),
-	"recovery_used_2":          recoveryUsed(2),
-	"recovery_used_3":          recoveryUsed(3),
-	"recovery_used_4":          recoveryUsed(4),
-	"recovery_used_5":          recoveryUsed(5),
-	"recovery_used_6":          recoveryUsed(6),
-	"recovery_used_7":          recoveryUsed(7),
-	"recovery_used_8":          recoveryUsed(8),
-	"recovery_used_9":          recoveryUsed(9),
+// no text travels in the URL: notice.<key> in the catalogues.
+var notices = map[string]bool{
+	"password_changed":         true,
+	"password_reset":           true,
+	"signed_out":               true,
+	"app_removed":              true,
+	"signed_out_all":           true,
+	"session_ended":            true,
+	"others_ended":             true,
+	"verification_sent":        true,
+	"welcome":                  true,
+	"signin_expired":           true,
+	"too_many_codes":           true,
+	"two_step_on":              true,
+	"two_step_off":             true,
+	"method_added":             true,
+	"key_added":                true,
+	"passkey_added":            true,
+	"key_name_kept":            true,
+	"method_renamed":           true,
+	"method_default":           true,
+	"method_removed":           true,
+	"method_removed_no_backup": true,
+	"device_forgotten":         true,
+	"devices_forgotten":        true,
+	"codes_saved":              true,
+	"codes_replaced":           true,
+	"app_replaced":             true,
+	"recovery_used":            true,
+}
+
+// notice is the notice key names, in the request's language; "" for a
+// key that is none. recovery_used_<n> says the n recovery codes left.
+func (w *Web) notice(r *http.Request, key string) string {
+	l := w.loc(r)
+	if n, ok := strings.CutPrefix(key, "recovery_used_"); ok && len(n) == 1 && n[0] >= '0' && n[0] <= '9' {
+		return l.N("notice.recovery_left", int(n[0]-'0'))
+	}
+	if !notices[key] {
+		return ""
+	}
+	return l.T("notice." + key)
 }
 
 func when(t time.Time) string {
