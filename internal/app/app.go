@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -53,6 +54,9 @@ type Options struct {
 	Sender delivery.Sender // overrides the configured e-mail provider
 	// CodeSenders override the configured providers of some channels.
 	CodeSenders map[delivery.Channel]delivery.Sender
+	// Locales replaces the embedded catalogues (i18n.Options.Locales), for
+	// tests of languages not shipped yet.
+	Locales fs.FS
 }
 
 // Open builds an App: connects, migrates, and assembles the handler.
@@ -143,7 +147,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, o Option
 	// The words of every page and message, with the operator's own: a
 	// file that names an unknown message or holds a bad template refuses
 	// to start, naming it.
-	msgs, err := i18n.Load(i18n.Options{Default: cfg.Server.DefaultLanguage, Overrides: cfg.Server.MessagesFile, Site: cfg.Server.SiteName})
+	msgs, err := i18n.Load(i18n.Options{Default: cfg.Server.DefaultLanguage, Overrides: cfg.Server.MessagesFile, Site: cfg.Server.SiteName, Locales: o.Locales})
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}

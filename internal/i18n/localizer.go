@@ -19,6 +19,10 @@ type Localizer struct {
 	l   *goi18n.Localizer
 }
 
+// English is the English localizer of the same catalogue: for words
+// stored in English before the catalogues (a method's default name).
+func (l *Localizer) English() *Localizer { return l.cat.In(English) }
+
 // Tag is the language.
 func (l *Localizer) Tag() language.Tag { return l.tag }
 
@@ -50,19 +54,32 @@ func (l *Localizer) N(id string, n int, pairs ...any) string {
 	return s
 }
 
-// HTML is T for a message that holds markup (a <strong>, a link): the
-// data is escaped, the catalogue's text is trusted.
+// HTML is T for a page: the catalogue's text is trusted as HTML (it may
+// hold a <strong> or a link, and its apostrophes stay as typed), the data
+// is escaped unless it is template.HTML already.
 func (l *Localizer) HTML(id string, pairs ...any) template.HTML {
-	for i := 1; i < len(pairs); i += 2 {
-		switch v := pairs[i].(type) {
+	s, _ := l.localize(id, nil, escapeData(pairs))
+	return template.HTML(s)
+}
+
+// HTMLN is N for a page, as HTML is T.
+func (l *Localizer) HTMLN(id string, n int, pairs ...any) template.HTML {
+	s, _ := l.localize(id, n, escapeData(pairs))
+	return template.HTML(s)
+}
+
+func escapeData(pairs []any) []any {
+	out := make([]any, len(pairs))
+	copy(out, pairs)
+	for i := 1; i < len(out); i += 2 {
+		switch v := out[i].(type) {
 		case template.HTML:
-			pairs[i] = string(v)
+			out[i] = string(v)
 		case string:
-			pairs[i] = template.HTMLEscapeString(v)
+			out[i] = template.HTMLEscapeString(v)
 		}
 	}
-	s, _ := l.localize(id, nil, pairs)
-	return template.HTML(s)
+	return out
 }
 
 // localize is the message with its error: a message missing from this

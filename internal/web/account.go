@@ -16,7 +16,7 @@ import (
 
 type sessionRow struct {
 	ID, Browser, IP   string
-	Created, LastSeen template.HTML // <time> elements (timeHTML)
+	Created, LastSeen template.HTML // <time> elements (i18n.Localizer.TimeHTML)
 	Current           bool
 }
 

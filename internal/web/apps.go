@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"twostep/internal/i18n"
 	"twostep/internal/oidc"
 	"twostep/internal/server"
 	"twostep/internal/signin"
@@ -59,7 +60,7 @@ func (w *Web) appContinue(rw http.ResponseWriter, r *http.Request) {
 			w.apps.Refuse(rw, r, req, oidc.ConsentRequired)
 			return
 		}
-		w.render(rw, http.StatusOK, "consent", consentData{Page: w.page("Allow "+req.ClientName+"?", &u), App: req.ClientName, ID: req.ID, Email: u.Email, Scopes: scopeWords(req.Scopes)})
+		w.render(rw, http.StatusOK, "consent", consentData{Page: w.page(w.loc(r).T("consent.title", "App", req.ClientName), &u), App: req.ClientName, ID: req.ID, Email: u.Email, Scopes: scopeWords(w.loc(r), req.Scopes)})
 	default:
 		w.apps.Finish(rw, r, req, sess, w.client(r))
 	}
@@ -72,8 +73,9 @@ func (w *Web) appRequestGone(rw http.ResponseWriter, r *http.Request, err error)
 		w.fail(rw, r, err)
 		return
 	}
-	w.render(rw, http.StatusBadRequest, "error", errorData{Page: w.page("Sign-in expired", nil), Heading: "This sign-in has expired",
-		Message: "The app's sign-in request expired or was already used. Go back to the app and sign in again.", Back: "/account"})
+	l := w.loc(r)
+	w.render(rw, http.StatusBadRequest, "error", errorData{Page: w.page(l.T("consent.expired_title"), nil), Heading: l.T("consent.expired_heading"),
+		Message: l.T("problem.app_request_expired.detail"), Back: "/account"})
 }
 
 type consentData struct {
@@ -84,16 +86,12 @@ type consentData struct {
 }
 
 // scopeWords says what each scope lets an app know or do.
-func scopeWords(scopes []string) []string {
+func scopeWords(l *i18n.Localizer, scopes []string) []string {
 	var out []string
 	for _, s := range scopes {
 		switch s {
-		case "openid":
-			out = append(out, "Know that it's you (your account ID)")
-		case "email":
-			out = append(out, "See your e-mail address")
-		case "offline_access":
-			out = append(out, "Stay signed in when you're not using it, until you remove its access")
+		case "openid", "email", "offline_access":
+			out = append(out, l.T("consent.scope_"+s))
 		}
 	}
 	return out
@@ -149,7 +147,7 @@ func (w *Web) appRows(r *http.Request, userID string) ([]appRow, error) {
 	}
 	rows := make([]appRow, 0, len(apps))
 	for _, a := range apps {
-		rows = append(rows, appRow{ClientID: a.ClientID, Name: a.Name, Allowed: timeHTML(a.AllowedAt), Scopes: strings.Join(scopeWords(a.Scopes), " · ")})
+		rows = append(rows, appRow{ClientID: a.ClientID, Name: a.Name, Allowed: w.loc(r).TimeHTML(a.AllowedAt), Scopes: strings.Join(scopeWords(w.loc(r), a.Scopes), " · ")})
 	}
 	return rows, nil
 }

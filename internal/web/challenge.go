@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"twostep/internal/account"
+	"twostep/internal/i18n"
 	"twostep/internal/ratelimit"
 	"twostep/internal/store"
-	"twostep/internal/text"
 )
 
 // The second step at sign-in: the code from the default method or another
@@ -88,7 +88,8 @@ func (w *Web) renderChallenge(rw http.ResponseWriter, r *http.Request, status in
 
 // challengeView is the challenge page's data (renderChallenge).
 func (w *Web) challengeView(r *http.Request, ch account.Challenge, u store.User, methodID, errMsg string, remember bool, sent string) challengeData {
-	d := challengeData{Page: w.page("Two-step verification", nil), Email: u.Email, Remember: remember, Site: w.opt.SiteName}
+	l := w.loc(r)
+	d := challengeData{Page: w.page(l.T("challenge.heading"), nil), Email: u.Email, Remember: remember, Site: w.opt.SiteName}
 	var keys map[string]store.WebAuthnCredential
 	for _, m := range ch.Methods {
 		if m.Kind == account.KindWebAuthn && keys == nil {
@@ -109,30 +110,26 @@ func (w *Web) challengeView(r *http.Request, ch account.Challenge, u store.User,
 			d.Method = m
 			continue
 		}
-		d.Others = append(d.Others, otherMethod{ID: m.ID, Text: useText(m, keys[m.ID].Discoverable)})
+		d.Others = append(d.Others, otherMethod{ID: m.ID, Text: useText(l, m, keys[m.ID].Discoverable)})
 	}
-	d.Prompt = promptFor(d.Method)
+	d.Prompt = promptFor(l, d.Method)
 	if d.Method.Kind == account.KindWebAuthn {
 		passkey := keys[d.Method.ID].Discoverable
 		d.Key = &keyCeremony{Passkey: passkey, Label: d.Method.Label}
-		d.Prompt = keyPrompt(d.Method, passkey, keyButton(passkey))
+		d.Prompt = keyPrompt(l, d.Method, passkey, keyButton(l, passkey))
 		d.FormError = errMsg // no code field to show it beside
 	}
-	d.CodeField = signinCodeField(d.Method, errMsg)
+	d.CodeField = signinCodeField(l, d.Method, errMsg)
 	d.Recovery = d.Method.Kind == account.KindRecovery
 	d.OpenOthers = errMsg != ""
 	if account.Sendable(d.Method.Kind) {
 		d.Sendable = true
 		d.CanText, d.CanCall = w.acct.CanText(d.Method), w.acct.CanCall(d.Method)
 		d.SentChannel = sent
-		ttl := text.Duration(w.acct.Config().Codes.TTL.D())
+		ttl := l.Duration(w.acct.Config().Codes.TTL.D())
 		switch sent {
-		case "sms":
-			d.SentNotice = "We texted a code to " + d.Method.Masked + ". It works for " + ttl + "."
-		case "voice":
-			d.SentNotice = "We're calling " + d.Method.Masked + " to read you a code. It works for " + ttl + "."
-		case "email":
-			d.SentNotice = "We e-mailed a code to " + d.Method.Masked + ". It works for " + ttl + "."
+		case "sms", "voice", "email":
+			d.SentNotice = l.T("challenge.sent_"+sent, "To", d.Method.Masked, "TTL", ttl)
 		}
 		// A button counts down only after a code went out in this
 		// sign-in: before that, the person has nothing to wait for (a
@@ -166,7 +163,8 @@ func (w *Web) renderLocked(rw http.ResponseWriter, r *http.Request, ch account.C
 	rw.Header().Set("Retry-After", strconv.Itoa(lim.Seconds()))
 	d := w.challengeView(r, ch, u, methodID, "", false, "")
 	d.Key = nil // no key is asked while the account's codes are refused
-	d.Locked = &lockData{When: lim.Until.UTC().Format("15:04 UTC"), In: text.Wait(lim.RetryAfter)}
+	l := w.loc(r)
+	d.Locked = &lockData{When: l.Clock(lim.Until), In: l.Wait(lim.RetryAfter)}
 	w.render(rw, http.StatusTooManyRequests, "challenge", d)
 }
 
@@ -197,7 +195,7 @@ func (w *Web) challenge(rw http.ResponseWriter, r *http.Request) {
 		var bad *account.InvalidCodeError
 		status, msg := w.why(r, err)
 		if errors.Is(err, errNoAnswer) {
-			status, msg = http.StatusBadRequest, noAnswer
+			status, msg = http.StatusBadRequest, w.loc(r).T(noAnswer)
 		}
 		if status >= 500 {
 			w.fail(rw, r, err)
@@ -209,7 +207,7 @@ func (w *Web) challenge(rw http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if bad != nil && bad.AttemptsLeft > 0 {
-			msg = w.problemIn(r, err).Detail + " " + text.Count(bad.AttemptsLeft, "try", "tries") + " left."
+			msg = w.problemIn(r, err).Detail + " " + w.loc(r).N("problem.tries_left", bad.AttemptsLeft)
 		}
 		ch, u, cerr := w.acct.PendingChallenge(r.Context(), token)
 		if cerr != nil {
@@ -231,15 +229,6 @@ func (w *Web) challenge(rw http.ResponseWriter, r *http.Request) {
 		next = "/account/two-step?notice=" + recoveryNotice(iss.RecoveryCodesLeft)
 	}
 	http.Redirect(rw, r, next, http.StatusSeeOther)
-}
-
-// recoveryUsed is the notice after a sign-in with a recovery code, with
-// left codes left.
-func recoveryUsed(left int) string {
-	if left == 0 {
-		return "You used your last recovery code. Make new ones below now. Lost your phone? Replace it now: add the new one below, then remove the old one."
-	}
-	return "You used a recovery code; " + text.Count(left, "is", "are") + " left. Lost your phone? Replace it now: add the new one below, then remove the old one."
 }
 
 // recoveryNotice is the notice key for left recovery codes left: one key
@@ -286,53 +275,53 @@ func (w *Web) signinSend(rw http.ResponseWriter, r *http.Request) {
 }
 
 // promptFor says where the code comes from.
-func promptFor(f store.Factor) string {
+func promptFor(l *i18n.Localizer, f store.Factor) string {
 	switch f.Kind {
 	case account.KindRecovery:
-		return "Enter one of your recovery codes. Each works once."
+		return l.T("challenge.prompt_recovery")
 	case account.KindSMS, account.KindVoice:
-		return "We'll send a 6-digit code to your phone " + f.Masked + "."
+		return l.T("challenge.prompt_phone", "To", f.Masked)
 	case account.KindEmail:
-		return "We'll e-mail a 6-digit code to " + f.Masked + "."
+		return l.T("challenge.prompt_email", "To", f.Masked)
 	case account.KindWebAuthn:
-		return keyPrompt(f, false, keyButton(false))
+		return keyPrompt(l, f, false, keyButton(l, false))
 	}
-	return "Enter the 6-digit code from your authenticator app (" + f.Label + ")."
+	return l.T("challenge.prompt_app", "Label", f.Label)
 }
 
 // useText is the "Try another way" link to method m, in words that say
 // what it is ("Use your phone •••456"), not only its label.
-func useText(m store.Factor, passkey bool) string {
+func useText(l *i18n.Localizer, m store.Factor, passkey bool) string {
 	switch m.Kind {
 	case account.KindWebAuthn:
-		kind := "security key"
+		id := "challenge.use_key"
 		if passkey {
-			kind = "passkey"
+			id = "challenge.use_passkey"
 		}
-		if strings.EqualFold(m.Label, keyDefault(passkey)) {
-			return "Use your " + kind
+		if strings.EqualFold(m.Label, keyDefault(l, passkey)) || strings.EqualFold(m.Label, keyDefault(l.English(), passkey)) {
+			return l.T(id)
 		}
-		return "Use your " + kind + " (" + m.Label + ")"
+		return l.T(id+"_named", "Label", m.Label)
 	case account.KindRecovery:
-		return "Use a recovery code"
+		return l.T("challenge.use_recovery")
 	case account.KindSMS, account.KindVoice:
-		return "Use your phone " + m.Masked
+		return l.T("challenge.use_phone", "To", m.Masked)
 	case account.KindEmail:
-		return "Use your e-mail " + m.Masked
+		return l.T("challenge.use_email", "To", m.Masked)
 	}
-	if m.Label == "" || strings.EqualFold(m.Label, "Authenticator app") {
-		return "Use your authenticator app"
+	if m.Label == "" || strings.EqualFold(m.Label, l.T("method.app")) || strings.EqualFold(m.Label, l.English().T("method.app")) {
+		return l.T("challenge.use_app")
 	}
-	return "Use your authenticator app (" + m.Label + ")"
+	return l.T("challenge.use_app_named", "Label", m.Label)
 }
 
 // signinCodeField is the challenge's code field: digits get the phone's
 // number pad; recovery codes the full keyboard, neither capitalised nor
 // spell-checked (the template says so).
-func signinCodeField(f store.Factor, err string) field {
-	fd := field{Name: "code", Label: "Code", Type: "text", Autocomplete: "one-time-code", Required: true, Autofocus: true, Error: err, Inputmode: "numeric"}
+func signinCodeField(l *i18n.Localizer, f store.Factor, err string) field {
+	fd := field{Name: "code", Label: l.T("challenge.code"), Type: "text", Autocomplete: "one-time-code", Required: true, Autofocus: true, Error: err, Inputmode: "numeric"}
 	if f.Kind == account.KindRecovery {
-		fd.Label, fd.Hint, fd.Inputmode, fd.Autocomplete = "Recovery code", "Like abcd-efgh.", "", "off"
+		fd.Label, fd.Hint, fd.Inputmode, fd.Autocomplete = l.T("challenge.recovery_code"), l.T("challenge.recovery_hint"), "", "off"
 	}
 	return fd
 }

@@ -10,13 +10,13 @@ import (
 	"strconv"
 	"strings"
 
+	"twostep/internal/i18n"
 	"twostep/internal/phone"
 
 	"twostep/internal/account"
 	"twostep/internal/server"
 	"twostep/internal/signin"
 	"twostep/internal/store"
-	"twostep/internal/text"
 )
 
 // Confirming it's the user (step-up) before a sensitive change: a code
@@ -65,7 +65,8 @@ func (w *Web) confirmPage(rw http.ResponseWriter, r *http.Request, sess store.Se
 }
 
 func (w *Web) renderConfirm(rw http.ResponseWriter, r *http.Request, status int, sess store.Session, u store.User, p pending, next, methodID, errMsg string) {
-	d := confirmData{Page: w.page("Confirm it's you", &u), Next: next, Window: text.Duration(w.opt.StepUpWindow), Heading: "Confirm it's you", Button: "Confirm"}
+	l := w.loc(r)
+	d := confirmData{Page: w.page(l.T("confirm.title"), &u), Next: next, Window: l.Duration(w.opt.StepUpWindow), Heading: l.T("confirm.title"), Button: l.T("confirm.button")}
 	if p.Action != "" {
 		desc, err := w.describe(r, u, p)
 		if err != nil {
@@ -75,7 +76,7 @@ func (w *Web) renderConfirm(rw http.ResponseWriter, r *http.Request, status int,
 		if desc.what == "" { // the method or browser is gone: nothing waits
 			p = pending{}
 		} else {
-			d.Heading, d.Consequence, d.Warning, d.Button, d.Danger = "Confirm it's you to "+desc.what, desc.consequence, desc.warning, desc.button, desc.danger
+			d.Heading, d.Consequence, d.Warning, d.Button, d.Danger = desc.what, desc.consequence, desc.warning, desc.button, desc.danger
 			d.Page.Title = d.Heading
 			d.Fresh = w.acct.RequireStepUp(r.Context(), sess, u) == nil
 			if d.Fresh {
@@ -107,7 +108,7 @@ func (w *Web) renderConfirm(rw http.ResponseWriter, r *http.Request, status int,
 			opt := methodOption{ID: m.ID, Text: m.Label}
 			if m.ID == methodID || (i == 0 && !hasMethod(methods, methodID)) {
 				d.Method = opt
-				d.CodeField = stepUpCodeField(m, errMsg)
+				d.CodeField = stepUpCodeField(l, m, errMsg)
 				if account.Sendable(m.Kind) {
 					d.Sendable = append(d.Sendable, opt)
 				}
@@ -123,10 +124,10 @@ func (w *Web) renderConfirm(rw http.ResponseWriter, r *http.Request, status int,
 			d.Others = append(d.Others, opt)
 		}
 		if sent := r.URL.Query().Get("sent"); sent != "" {
-			d.Notice = "We sent a code. It works for " + text.Duration(w.acct.Config().Codes.TTL.D()) + "."
+			d.Notice = l.T("confirm.sent", "TTL", l.Duration(w.acct.Config().Codes.TTL.D()))
 		}
 	} else {
-		d.PasswordField = field{Name: "password", Label: "Your password", Type: "password", Autocomplete: "current-password", Required: true, Autofocus: true, Error: errMsg}
+		d.PasswordField = field{Name: "password", Label: l.T("confirm.password"), Type: "password", Autocomplete: "current-password", Required: true, Autofocus: true, Error: errMsg}
 	}
 	w.render(rw, status, "confirm", d)
 }
@@ -142,13 +143,13 @@ func hasMethod(methods []store.Factor, id string) bool {
 
 // stepUpCodeField is the step-up's code field for method m: digits get the
 // phone's number pad, recovery codes the full keyboard.
-func stepUpCodeField(m store.Factor, errMsg string) field {
-	f := field{Name: "code", Label: "6-digit code from " + m.Label, Type: "text", Autocomplete: "one-time-code", Required: true, Autofocus: true, Error: errMsg, Inputmode: "numeric"}
+func stepUpCodeField(l *i18n.Localizer, m store.Factor, errMsg string) field {
+	f := field{Name: "code", Label: l.T("confirm.code_from", "Label", m.Label), Type: "text", Autocomplete: "one-time-code", Required: true, Autofocus: true, Error: errMsg, Inputmode: "numeric"}
 	if account.Sendable(m.Kind) {
-		f.Label = "6-digit code we sent to " + m.Label
+		f.Label = l.T("confirm.code_sent", "Label", m.Label)
 	}
 	if m.Kind == account.KindRecovery {
-		f.Label, f.Inputmode, f.Autocomplete = "Recovery code", "", "off"
+		f.Label, f.Inputmode, f.Autocomplete = l.T("challenge.recovery_code"), "", "off"
 	}
 	return f
 }
@@ -332,33 +333,41 @@ func (w *Web) describe(r *http.Request, u store.User, p pending) (description, e
 	for _, m := range methods {
 		hasCodes = hasCodes || m.Kind == account.KindRecovery
 	}
+	l := w.loc(r)
+	// say is the words of action key (confirm.<key>.*): what names it
+	// ("Confirm it's you to remove …"), question asks it when no
+	// confirmation is needed, button does it.
+	say := func(key string, danger, consequence bool, pairs ...any) description {
+		d := description{what: l.T("confirm."+key+"_what", pairs...), question: l.T("confirm."+key+"_question", pairs...),
+			button: l.T("confirm."+key+"_button", pairs...), danger: danger}
+		if consequence {
+			d.consequence = l.T("confirm."+key+"_consequence", pairs...)
+		}
+		return d
+	}
 	switch p.Action {
 	case actRemove:
 		if f.ID == "" {
 			return description{}, nil
 		}
-		d := description{what: "remove " + f.Label, question: "Remove " + f.Label + "?", button: "Remove " + f.Label, danger: true,
-			consequence: "You won't be able to sign in with " + f.Label + " any more."}
+		d := say("remove", true, true, "Label", f.Label)
 		if f.Kind == account.KindRecovery {
-			d.consequence = "Your recovery codes will stop working."
+			d.consequence = l.T("confirm.remove_codes_consequence")
 		}
 		if u.TwoStepEnabled && lastBackup(methods, f) {
-			d.warning = "This is your last backup. Without one, a lost phone locks you out of your account: add recovery codes or another method afterwards."
+			d.warning = l.T("confirm.last_backup")
 		}
 		return d, nil
 	case actCodes:
 		if !hasCodes {
-			return description{what: "get recovery codes", question: "Get recovery codes?", button: "Get recovery codes"}, nil
+			return say("get_codes", false, false), nil
 		}
-		return description{what: "make new recovery codes", question: "Make new recovery codes?", button: "Make new codes", danger: true,
-			consequence: "Your old codes will stop working as soon as the new ones are made."}, nil
+		return say("new_codes", true, true), nil
 	case actDisable:
-		return description{what: "turn off two-step verification", question: "Turn off two-step verification?", button: "Turn off two-step verification", danger: true,
-			consequence: "All your methods and remembered browsers are removed. Your password alone will sign you in, so anyone who learns it can too."}, nil
+		return say("disable", true, true), nil
 	case actForget, actForgetAll:
 		if p.Action == actForgetAll {
-			return description{what: "forget every remembered browser", question: "Forget every remembered browser?", button: "Forget all browsers", danger: true,
-				consequence: "Every browser will ask for a code at the next sign-in."}, nil
+			return say("forget_all", true, true), nil
 		}
 		devices, err := w.acct.Devices(r.Context(), w.client(r), u.ID)
 		if err != nil {
@@ -366,8 +375,7 @@ func (w *Web) describe(r *http.Request, u store.User, p pending) (description, e
 		}
 		for _, dv := range devices {
 			if dv.ID == p.ID {
-				return description{what: "forget " + dv.Label, question: "Forget " + dv.Label + "?", button: "Forget " + dv.Label, danger: true,
-					consequence: "That browser will ask for a code at the next sign-in."}, nil
+				return say("forget", true, true, "Label", dv.Label), nil
 			}
 		}
 		return description{}, nil
@@ -375,32 +383,30 @@ func (w *Web) describe(r *http.Request, u store.User, p pending) (description, e
 		if f.ID == "" {
 			return description{}, nil
 		}
-		return description{what: "rename " + f.Label + " to " + p.Label, question: "Rename " + f.Label + " to " + p.Label + "?", button: "Rename"}, nil
+		return say("rename", false, false, "Label", f.Label, "New", p.Label), nil
 	case actDefault:
 		if f.ID == "" {
 			return description{}, nil
 		}
-		return description{what: "make " + f.Label + " your default method", question: "Make " + f.Label + " your default method?", button: "Make default"}, nil
+		return say("default", false, false, "Label", f.Label), nil
 	case actAddApp:
 		if p.Replace != "" && f.ID != "" {
-			return description{what: "replace " + f.Label, question: "Replace " + f.Label + "?", button: "Set up the new app",
-				consequence: "Set up the new app first: " + f.Label + " is removed only once the new one works."}, nil
+			return say("replace", false, true, "Label", f.Label), nil
 		}
-		return description{what: "add an authenticator app", question: "Add an authenticator app?", button: "Continue"}, nil
+		return say("add_app", false, false), nil
 	case actAddPhone:
 		number := p.Phone
 		if n, err := phone.Parse(p.Phone, "", p.Via); err == nil {
 			number = n.International()
 		}
-		return description{what: "add the phone " + number, question: "Add the phone " + number + "?", button: "Continue"}, nil
+		return say("add_phone", false, false, "Phone", number), nil
 	case actAddKey:
 		if p.Via == viaPasskey {
-			return description{what: "add a passkey", question: "Add a passkey?", button: "Continue"}, nil
+			return say("add_passkey", false, false), nil
 		}
-		return description{what: "add a security key", question: "Add a security key?", button: "Continue"}, nil
+		return say("add_key", false, false), nil
 	case actPassword:
-		return description{what: "change your password", question: "Change your password?", button: "Confirm",
-			consequence: "Then type your current and new password again and press Change password: we never keep a typed password."}, nil
+		return say("password", false, true), nil
 	}
 	return description{}, nil
 }
@@ -488,10 +494,10 @@ func (w *Web) perform(rw http.ResponseWriter, r *http.Request, sess store.Sessio
 func (w *Web) explainManage(r *http.Request, u store.User, err error) (int, string) {
 	status, msg := w.why(r, err)
 	if errors.Is(err, errLabelTaken) {
-		return http.StatusConflict, "You already have a method with that name. Choose another, so you can tell them apart."
+		return http.StatusConflict, w.loc(r).T("confirm.label_taken")
 	}
 	if errors.Is(err, account.ErrLastFactor) {
-		msg = "You can't remove the only method that gives you codes: your recovery codes are for emergencies. Add another method first, or turn two-step verification off."
+		msg = w.loc(r).T("confirm.last_maker")
 	}
 	return status, msg
 }

@@ -12,7 +12,7 @@ import (
 
 type deviceRow struct {
 	ID, Label, IP     string
-	Created, LastUsed template.HTML // <time> elements (timeHTML)
+	Created, LastUsed template.HTML // <time> elements (i18n.Localizer.TimeHTML)
 	LastUsedText      string        // for the Forget button's label
 	Current           bool
 }
@@ -25,9 +25,10 @@ func (w *Web) deviceRows(r *http.Request, u store.User) ([]deviceRow, error) {
 		return nil, err
 	}
 	var rows []deviceRow
+	l := w.loc(r)
 	for _, dv := range devices {
-		rows = append(rows, deviceRow{ID: dv.ID, Label: dv.Label, Created: timeHTML(dv.CreatedAt), LastUsed: timeHTML(dv.LastUsedAt),
-			LastUsedText: when(dv.LastUsedAt), IP: dv.LastIP, Current: dv.Current})
+		rows = append(rows, deviceRow{ID: dv.ID, Label: dv.Label, Created: l.TimeHTML(dv.CreatedAt), LastUsed: l.TimeHTML(dv.LastUsedAt),
+			LastUsedText: l.When(dv.LastUsedAt), IP: dv.LastIP, Current: dv.Current})
 	}
 	return rows, nil
 }

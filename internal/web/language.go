@@ -125,16 +125,18 @@ type menuEntry struct {
 
 // funcs are the templates' words in loc's language: {{t "id"}} and
 // {{t "id" "Name" .Value}}, {{tn "id" .N}} for a count, {{th "id" …}}
-// for a message holding markup (its data escaped), and the language's
-// tag, direction and menu.
+// (the same as t, named so where the message holds markup). The
+// catalogue's text is trusted as HTML and the data escaped (i18n's HTML),
+// so an apostrophe reads as typed. Then the language's tag, direction
+// and menu.
 func (w *Web) funcs(loc *i18n.Localizer) template.FuncMap {
 	var menu []menuEntry
 	for _, t := range w.msgs.Languages() {
 		menu = append(menu, menuEntry{Tag: t.String(), Name: w.msgs.In(t).T("language.name"), Current: t == loc.Tag()})
 	}
 	return template.FuncMap{
-		"t":         loc.T,
-		"tn":        loc.N,
+		"t":         loc.HTML,
+		"tn":        loc.HTMLN,
 		"th":        loc.HTML,
 		"lang":      loc.Lang,
 		"dir":       loc.Dir,

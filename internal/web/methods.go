@@ -10,8 +10,8 @@ import (
 	"twostep/internal/account"
 	"twostep/internal/factor"
 	"twostep/internal/factor/recovery"
+	"twostep/internal/i18n"
 	"twostep/internal/store"
-	"twostep/internal/text"
 )
 
 // The two-step page: the user's methods (rename, make default, replace,
@@ -59,7 +59,8 @@ func (w *Web) twoStepPage(rw http.ResponseWriter, r *http.Request, _ store.Sessi
 // showTwoStep renders the two-step page, with the error of a change that
 // was refused.
 func (w *Web) showTwoStep(rw http.ResponseWriter, r *http.Request, u store.User, status int, formError string) {
-	d := twoStepData{Page: w.page("Two-step verification", &u), FormError: formError, Enabled: u.TwoStepEnabled, AllowDisable: w.opt.AllowDisable, PhoneOK: w.opt.PhoneMethods,
+	l := w.loc(r)
+	d := twoStepData{Page: w.page(l.T("twostep.heading"), &u), FormError: formError, Enabled: u.TwoStepEnabled, AllowDisable: w.opt.AllowDisable, PhoneOK: w.opt.PhoneMethods,
 		Unverified: u.EmailVerifiedAt.IsZero(), NewCodesLink: pending{Action: actCodes}.link(), DisableLink: pending{Action: actDisable}.link()}
 	d.Page.Notice = w.notice(r, r.URL.Query().Get("notice"))
 	methods, err := w.acct.Methods(r.Context(), u.ID)
@@ -84,23 +85,23 @@ func (w *Web) showTwoStep(rw http.ResponseWriter, r *http.Request, u store.User,
 		}
 	}
 	for _, m := range methods {
-		role := "Main method"
+		role := l.T("method.main")
 		if m.Role == account.RoleBackup {
-			role = "Backup"
+			role = l.T("method.backup")
 		}
-		row := methodRow{ID: m.ID, Label: m.Label, KindText: kindText(m.Kind), Role: role, Added: timeHTML(m.CreatedAt), LastUsed: timeHTML(m.LastUsedAt),
+		row := methodRow{ID: m.ID, Label: m.Label, KindText: kindText(l, m.Kind), Role: role, Added: l.TimeHTML(m.CreatedAt), LastUsed: l.TimeHTML(m.LastUsedAt),
 			Default: m.ID == u.DefaultFactorID, CanRename: m.Kind != account.KindRecovery, CanDefault: m.Kind != account.KindRecovery, IsRecovery: m.Kind == account.KindRecovery,
 			CanReplace: m.Kind == account.KindTOTP, RemoveLink: pending{Action: actRemove, ID: m.ID}.link()}
 		if m.Kind == account.KindWebAuthn {
 			k, ok := keys[m.ID]
-			row.KindText, row.Where = keyTexts(k, ok)
+			row.KindText, row.Where = keyTexts(l, k, ok)
 		}
 		if u.TwoStepEnabled && m.Kind != account.KindRecovery && makers == 1 {
 			row.RemoveLink = ""
 		}
 		if row.CanRename && m.ID == renaming {
 			row.Renaming = true
-			d.LabelField = field{Name: "label", Label: "New name for " + m.Label, Type: "text", Value: m.Label, Autocomplete: "off", Required: true, Autofocus: true}
+			d.LabelField = field{Name: "label", Label: l.T("method.new_name", "Label", m.Label), Type: "text", Value: m.Label, Autocomplete: "off", Required: true, Autofocus: true}
 		}
 		if m.Role == account.RoleBackup {
 			hasBackup = true
@@ -113,8 +114,8 @@ func (w *Web) showTwoStep(rw http.ResponseWriter, r *http.Request, u store.User,
 				return
 			}
 			d.LowCodes = n <= 2
-			d.CodesLeft = text.Count(n, "recovery code", "recovery codes")
-			row.CodesText = strconv.Itoa(n) + " of " + text.Count(recovery.Count, "code", "codes") + " left"
+			d.CodesLeft = l.N("method.recovery_codes", n)
+			row.CodesText = l.N("method.codes_left", recovery.Count, "Left", n)
 		}
 		d.Methods = append(d.Methods, row)
 	}
@@ -236,7 +237,7 @@ func (w *Web) newCodes(rw http.ResponseWriter, r *http.Request, sess store.Sessi
 }
 
 func (w *Web) showCodes(rw http.ResponseWriter, u store.User, codes []string, wizard, earlier, printing bool) {
-	d := codesData{Page: w.page("Your recovery codes", &u), Codes: codes, Next: "/account/two-step", Step: wizard, Earlier: earlier, Printing: printing}
+	d := codesData{Page: w.page(w.locOf(rw).T("codes.title"), &u), Codes: codes, Next: "/account/two-step", Step: wizard, Earlier: earlier, Printing: printing}
 	d.Fields = []hiddenField{{"notice", "codes_saved"}}
 	if earlier {
 		d.Fields = []hiddenField{{"notice", "codes_replaced"}}
@@ -271,9 +272,10 @@ func (w *Web) codesFile(rw http.ResponseWriter, r *http.Request, _ store.Session
 		return
 	}
 	var b strings.Builder
-	b.WriteString("Recovery codes for " + u.Email + " at " + w.opt.SiteName + "\r\n\r\n")
-	b.WriteString("Each code works once, when you can't use your phone. Keep them where you can find them without it.\r\n")
-	b.WriteString("Making new codes makes these stop working.\r\n\r\n")
+	l := w.loc(r)
+	b.WriteString(l.T("codes.file_heading", "Email", u.Email) + "\r\n\r\n")
+	b.WriteString(l.T("codes.file_about") + "\r\n")
+	b.WriteString(l.T("codes.file_new") + "\r\n\r\n")
 	for i, c := range codes {
 		b.WriteString(strconv.Itoa(i+1) + ". " + c + "\r\n")
 	}
@@ -284,20 +286,10 @@ func (w *Web) codesFile(rw http.ResponseWriter, r *http.Request, _ store.Session
 }
 
 // kindText names a kind of method for people.
-func kindText(kind factor.Kind) string {
+func kindText(l *i18n.Localizer, kind factor.Kind) string {
 	switch kind {
-	case account.KindSMS:
-		return "Text message"
-	case account.KindVoice:
-		return "Voice call"
-	case account.KindEmail:
-		return "E-mail code"
-	case account.KindTOTP:
-		return "Authenticator app"
-	case account.KindRecovery:
-		return "Recovery codes"
-	case account.KindWebAuthn:
-		return "Security key"
+	case account.KindSMS, account.KindVoice, account.KindEmail, account.KindTOTP, account.KindRecovery, account.KindWebAuthn:
+		return l.T("method.kind_" + string(kind))
 	}
 	return string(kind)
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"twostep/internal/delivery"
-	"twostep/internal/text"
+	"twostep/internal/i18n"
 )
 
 // The developer outbox: the messages twostep sent, kept in the database
@@ -37,12 +37,13 @@ func (w *Web) outboxPage(rw http.ResponseWriter, r *http.Request) {
 		w.fail(rw, r, err)
 		return
 	}
-	d := outboxData{Page: w.page("Developer outbox", nil), Count: text.Count(len(msgs), "message", "messages")}
+	l := w.loc(r)
+	d := outboxData{Page: w.page(l.T("outbox.title"), nil), Count: l.N("outbox.count", len(msgs))}
 	if _, u, ok := w.current(r); ok {
 		d.Page.Email = u.Email
 	}
 	for _, m := range msgs {
-		d.Messages = append(d.Messages, outboxMessage(m))
+		d.Messages = append(d.Messages, outboxMessage(l, m))
 	}
 	w.render(rw, http.StatusOK, "outbox", d)
 }
@@ -51,8 +52,8 @@ func (w *Web) outboxPage(rw http.ResponseWriter, r *http.Request) {
 // body is only the introduction the call speaks before reading the code
 // digit by digit (twilio.SendTracked), so the page writes the whole of
 // what is said, and the code again for copying.
-func outboxMessage(m delivery.Sent) outboxRow {
-	row := outboxRow{Channel: channelWords(m.Channel), To: m.To, Subject: m.Subject, When: timeHTML(m.SentAt)}
+func outboxMessage(l *i18n.Localizer, m delivery.Sent) outboxRow {
+	row := outboxRow{Channel: channelWords(l, m.Channel), To: m.To, Subject: m.Subject, When: l.TimeHTML(m.SentAt)}
 	body := m.Body
 	if m.Channel == delivery.Voice && m.Code != "" {
 		row.Code = m.Code
@@ -68,14 +69,10 @@ func outboxMessage(m delivery.Sent) outboxRow {
 }
 
 // channelWords names a channel as people do.
-func channelWords(c delivery.Channel) string {
+func channelWords(l *i18n.Localizer, c delivery.Channel) string {
 	switch c {
-	case delivery.Email:
-		return "E-mail"
-	case delivery.SMS:
-		return "Text message"
-	case delivery.Voice:
-		return "Phone call"
+	case delivery.Email, delivery.SMS, delivery.Voice:
+		return l.T("outbox.channel_" + string(c))
 	}
 	return string(c)
 }

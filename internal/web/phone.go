@@ -3,9 +3,15 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 
+	"golang.org/x/text/collate"
+	"golang.org/x/text/language"
+	"golang.org/x/text/language/display"
+
 	"twostep/internal/account"
+	"twostep/internal/i18n"
 	"twostep/internal/phone"
 	"twostep/internal/store"
 )
@@ -36,10 +42,24 @@ func (w *Web) phoneForm(rw http.ResponseWriter, r *http.Request, status int, u s
 	if country == "" {
 		country = phone.CountryFromAcceptLanguage(r.Header.Get("Accept-Language"))
 	}
-	d := phoneData{Page: w.page("Add a phone", &u), Step: step, Channel: channel, Wizard: step > 0 && !u.TwoStepEnabled,
-		PhoneField: field{Name: "phone", Label: "Phone number", Type: "tel", Value: input, Autocomplete: "tel-national", Required: true, Autofocus: true, Error: errMsg, Inputmode: "tel"}}
+	l := w.loc(r)
+	d := phoneData{Page: w.page(l.T("phone.title"), &u), Step: step, Channel: channel, Wizard: step > 0 && !u.TwoStepEnabled,
+		PhoneField: field{Name: "phone", Label: l.T("phone.number"), Type: "tel", Value: input, Autocomplete: "tel-national", Required: true, Autofocus: true, Error: errMsg, Inputmode: "tel"}}
+	// Countries are named in the page's language (CLDR's names, through
+	// x/text/language/display) and listed in its alphabetical order.
+	names := display.Regions(l.Tag())
 	for _, c := range phone.Countries() {
-		d.Countries = append(d.Countries, countryOption{Code: c.Code, Name: c.Name, CallingCode: c.CallingCode, Selected: c.Code == country})
+		name := c.Name
+		if reg, err := language.ParseRegion(c.Code); err == nil && names != nil && l.Tag() != i18n.English {
+			if n := names.Name(reg); n != "" {
+				name = n
+			}
+		}
+		d.Countries = append(d.Countries, countryOption{Code: c.Code, Name: name, CallingCode: c.CallingCode, Selected: c.Code == country})
+	}
+	if l.Tag() != i18n.English {
+		order := collate.New(l.Tag())
+		slices.SortStableFunc(d.Countries, func(a, b countryOption) int { return order.CompareString(a.Name, b.Name) })
 	}
 	w.render(rw, status, "phone", d)
 }
@@ -63,14 +83,14 @@ func (w *Web) phoneCheck(rw http.ResponseWriter, r *http.Request, _ store.Sessio
 	num, err := phone.Parse(input, country, channel)
 	if err != nil {
 		var bad *phone.InvalidError
-		msg := "That number was not accepted."
+		msg := w.loc(r).T("phone.not_accepted")
 		if errors.As(err, &bad) {
 			msg = bad.Reason
 		}
 		w.phoneForm(rw, r, http.StatusBadRequest, u, step, country, input, channel, msg)
 		return
 	}
-	w.render(rw, http.StatusOK, "phone", phoneData{Page: w.page("Is this your number?", &u), Step: step, Channel: channel, Checked: num.International(), E164: num.E164, Wizard: step > 0 && !u.TwoStepEnabled})
+	w.render(rw, http.StatusOK, "phone", phoneData{Page: w.page(w.loc(r).T("phone.check_title"), &u), Step: step, Channel: channel, Checked: num.International(), E164: num.E164, Wizard: step > 0 && !u.TwoStepEnabled})
 }
 
 func (w *Web) phoneSend(rw http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"twostep/internal/account"
+	"twostep/internal/i18n"
 	"twostep/internal/method/securitykey"
 	"twostep/internal/store"
 )
@@ -39,31 +40,32 @@ type keyEnrollment struct {
 	LabelField field
 }
 
-// noAnswer is what a page says when a key's form came without the key's
-// answer: the script did not run (JavaScript is off, or it did not load).
-const noAnswer = "Your browser sent no answer from the security key: using one needs JavaScript, which seems to be off. Turn it on, or use another method."
+// noAnswer (key.no_answer) is what a page says when a key's form came
+// without the key's answer: the script did not run (JavaScript is off, or
+// it did not load).
+const noAnswer = "key.no_answer"
 
 // errNoAnswer is a key's form that came without the key's answer
 // (noAnswer says so).
 var errNoAnswer = errors.New("web: the form holds no answer from the security key")
 
 // keyButton is the button that asks the key at the second step.
-func keyButton(passkey bool) string {
+func keyButton(l *i18n.Localizer, passkey bool) string {
 	if passkey {
-		return "Use your passkey"
+		return l.T("challenge.use_passkey")
 	}
-	return "Use your security key"
+	return l.T("challenge.use_key")
 }
 
 // viaPasskey marks an added key as a passkey in a pending change (Via).
 const viaPasskey = "passkey"
 
 // keyDefault is the name a new key or passkey gets before any other.
-func keyDefault(passkey bool) string {
+func keyDefault(l *i18n.Localizer, passkey bool) string {
 	if passkey {
-		return "Passkey"
+		return l.T("key.passkey")
 	}
-	return "Security key"
+	return l.T("key.security_key")
 }
 
 // setupKey starts adding a security key or passkey, from the wizard or
@@ -92,7 +94,7 @@ func (w *Web) addKey(rw http.ResponseWriter, r *http.Request, sess store.Session
 		w.fail(rw, r, err)
 		return
 	}
-	name := uniqueLabel(methods, keyDefault(passkey))
+	name := uniqueLabel(methods, keyDefault(w.loc(r), passkey))
 	e, err := w.acct.AddSecurityKey(r.Context(), w.client(r), sess, u, name, passkey)
 	if err != nil {
 		var su *account.StepUpRequiredError
@@ -112,8 +114,8 @@ func (w *Web) addKey(rw http.ResponseWriter, r *http.Request, sess store.Session
 		label = name
 	}
 	key := &keyEnrollment{Factor: e.Factor, Ceremony: keyCeremony{Options: e.PublicKey, Passkey: passkey, Label: name},
-		LabelField: field{Name: "label", Label: "Name", Type: "text", Value: label, Autocomplete: "off", Required: true,
-			Hint: "To tell it apart from your other methods, such as \u201cBlue key\u201d or \u201cWork laptop\u201d."}}
+		LabelField: field{Name: "label", Label: w.loc(r).T("key.name"), Type: "text", Value: label, Autocomplete: "off", Required: true,
+			Hint: w.loc(r).T("key.name_hint")}}
 	w.renderSetupWith(rw, r, status, sess, u, p.Step, "", "", errMsg, key)
 }
 
@@ -132,7 +134,7 @@ func (w *Web) setupKeyConfirm(rw http.ResponseWriter, r *http.Request, sess stor
 		p.Via = viaPasskey
 	}
 	if cred == "" {
-		w.addKey(rw, r, sess, u, p, http.StatusBadRequest, noAnswer, label)
+		w.addKey(rw, r, sess, u, p, http.StatusBadRequest, w.loc(r).T(noAnswer), label)
 		return
 	}
 	f, err := w.acct.ConfirmSecurityKey(r.Context(), w.client(r), sess, u, id, json.RawMessage(cred))
@@ -143,7 +145,7 @@ func (w *Web) setupKeyConfirm(rw http.ResponseWriter, r *http.Request, sess stor
 			return
 		}
 		if errors.Is(err, account.ErrFactorNotFound) {
-			msg = "That set-up has expired. Add the key again."
+			msg = w.loc(r).T("key.expired")
 		}
 		w.addKey(rw, r, sess, u, p, status, msg, label)
 		return
@@ -172,24 +174,24 @@ func (w *Web) setupKeyConfirm(rw http.ResponseWriter, r *http.Request, sess stor
 // keyTexts are the words for one of the user's keys: its kind and where
 // it lives. Passkeys synced by a cloud keychain (backed up) work on the
 // person's other devices; the others never leave theirs.
-func keyTexts(c store.WebAuthnCredential, ok bool) (kind, where string) {
-	kind = "Security key"
+func keyTexts(l *i18n.Localizer, c store.WebAuthnCredential, ok bool) (kind, where string) {
+	kind = l.T("key.security_key")
 	if ok && c.Discoverable {
-		kind = "Passkey"
+		kind = l.T("key.passkey")
 	}
-	where = "this device only"
+	where = l.T("key.this_device")
 	if ok && c.BackupState {
-		where = "synced passkey"
+		where = l.T("key.synced")
 	}
 	return kind, where
 }
 
 // keyPrompt says how to use key m on a page whose button is button.
-func keyPrompt(m store.Factor, passkey bool, button string) string {
+func keyPrompt(l *i18n.Localizer, m store.Factor, passkey bool, button string) string {
 	if passkey {
-		return "Use your passkey (" + m.Label + "): press \u201c" + button + "\u201d, then unlock it with your fingerprint, face, PIN or screen lock when your browser asks."
+		return l.T("key.prompt_passkey", "Label", m.Label, "Button", button)
 	}
-	return "Use your security key (" + m.Label + "): press \u201c" + button + "\u201d, then insert or touch the key when your browser asks."
+	return l.T("key.prompt_key", "Label", m.Label, "Button", button)
 }
 
 // isPasskey reports whether the user's key m is a passkey; a failure to
@@ -224,7 +226,7 @@ func (w *Web) stepUpKey(r *http.Request, d *confirmData, sess store.Session, u s
 	}
 	passkey := w.isPasskey(r, u.ID, m)
 	d.Key = &keyCeremony{Options: res.PublicKey, Passkey: passkey, Label: m.Label}
-	d.KeyPrompt = keyPrompt(m, passkey, d.Button)
+	d.KeyPrompt = keyPrompt(w.loc(r), m, passkey, d.Button)
 	d.Page.WebAuthn = true
 	return nil
 }
@@ -263,7 +265,7 @@ func (w *Web) passkeySignIn(rw http.ResponseWriter, r *http.Request) {
 	}
 	cred := strings.TrimSpace(r.PostFormValue("credential"))
 	if cred == "" {
-		w.renderSignIn(rw, r, http.StatusBadRequest, "", noAnswer)
+		w.renderSignIn(rw, r, http.StatusBadRequest, "", w.loc(r).T(noAnswer))
 		return
 	}
 	u, iss, err := w.acct.FinishPasskeySignIn(r.Context(), w.client(r), w.cookies.Passkey(r), json.RawMessage(cred), false)

@@ -10,7 +10,6 @@ import (
 	"twostep/internal/account"
 	"twostep/internal/factor"
 	"twostep/internal/store"
-	"twostep/internal/text"
 )
 
 // The set-up wizard: a main method (1), a backup (2), turning two-step
@@ -83,8 +82,9 @@ func (w *Web) renderSetupWith(rw http.ResponseWriter, r *http.Request, status in
 	case step == 3 && !pol.Ready():
 		step = 2
 	}
-	d := setupData{Page: w.page("Two-step verification", &u), Step: step, FormError: errMsg, BackupRequired: pol.BackupRequired, HasBackup: pol.HasBackup,
-		Wizard: !u.TwoStepEnabled, CodeTTL: text.Duration(w.acct.Config().Codes.TTL.D())}
+	l := w.loc(r)
+	d := setupData{Page: w.page(l.T("twostep.heading"), &u), Step: step, FormError: errMsg, BackupRequired: pol.BackupRequired, HasBackup: pol.HasBackup,
+		Wizard: !u.TwoStepEnabled, CodeTTL: l.Duration(w.acct.Config().Codes.TTL.D())}
 	d.PhoneOK = w.opt.PhoneMethods
 	d.PasskeysSignIn = w.acct.PasskeysAllowed()
 	d.Page.Notice = w.notice(r, r.URL.Query().Get("notice"))
@@ -94,7 +94,7 @@ func (w *Web) renderSetupWith(rw http.ResponseWriter, r *http.Request, status in
 	if f, ok := w.pendingFactor(r, sess, u, factorID); ok && account.Sendable(f.Kind) {
 		d.Sent = &f
 		d.Wait = w.waitFor(r, f)
-		d.CodeField = field{Name: "code", Label: "6-digit code", Type: "text", Autocomplete: "one-time-code", Required: true, Autofocus: true, Error: errMsg, Inputmode: "numeric"}
+		d.CodeField = field{Name: "code", Label: l.T("setup.code"), Type: "text", Autocomplete: "one-time-code", Required: true, Autofocus: true, Error: errMsg, Inputmode: "numeric"}
 		d.FormError = ""
 		factorID = ""
 	}
@@ -105,13 +105,13 @@ func (w *Web) renderSetupWith(rw http.ResponseWriter, r *http.Request, status in
 				w.fail(rw, r, err)
 				return
 			}
-			d.FormError = "That set-up has expired. Start again."
+			d.FormError = l.T("setup.expired")
 		} else {
 			d.Enrollment = &e
 			d.QR = template.URL(e.QR)
 			d.KeyChunks = strings.Fields(e.GroupedKey)
 			d.KeySpoken = spell(e.GroupedKey)
-			d.CodeField = field{Name: "code", Label: "6-digit code from the app", Type: "text", Autocomplete: "one-time-code", Required: true, Autofocus: true, Error: errMsg, Inputmode: "numeric"}
+			d.CodeField = field{Name: "code", Label: l.T("setup.code_app"), Type: "text", Autocomplete: "one-time-code", Required: true, Autofocus: true, Error: errMsg, Inputmode: "numeric"}
 			d.FormError = ""
 		}
 	}
@@ -160,7 +160,7 @@ func (w *Web) addApp(r *http.Request, sess store.Session, u store.User, p pendin
 			return "", account.ErrFactorNotFound
 		}
 	}
-	e, err := w.acct.AddTOTP(r.Context(), w.client(r), sess, u, uniqueLabel(methods, "Authenticator app"))
+	e, err := w.acct.AddTOTP(r.Context(), w.client(r), sess, u, uniqueLabel(methods, w.loc(r).T("method.app")))
 	if err != nil {
 		return "", err
 	}

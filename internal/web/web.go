@@ -309,17 +309,13 @@ var notices = map[string]bool{
 func (w *Web) notice(r *http.Request, key string) string {
 	l := w.loc(r)
 	if n, ok := strings.CutPrefix(key, "recovery_used_"); ok && len(n) == 1 && n[0] >= '0' && n[0] <= '9' {
+		if n == "0" {
+			return l.T("notice.recovery_last")
+		}
 		return l.N("notice.recovery_left", int(n[0]-'0'))
 	}
 	if !notices[key] {
 		return ""
 	}
 	return l.T("notice." + key)
-}
-
-func when(t time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	return t.UTC().Format("2 Jan 2006, 15:04 UTC")
 }
