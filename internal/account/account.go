@@ -127,7 +127,7 @@ func New(o Options) *Service {
 		baseURL: o.Config.BaseURL(), now: o.Now, log: o.Log,
 		mail: mailer{poke: make(chan struct{}, 1)}, msgs: o.Messages,
 	}
-	s.audit = audit.New(audit.Options{Events: o.DB, Mail: s.queueMail, BaseURL: s.baseURL, Now: o.Now, Log: o.Log})
+	s.audit = audit.New(audit.Options{Events: o.DB, Mail: s.queueMail, BaseURL: s.baseURL, Messages: o.Messages, Now: o.Now, Log: o.Log})
 	s.sessions = session.NewService(session.Options{DB: o.DB, MaxLifetime: o.Config.Session.MaxLifetime.D(), IdleTimeout: o.Config.Session.IdleTimeout.D(),
 		KnownBrowser: o.Config.Session.KnownBrowserLifetime.D(), Audit: s.audit, Now: o.Now})
 	s.stepup = stepup.New(stepup.Options{DB: o.DB, Factors: stepupFactors{s}, Hasher: o.Hasher, Limiter: o.Limiter,

@@ -5,7 +5,6 @@ import (
 	"twostep/internal/delivery"
 	"twostep/internal/secret"
 	"twostep/internal/store"
-	"twostep/internal/text"
 )
 
 // What the operator's commands (package admin) borrow from the account
@@ -33,13 +32,12 @@ func (s *Service) ResetLink(u store.User, why string) (store.Token, store.Mail) 
 		Hash: secret.Hash(token), Kind: tokenReset, UserID: u.ID, Email: u.Email,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.Tokens.ResetTTL.D()),
 	}
+	l := s.speaking(u)
 	m := s.mailRow(u.ID, "password reset", delivery.Message{
 		Channel: delivery.Email, To: u.Email, Code: token,
-		Subject: "Choose a new password for " + s.cfg.Server.SiteName,
-		Body: why + "\n\n" +
-			"Open this link to choose a new password (it works once, for " + text.Duration(s.cfg.Tokens.ResetTTL.D()) + "):\n" +
-			s.baseURL + "/reset-password?token=" + token + "\n\n" +
-			"If the link has expired, sign in with your current password to get a new one, or ask for one at " + s.baseURL + "/forgot-password\n",
+		Subject: l.T("mail.forced_reset_subject"),
+		Body: why + "\n\n" + l.T("mail.forced_reset_body", "TTL", l.Duration(s.cfg.Tokens.ResetTTL.D()),
+			"Link", s.baseURL+"/reset-password?token="+token, "Forgot", s.baseURL+"/forgot-password") + "\n",
 	})
 	return t, m
 }

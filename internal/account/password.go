@@ -10,7 +10,6 @@ import (
 	"twostep/internal/secret"
 	"twostep/internal/signin"
 	"twostep/internal/store"
-	"twostep/internal/text"
 )
 
 // Token kinds.
@@ -107,13 +106,11 @@ func (s *Service) RequestReset(ctx context.Context, c Client, email string) erro
 		Hash: secret.Hash(token), Kind: tokenReset, UserID: u.ID, Email: email,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.Tokens.ResetTTL.D()),
 	}
+	l := s.speaking(u)
 	m := s.mailRow(u.ID, "password reset", delivery.Message{
 		Channel: delivery.Email, To: email, Code: token,
-		Subject: "Reset your " + s.cfg.Server.SiteName + " password",
-		Body: "Someone asked to reset the password of " + email + ".\n\n" +
-			"Open this link to choose a new password (it works once, for " + text.Duration(s.cfg.Tokens.ResetTTL.D()) + "):\n" +
-			s.baseURL + "/reset-password?token=" + token + "\n\n" +
-			"If it was not you, ignore this message: your password stays as it is.\n",
+		Subject: l.T("mail.reset_subject"),
+		Body:    l.T("mail.reset_body", "Email", email, "TTL", l.Duration(s.cfg.Tokens.ResetTTL.D()), "Link", s.baseURL+"/reset-password?token="+token) + "\n",
 	})
 	outcome := audit.Success
 	if !known {
@@ -297,11 +294,11 @@ func (s *Service) verification(u store.User) (store.Token, store.Mail) {
 		Hash: secret.Hash(token), Kind: tokenVerify, UserID: u.ID, Email: u.Email,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.Tokens.VerifyTTL.D()),
 	}
+	l := s.speaking(u)
 	m := s.mailRow(u.ID, "verification", delivery.Message{
 		Channel: delivery.Email, To: u.Email, Code: token,
-		Subject: "Confirm your e-mail address for " + s.cfg.Server.SiteName,
-		Body: "Welcome to " + s.cfg.Server.SiteName + ".\n\nOpen this link to confirm that " + u.Email + " is yours:\n" +
-			s.baseURL + "/verify-email?token=" + token + "\n",
+		Subject: l.T("mail.verify_subject"),
+		Body:    l.T("mail.verify_body", "Email", u.Email, "Link", s.baseURL+"/verify-email?token="+token) + "\n",
 	})
 	return t, m
 }

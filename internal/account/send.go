@@ -14,6 +14,7 @@ import (
 	"twostep/internal/audit"
 	"twostep/internal/delivery"
 	"twostep/internal/factor"
+	"twostep/internal/i18n"
 	"twostep/internal/method"
 	"twostep/internal/method/sentcode"
 	"twostep/internal/phone"
@@ -114,7 +115,7 @@ func (s *Service) sendCode(ctx context.Context, c Client, f store.Factor, via fa
 		release()
 		return SendResult{}, err
 	}
-	m := s.codeMessage(via, to, code)
+	m := s.codeMessage(s.speakingTo(ctx, f.UserID), via, to, code)
 	if err := s.senders[delivery.Channel(channel)].Send(ctx, m); err != nil {
 		release()
 		s.log.Warn("code delivery failed", "channel", channel, "err", err)
@@ -211,21 +212,34 @@ func (s *Service) liveCode(ctx context.Context, f store.Factor, now time.Time) (
 // codeMessage words a code in the origin-bound one-time code format, so
 // phones can offer to fill it in: "Your <site> code is 123456." and, as
 // the last line, "@<domain> #123456". Calls read the digits one by one.
-func (s *Service) codeMessage(channel factor.Kind, to, code string) delivery.Message {
-	site := s.cfg.Server.SiteName
-	m := delivery.Message{Channel: delivery.Channel(channel), To: to, Code: code}
+//
+// The words are the person's language's (l); the last line is never
+// translated: phones read it.
+func (s *Service) codeMessage(l *i18n.Localizer, channel factor.Kind, to, code string) delivery.Message {
+	m := delivery.Message{Channel: delivery.Channel(channel), To: to, Code: code, Language: l.Lang()}
 	switch channel {
 	case KindVoice:
-		m.Body = "Your " + site + " code is"
+		m.Body = l.T("code.voice")
 	default:
 		host := "localhost"
 		if u, err := url.Parse(s.baseURL); err == nil && u.Hostname() != "" {
 			host = u.Hostname()
 		}
-		m.Body = "Your " + site + " code is " + code + ".\n\n@" + host + " #" + code
-		m.Subject = "Your " + site + " code"
+		m.Body = l.T("code.text", "Code", code) + "\n\n@" + host + " #" + code
+		m.Subject = l.T("code.subject")
 	}
 	return m
+}
+
+// speakingTo is the language of what is sent to userID (speaking): a
+// failure to read the account is logged and says the site's default.
+func (s *Service) speakingTo(ctx context.Context, userID string) *i18n.Localizer {
+	u, err := s.db.UserByID(ctx, userID)
+	if err != nil {
+		s.log.Warn("read the account's language", "err", err)
+		return s.msgs.Default()
+	}
+	return s.speaking(u)
 }
 
 // sendRefused records a send a budget refused: the SMS-pumping guard is

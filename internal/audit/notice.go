@@ -4,114 +4,143 @@ import (
 	"time"
 
 	"twostep/internal/delivery"
+	"twostep/internal/i18n"
 	"twostep/internal/store"
-	"twostep/internal/text"
 )
 
 // MailKind is what notices are queued as in the outgoing-mail queue.
 const MailKind = "notification"
 
+// english says notices where no language is given (Body, Message): the
+// embedded catalogues, read once and never changed.
+var english = i18n.MustLoad("twostep").In(i18n.English)
+
 // A Notice is the e-mail telling an account holder about a security change
-// of its kind; the subject is the kind's (Kind.Subject).
+// of its kind; the subject is the kind's (mail.subject.<kind>).
 type Notice struct {
 	Kind Kind
+	// Body is the notice in English, for logs and tests; the e-mail says
+	// it in the holder's language (say).
 	Body string
+	// say words the body in a language; nil for a notice written only in
+	// English (Body).
+	say func(l *i18n.Localizer) string
 	// ownWayOut marks a body that already says what to do, so the usual
 	// "If this was not you" line would only repeat it.
 	ownWayOut bool
 }
 
-// Message is the notice as the e-mail to u, with the way out if it was not
-// them.
+// notice makes a Notice whose body say words.
+func notice(kind Kind, ownWayOut bool, say func(l *i18n.Localizer) string) Notice {
+	return Notice{Kind: kind, Body: say(english), say: say, ownWayOut: ownWayOut}
+}
+
+// Message is the notice as the e-mail to u, in English, with the way out
+// if it was not them.
 func (n Notice) Message(u store.User, baseURL string) delivery.Message {
-	body := n.Body + "\n\nIf this was not you, reset your password now: " + baseURL + "/forgot-password\n"
-	if n.ownWayOut {
-		body = n.Body + "\n"
+	return n.MessageIn(english, u, baseURL)
+}
+
+// MessageIn is Message in l's language.
+func (n Notice) MessageIn(l *i18n.Localizer, u store.User, baseURL string) delivery.Message {
+	body := n.Body
+	if n.say != nil {
+		body = n.say(l)
 	}
-	return delivery.Message{Channel: delivery.Email, To: u.Email, Subject: n.Kind.Subject(), Body: body}
+	if n.ownWayOut {
+		body += "\n"
+	} else {
+		body += "\n\n" + l.T("mail.not_you", "Link", baseURL+"/forgot-password") + "\n"
+	}
+	subject := n.Kind.Subject()
+	if s := l.T("mail.subject." + string(n.Kind)); s != "mail.subject."+string(n.Kind) {
+		subject = s
+	}
+	return delivery.Message{Channel: delivery.Email, To: u.Email, Subject: subject, Body: body}
 }
 
 // SecondStepLocked: someone who knows the password spent the account's
 // budget of wrong second-step codes; codes from browsers that have not
 // passed a second step before are refused until until.
 func SecondStepLocked(email string, until time.Time, baseURL string) Notice {
-	return Notice{Kind: SecondFactor, ownWayOut: true, Body: "Someone who knows your password is trying to get past two-step verification on " + email + ". " +
-		"Change your password now: " + baseURL + "/forgot-password\n\n" +
-		"They have not got in: they gave too many wrong codes. Until " + clock(until) + ", codes are refused on browsers that have not passed two-step verification for this account before — even the right code. " +
-		"Browsers where you have passed it before are not affected. Changing your password ends this at once."}
+	return notice(SecondFactor, true, func(l *i18n.Localizer) string {
+		return l.T("mail.second_step_locked", "Email", email, "Link", baseURL+"/forgot-password", "Until", l.Full(until))
+	})
 }
-
-// clock is a time as e-mails say it.
-func clock(t time.Time) string { return t.UTC().Format("Mon, 2 Jan 2006 15:04 UTC") }
 
 // AppAdded: an authenticator app was added to email's two-step
 // verification.
 func AppAdded(email, label string) Notice {
-	return Notice{Kind: FactorAdded, Body: "An authenticator app (" + label + ") was added to the two-step verification of " + email + "."}
+	return notice(FactorAdded, false, func(l *i18n.Localizer) string { return l.T("mail.app_added", "Email", email, "Label", label) })
 }
 
 // MethodAdded: a phone or an e-mail address was added.
 func MethodAdded(email, label string) Notice {
-	return Notice{Kind: FactorAdded, Body: label + " was added to the two-step verification of " + email + "."}
+	return notice(FactorAdded, false, func(l *i18n.Localizer) string { return l.T("mail.method_added", "Email", email, "Label", label) })
 }
 
 // KeyAdded: a security key or passkey was added.
 func KeyAdded(email, label string, passkey bool) Notice {
-	what := "A security key"
+	id := "mail.key_added"
 	if passkey {
-		what = "A passkey"
+		id = "mail.passkey_added"
 	}
-	return Notice{Kind: FactorAdded, Body: what + " (" + label + ") was added to " + email + "."}
+	return notice(FactorAdded, false, func(l *i18n.Localizer) string { return l.T(id, "Email", email, "Label", label) })
 }
 
 // KeyUsedToSignIn: a passkey signed in to email, alone.
 func KeyUsedToSignIn(email, label, ip string) Notice {
-	return Notice{Kind: PasskeySignIn, Body: "The passkey " + label + " was used to sign in to " + email + " from " + ip + ", without a password."}
+	return notice(PasskeySignIn, false, func(l *i18n.Localizer) string {
+		return l.T("mail.passkey_signin", "Email", email, "Label", label, "IP", ip)
+	})
 }
 
 // KeyMayBeCloned: a key's signature counter went backwards, so a copy of it
 // may be in someone else's hands; it is refused until re-added.
 func KeyMayBeCloned(email, label, baseURL string) Notice {
-	return Notice{Kind: KeyCloned, ownWayOut: true, Body: "The security key " + label + " on " + email + " answered with a signature counter lower than before. " +
-		"That happens when a copy of the key is used, so it may have been cloned. It no longer signs in.\n\n" +
-		"If you still have the key, remove it from your account and add it again (" + baseURL + "/account). " +
-		"If you did not expect this, change your password now: " + baseURL + "/forgot-password"}
+	return notice(KeyCloned, true, func(l *i18n.Localizer) string {
+		return l.T("mail.key_cloned", "Email", email, "Label", label, "Account", baseURL+"/account", "Link", baseURL+"/forgot-password")
+	})
 }
 
 // MethodRemoved: a method was removed.
 func MethodRemoved(email, label string) Notice {
-	return Notice{Kind: FactorRemoved, Body: label + " was removed from the two-step verification of " + email + "."}
+	return notice(FactorRemoved, false, func(l *i18n.Localizer) string { return l.T("mail.method_removed", "Email", email, "Label", label) })
 }
 
 // RecoveryCodesMade: a new set of recovery codes replaced the old one.
 func RecoveryCodesMade(email string) Notice {
-	return Notice{Kind: RecoveryCodes, Body: "A new set of recovery codes was made for " + email + ". The earlier codes no longer work."}
+	return notice(RecoveryCodes, false, func(l *i18n.Localizer) string { return l.T("mail.codes_made", "Email", email) })
 }
 
 // RecoveryCodeUsedToSignIn: a recovery code signed in; left remain.
 func RecoveryCodeUsedToSignIn(email string, left int) Notice {
-	return Notice{Kind: RecoveryCodeUsed, Body: "A recovery code was used to sign in to " + email + ". " + text.Count(left, "code is", "codes are") + " left."}
+	return notice(RecoveryCodeUsed, false, func(l *i18n.Localizer) string { return l.N("mail.code_used", left, "Email", email) })
 }
 
 // TwoStepOn: two-step verification was turned on.
 func TwoStepOn(email string) Notice {
-	return Notice{Kind: TwoStepEnabled, Body: "Two-step verification was turned on for " + email + ". Signing in from a new browser now needs a code as well as the password."}
+	return notice(TwoStepEnabled, false, func(l *i18n.Localizer) string { return l.T("mail.two_step_on", "Email", email) })
 }
 
 // TwoStepOff: two-step verification was turned off, with every method.
 func TwoStepOff(email string) Notice {
-	return Notice{Kind: TwoStepDisabled, Body: "Two-step verification was turned off for " + email + ". All its methods and remembered browsers were removed."}
+	return notice(TwoStepDisabled, false, func(l *i18n.Localizer) string { return l.T("mail.two_step_off", "Email", email) })
 }
 
 // BrowserRemembered: the browser described as label, at ip, no longer
 // asks for codes.
 func BrowserRemembered(email, label, ip string) Notice {
-	return Notice{Kind: DeviceRemembered, Body: "Codes will no longer be asked for when " + email + " signs in on " + label + " from " + ip + "."}
+	return notice(DeviceRemembered, false, func(l *i18n.Localizer) string {
+		return l.T("mail.browser_remembered", "Email", email, "Label", label, "IP", ip)
+	})
 }
 
 // PasswordChanged: the holder changed the password at at.
 func PasswordChanged(email string, at time.Time) Notice {
-	return Notice{Kind: PasswordChange, Body: "The password of your account " + email + " was changed at " + at.UTC().Format(time.RFC1123) + ". Your other sessions were signed out."}
+	return notice(PasswordChange, false, func(l *i18n.Localizer) string {
+		return l.T("mail.password_changed", "Email", email, "At", l.Full(at))
+	})
 }
 
 // Reset is what a password reset did besides the password.
@@ -129,18 +158,20 @@ type Reset struct {
 // PasswordWasReset: the password was reset with a link at at, and what
 // that did to sessions, remembered browsers and two-step verification.
 func PasswordWasReset(email string, at time.Time, r Reset) Notice {
-	body := "The password of your account " + email + " was reset with an e-mailed link at " + at.UTC().Format(time.RFC1123) + ". Every session was signed out: sign in again with the new password."
-	switch {
-	case r.BrowsersForgotten:
-		body += " Remembered browsers were forgotten: each will ask for a code again."
-	case r.TwoStepOn:
-		body += " Remembered browsers stay remembered: they skip the code, but still need the new password."
-	}
-	if r.TwoStepOn {
-		body += "\n\nTwo-step verification is still on: signing in still needs a code as well as the password."
-	}
-	if r.TwoStepCleared {
-		body += "\n\nTwo-step verification had been set up on this account before its e-mail address was confirmed, so it was not set up by you: it was turned off and its methods were removed. Sign in and turn it on again if you want it."
-	}
-	return Notice{Kind: PasswordReset, Body: body}
+	return notice(PasswordReset, false, func(l *i18n.Localizer) string {
+		body := l.T("mail.password_reset", "Email", email, "At", l.Full(at))
+		switch {
+		case r.BrowsersForgotten:
+			body += " " + l.T("mail.password_reset_forgotten")
+		case r.TwoStepOn:
+			body += " " + l.T("mail.password_reset_kept")
+		}
+		if r.TwoStepOn {
+			body += "\n\n" + l.T("mail.password_reset_two_step_on")
+		}
+		if r.TwoStepCleared {
+			body += "\n\n" + l.T("mail.password_reset_two_step_cleared")
+		}
+		return body
+	})
 }

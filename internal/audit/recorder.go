@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"twostep/internal/delivery"
+	"twostep/internal/i18n"
 	"twostep/internal/store"
 	"twostep/internal/text"
 )
@@ -30,8 +31,11 @@ type Options struct {
 	Mail   Queue
 	// BaseURL is the site's public URL, for the link in notices.
 	BaseURL string
-	Now     func() time.Time
-	Log     *slog.Logger
+	// Messages say notices in each holder's language (users.language, else
+	// the site's default); nil is the embedded catalogues.
+	Messages *i18n.Catalogue
+	Now      func() time.Time
+	Log      *slog.Logger
 }
 
 // Recorder records events and queues notices.
@@ -39,6 +43,7 @@ type Recorder struct {
 	events  Store
 	mail    Queue
 	baseURL string
+	msgs    *i18n.Catalogue
 	now     func() time.Time
 	log     *slog.Logger
 }
@@ -51,7 +56,10 @@ func New(o Options) *Recorder {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	return &Recorder{events: o.Events, mail: o.Mail, baseURL: o.BaseURL, now: o.Now, log: o.Log}
+	if o.Messages == nil {
+		o.Messages = i18n.MustLoad("twostep")
+	}
+	return &Recorder{events: o.Events, mail: o.Mail, baseURL: o.BaseURL, msgs: o.Messages, now: o.Now, log: o.Log}
 }
 
 // Record stores an event. The change it records has happened: a failure
@@ -87,4 +95,6 @@ func (r *Recorder) Notify(ctx context.Context, u store.User, n Notice) {
 
 // Message is the e-mail of notice n to u, for flows that queue it in the
 // transaction of their change.
-func (r *Recorder) Message(u store.User, n Notice) delivery.Message { return n.Message(u, r.baseURL) }
+func (r *Recorder) Message(u store.User, n Notice) delivery.Message {
+	return n.MessageIn(r.msgs.Saved(u.Language), u, r.baseURL)
+}

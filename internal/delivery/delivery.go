@@ -28,6 +28,9 @@ type Message struct {
 	Subject string // e-mail only
 	Body    string // plain text
 	Code    string
+	// Language is the BCP 47 tag of the language Body is in ("de",
+	// "pt-BR"): a call is spoken in it. Empty is the provider's default.
+	Language string
 }
 
 // Sender delivers a message or says why it could not.

@@ -168,6 +168,14 @@ func (l *Localizer) When(t time.Time) string {
 	return l.T("time.when", "Day", t.Day(), "Month", l.T(fmt.Sprintf("month_short.%d", int(t.Month()))), "Year", t.Year(), "Time", t.Format("15:04"))
 }
 
+// Full is a moment in an e-mail, with its weekday: "Tue, 4 Mar 2025
+// 06:06 UTC".
+func (l *Localizer) Full(t time.Time) string {
+	t = t.UTC()
+	return l.T("time.full", "Weekday", l.T("weekday_short."+strconv.Itoa(int(t.Weekday()))), "Day", t.Day(),
+		"Month", l.T(fmt.Sprintf("month_short.%d", int(t.Month()))), "Year", t.Year(), "Time", t.Format("15:04"))
+}
+
 // At says a moment a person waits for, in UTC, the zone named: "14:05 UTC
 // on Thursday 3 December", with the year only when it is not now's.
 func (l *Localizer) At(t, now time.Time) string {

@@ -8,6 +8,7 @@ import (
 	"twostep/internal/account"
 	"twostep/internal/audit"
 	"twostep/internal/device"
+	"twostep/internal/i18n"
 	"twostep/internal/store"
 )
 
@@ -94,7 +95,7 @@ func (w *Web) showAccount(rw http.ResponseWriter, r *http.Request, sess store.Se
 	}
 	for _, e := range events {
 		outcome := audit.Outcome(e.Outcome)
-		d.Events = append(d.Events, eventRow{What: audit.Kind(e.Kind).Label(), Outcome: outcome.Label(), When: l.TimeHTML(e.CreatedAt),
+		d.Events = append(d.Events, eventRow{What: eventWords(l, audit.Kind(e.Kind)), Outcome: outcomeWords(l, outcome), When: l.TimeHTML(e.CreatedAt),
 			IP: e.IP, Browser: device.DescribeAgent(e.UserAgent), Failed: outcome.Failed(), Note: outcome != audit.Success && !outcome.Failed()})
 	}
 	d.CurrentField = field{Name: "current_password", Label: l.T("account.current_password"), Type: "password", Autocomplete: "current-password", Required: true, Autofocus: d.Confirmed}
@@ -174,4 +175,22 @@ func (w *Web) resendVerification(rw http.ResponseWriter, r *http.Request, _ stor
 		return
 	}
 	http.Redirect(rw, r, "/account?notice=verification_sent", http.StatusSeeOther)
+}
+
+// eventWords is kind in the activity list's words (event.<kind>); a kind
+// no longer recorded (an old row) shows as stored.
+func eventWords(l *i18n.Localizer, k audit.Kind) string {
+	if s := l.T("event." + string(k)); s != "event."+string(k) {
+		return s
+	}
+	return k.Label()
+}
+
+// outcomeWords is an outcome in words (outcome.<name>): "second factor
+// required".
+func outcomeWords(l *i18n.Localizer, o audit.Outcome) string {
+	if s := l.T("outcome." + string(o)); s != "outcome."+string(o) {
+		return s
+	}
+	return o.Label()
 }

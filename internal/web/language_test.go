@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -33,6 +35,15 @@ heading = "Ihr Konto"
 [problem.invalid_credentials]
 title = "Anmeldung fehlgeschlagen"
 detail = "Die E-Mail-Adresse oder das Passwort ist falsch."
+[code]
+text = "Ihr {{.Site}}-Code lautet {{.Code}}."
+subject = "Ihr {{.Site}}-Code"
+voice = "Ihr {{.Site}}-Code lautet"
+[mail]
+two_step_on = "Die Bestätigung in zwei Schritten ist für {{.Email}} jetzt eingeschaltet."
+not_you = "Waren Sie das nicht? Setzen Sie jetzt Ihr Passwort zurück: {{.Link}}"
+[mail.subject]
+two_step_enabled = "Die Bestätigung in zwei Schritten ist eingeschaltet"
 `
 	locales := fstest.MapFS{"locales/active.en.toml": {Data: en}, "locales/active.de.toml": {Data: []byte(de)}}
 	clock := testenv.NewClock()
@@ -163,5 +174,81 @@ func TestDefaultLanguageAndProblems(t *testing.T) {
 		if doc["code"] != "invalid_credentials" || doc["detail"] != tt.detail {
 			t.Errorf("Accept-Language %q: %v, want invalid_credentials saying %q", tt.accept, doc, tt.detail)
 		}
+	}
+}
+
+// TestGermanTextsCallsAndEMails: a person who chose German gets the
+// code's text message in German with the origin-bound last line as it
+// is, the notice e-mail in German, and the call in German with Twilio's
+// German voice (<Say language="de-DE">).
+func TestGermanTextsCallsAndEMails(t *testing.T) {
+	var mu sync.Mutex
+	var twiml []string
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		mu.Lock()
+		twiml = append(twiml, r.PostForm.Get("Twiml"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(map[string]any{"sid": "CA0123456789abcdef0123456789abcdef", "status": "queued"})
+	}))
+	defer fake.Close()
+	s := germanSite(t, func(c *config.Config) {
+		c.Server.SiteName = "Acme"
+		c.Delivery.Voice = "twilio"
+		c.Delivery.Twilio = config.Twilio{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "token", From: "+15005550006",
+			BaseURL: fake.URL, VoiceLanguage: "en-GB"}
+	})
+	const email = "deutsch@example.com"
+	s.signup(email)
+	if st, _ := s.choose("de", "/account"); st != http.StatusSeeOther {
+		t.Fatalf("menu: %d", st)
+	}
+	s.addMethods(email)
+
+	st, doc := s.api("POST", "/api/v1/factors/phone", map[string]string{"phone": "+447400123456", "channel": "sms"})
+	if st != 201 {
+		t.Fatalf("add phone: %d %v", st, doc)
+	}
+	s.srv.App.Account.Flush()
+	msgs, _ := s.srv.App.Outbox.List(t.Context(), "+447400123456", 5)
+	if len(msgs) != 1 {
+		t.Fatalf("texts: %d", len(msgs))
+	}
+	code := msgs[0].Code
+	host := strings.TrimPrefix(strings.TrimPrefix(s.srv.BaseURL(), "http://"), "https://")
+	host = host[:strings.LastIndex(host, ":")]
+	if want := "Ihr Acme-Code lautet " + code + ".\n\n@" + host + " #" + code; msgs[0].Body != want {
+		t.Errorf("text = %q, want %q", msgs[0].Body, want)
+	}
+	phoneID := doc["factor"].(map[string]any)["id"].(string)
+	if st, doc := s.api("POST", "/api/v1/factors/"+phoneID+"/confirm", map[string]string{"code": code}); st != 200 {
+		t.Fatalf("confirm phone: %d %v", st, doc)
+	}
+	// A phone for calls, added before two-step is on (no step-up).
+	st, doc = s.api("POST", "/api/v1/factors/phone", map[string]string{"phone": "+447400123457", "channel": "voice"})
+	if st != 201 {
+		t.Fatalf("add a phone for calls: %d %v", st, doc)
+	}
+	if st, doc := s.api("POST", "/api/v1/two-step/enable", nil); st != 200 {
+		t.Fatalf("enable: %d %v", st, doc)
+	}
+	s.srv.App.Account.Flush()
+	mails, _ := s.srv.App.Outbox.List(t.Context(), email, 20)
+	var notice string
+	for _, m := range mails {
+		if m.Subject == "Die Bestätigung in zwei Schritten ist eingeschaltet" {
+			notice = m.Body
+		}
+	}
+	if !strings.HasPrefix(notice, "Die Bestätigung in zwei Schritten ist für "+email+" jetzt eingeschaltet.\n\nWaren Sie das nicht?") {
+		t.Errorf("the notice of the added phone is not German:\n%q\nall: %v", notice, mails)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(twiml) != 1 || !strings.HasPrefix(twiml[0], `<Response><Say language="de-DE">Ihr Acme-Code lautet `) {
+		t.Errorf("call = %q, want German words in the German voice", twiml)
 	}
 }

@@ -171,7 +171,7 @@ func (c *Client) SendTracked(ctx context.Context, m delivery.Message) (delivery.
 		endpoint = c.messagesURL
 		form.Set("Body", m.Body)
 	case delivery.Voice:
-		instructions, err := twiml(m.Body, m.Code, c.language)
+		instructions, err := twiml(m.Body, m.Code, voiceLanguage(m.Language, c.language))
 		if err != nil {
 			return delivery.Receipt{}, &delivery.Error{Provider: providerName, Err: err}
 		}

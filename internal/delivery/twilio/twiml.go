@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/text/language"
 )
 
 // defaultIntro is spoken before the digits when the message has no usable
@@ -86,3 +88,27 @@ var xmlEscaper = strings.NewReplacer(
 	`"`, "&quot;",
 	"'", "&apos;",
 )
+
+// voiceLanguage is the language attribute of a call's <Say> for a message
+// written in lang (a BCP 47 tag, "" for the site's default): the
+// configured voice (VoiceLanguage, e.g. en-GB) when the message is in its
+// language or in none, else lang with the region its speakers most
+// likely have ("de" → "de-DE", "pt-BR" stays), the form Twilio's voices
+// are named by.
+func voiceLanguage(lang, configured string) string {
+	if lang == "" {
+		return configured
+	}
+	t, err := language.Parse(lang)
+	if err != nil {
+		return configured
+	}
+	base, _ := t.Base()
+	if c, err := language.Parse(configured); err == nil {
+		if cb, _ := c.Base(); cb == base {
+			return configured
+		}
+	}
+	region, _ := t.Region()
+	return base.String() + "-" + region.String()
+}
