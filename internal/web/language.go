@@ -117,6 +117,11 @@ func backTo(r *http.Request) string {
 	return u.Path
 }
 
+// scriptMessages are the words static/*.js say (script.<key>), handed to
+// them in the page's JSON block #script-messages; a script without the
+// block says its English.
+var scriptMessages = []string{"copied", "copy_failed", "can_use_now", "no_security_keys", "cancelled_create", "cancelled_get", "already_added", "failed", "unreachable"}
+
 // menuEntry is one language of the footer's menu.
 type menuEntry struct {
 	Tag, Name string
@@ -142,5 +147,12 @@ func (w *Web) funcs(loc *i18n.Localizer) template.FuncMap {
 		"dir":       loc.Dir,
 		"languages": func() []menuEntry { return menu },
 		"when":      loc.TimeHTML,
+		"scriptMessages": func() map[string]string {
+			out := map[string]string{}
+			for _, k := range scriptMessages {
+				out[k] = loc.T("script."+k, "Label", "{label}")
+			}
+			return out
+		},
 	}
 }

@@ -2,6 +2,8 @@
 // line; Print opens the browser's print dialogue on this page (without
 // JavaScript, Print sends the codes to a page made for printing).
 (function () {
+  var words = {};
+  try { words = JSON.parse(document.getElementById("script-messages").textContent); } catch (e) {}
   var copy = document.querySelector("[data-copy]");
   var said = document.querySelector(".saverow .copied");
   if (copy && navigator.clipboard) {
@@ -11,9 +13,9 @@
         return c.textContent.trim();
       });
       navigator.clipboard.writeText(codes.join("\n") + "\n").then(function () {
-        said.textContent = "Copied.";
+        said.textContent = words.copied || "Copied.";
       }, function () {
-        said.textContent = "Couldn't copy: select the codes instead.";
+        said.textContent = words.copy_failed || "Couldn't copy: select the codes instead.";
       });
     });
   }

@@ -3,6 +3,9 @@
 // button is simply enabled and an early press is told how long to wait.
 // A screen reader hears once, from a polite live region beside the button,
 // that it can be pressed again — not every second of the count.
+var waitWords = (function () {
+  try { return JSON.parse(document.getElementById("script-messages").textContent); } catch (e) { return {}; }
+})();
 document.querySelectorAll("[data-wait]").forEach(function (btn) {
   var left = parseInt(btn.getAttribute("data-wait"), 10);
   var label = btn.textContent;
@@ -17,7 +20,7 @@ document.querySelectorAll("[data-wait]").forEach(function (btn) {
     if (left <= 0) {
       btn.disabled = false;
       btn.textContent = label;
-      live.textContent = "\u201c" + label + "\u201d can be used now.";
+      live.textContent = (waitWords.can_use_now || "\u201c{label}\u201d can be used now.").replace("{label}", label);
       return;
     }
     btn.textContent = label + " (" + left + " s)";

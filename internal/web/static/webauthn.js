@@ -15,12 +15,16 @@
 (function () {
   "use strict";
 
-  var NO_WEBAUTHN = "This browser cannot use security keys: use another method.";
-  var CANCELLED_CREATE = "Nothing was saved: the security key request was cancelled or timed out. Try again.";
-  var CANCELLED_GET = "The security key request was cancelled or timed out. Try again, or use another way.";
-  var ALREADY_ADDED = "This security key is already on your account. Use another key, or cancel.";
-  var FAILED = "The security key did not answer. Try again, or use another way.";
-  var UNREACHABLE = "We could not reach the server. Check your connection and try again.";
+  // The words come in the page's language (#script-messages), English
+  // without them.
+  var words = {};
+  try { words = JSON.parse(document.getElementById("script-messages").textContent); } catch (e) {}
+  var NO_WEBAUTHN = words.no_security_keys || "This browser cannot use security keys: use another method.";
+  var CANCELLED_CREATE = words.cancelled_create || "Nothing was saved: the security key request was cancelled or timed out. Try again.";
+  var CANCELLED_GET = words.cancelled_get || "The security key request was cancelled or timed out. Try again, or use another way.";
+  var ALREADY_ADDED = words.already_added || "This security key is already on your account. Use another key, or cancel.";
+  var FAILED = words.failed || "The security key did not answer. Try again, or use another way.";
+  var UNREACHABLE = words.unreachable || "We could not reach the server. Check your connection and try again.";
 
   var supported = !!(window.PublicKeyCredential && navigator.credentials &&
     typeof navigator.credentials.create === "function" && typeof navigator.credentials.get === "function");
