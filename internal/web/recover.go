@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"twostep/internal/account"
-	"twostep/internal/text"
+	"twostep/internal/i18n"
 )
 
 // Lost every method: the recovery with a waiting period. From the
@@ -45,21 +45,24 @@ type recoverData struct {
 	Required bool
 }
 
-func (w *Web) recoverData(title string, st recoverState) recoverData {
-	return recoverData{Page: w.page(title, nil), State: st,
-		Delay: text.Duration(w.acct.RecoveryDelay()), TTL: text.Duration(w.acct.Config().Recovery.LinkTTL.D())}
+// recoverData is the page of state st titled with the message titleID,
+// in l's language.
+func (w *Web) recoverData(l *i18n.Localizer, titleID string, st recoverState) recoverData {
+	return recoverData{Page: w.page(l.T(titleID), nil), State: st,
+		Delay: l.Duration(w.acct.RecoveryDelay()), TTL: l.Duration(w.acct.Config().Recovery.LinkTTL.D())}
 }
 
 // readyHTML is the moment a recovery is ready, for a page: "14:05 UTC on
 // Thursday 3 December" in a <time> element (static/time.js says it in the
 // reader's own zone).
-func (w *Web) readyHTML(t time.Time) template.HTML {
+func (w *Web) readyHTML(l *i18n.Localizer, t time.Time) template.HTML {
 	u := t.UTC()
-	return template.HTML(`<time datetime="` + u.Format(time.RFC3339) + `">` + template.HTMLEscapeString(text.At(u, w.acct.Now())) + `</time>`)
+	return template.HTML(`<time datetime="` + u.Format(time.RFC3339) + `">` + template.HTMLEscapeString(l.At(u, w.acct.Now())) + `</time>`)
 }
 
 // recoverPage asks for the link, for the pending sign-in's account.
 func (w *Web) recoverPage(rw http.ResponseWriter, r *http.Request) {
+	l := w.loc(r)
 	_, u, err := w.acct.PendingChallenge(r.Context(), w.cookies.Pending(r))
 	if errors.Is(err, account.ErrSignInExpired) {
 		w.cookies.ClearPending(rw)
@@ -70,12 +73,13 @@ func (w *Web) recoverPage(rw http.ResponseWriter, r *http.Request) {
 		w.fail(rw, r, err)
 		return
 	}
-	d := w.recoverData("Recover your account", recoverAsk)
+	d := w.recoverData(l, "recover.title", recoverAsk)
 	d.Email = u.Email
 	w.render(rw, http.StatusOK, "recover", d)
 }
 
 func (w *Web) recoverRequest(rw http.ResponseWriter, r *http.Request) {
+	l := w.loc(r)
 	if err := parseForm(rw, r); err != nil {
 		w.badForm(rw)
 		return
@@ -86,15 +90,15 @@ func (w *Web) recoverRequest(rw http.ResponseWriter, r *http.Request) {
 		http.Redirect(rw, r, "/signin?notice=signin_expired", http.StatusSeeOther)
 		return
 	}
-	d := w.recoverData("Check your e-mail", recoverSent)
+	d := w.recoverData(l, "recover.sent_title", recoverSent)
 	d.Email = u.Email
 	if err != nil {
-		status, msg := w.explain(err)
+		status, msg := w.why(r, err)
 		if status >= 500 {
 			w.fail(rw, r, err)
 			return
 		}
-		d.State, d.Page.Title, d.FormError = recoverAsk, "Recover your account", msg
+		d.State, d.Page.Title, d.FormError = recoverAsk, l.T("recover.title"), msg
 		w.render(rw, status, "recover", d)
 		return
 	}
@@ -104,10 +108,11 @@ func (w *Web) recoverRequest(rw http.ResponseWriter, r *http.Request) {
 // recoverLink is the page of the e-mailed link: it names the account and
 // offers to start the wait, which a POST does.
 func (w *Web) recoverLink(rw http.ResponseWriter, r *http.Request) {
+	l := w.loc(r)
 	rw.Header().Set("Referrer-Policy", "no-referrer") // the token is in the URL
 	token := r.URL.Query().Get("token")
 	rec, u, err := w.acct.RecoveryByConfirmLink(r.Context(), token)
-	d := w.recoverData("Recover your account", recoverConfirm)
+	d := w.recoverData(l, "recover.title", recoverConfirm)
 	switch {
 	case errors.Is(err, account.ErrInvalidToken):
 		d.State = recoverInvalid
@@ -126,15 +131,16 @@ func (w *Web) recoverLink(rw http.ResponseWriter, r *http.Request) {
 }
 
 func (w *Web) recoverStart(rw http.ResponseWriter, r *http.Request) {
+	l := w.loc(r)
 	if err := parseForm(rw, r); err != nil {
 		w.badForm(rw)
 		return
 	}
 	rw.Header().Set("Referrer-Policy", "no-referrer")
 	rec, browser, err := w.acct.ConfirmRecovery(r.Context(), w.client(r), r.PostFormValue("token"))
-	d := w.recoverData("Recovery started", recoverWaiting)
+	d := w.recoverData(l, "recover.started_title", recoverWaiting)
 	if err != nil {
-		status, _ := w.explain(err)
+		status, _ := w.why(r, err)
 		switch {
 		case errors.Is(err, account.ErrInvalidToken):
 			d.State = recoverInvalid
@@ -144,24 +150,25 @@ func (w *Web) recoverStart(rw http.ResponseWriter, r *http.Request) {
 			w.fail(rw, r, err)
 			return
 		}
-		d.Page.Title = "Recover your account"
+		d.Page.Title = l.T("recover.title")
 		w.render(rw, status, "recover", d)
 		return
 	}
 	if browser != "" {
 		w.cookies.SetBrowser(rw, browser)
 	}
-	d.ReadyAt = w.readyHTML(rec.ReadyAt)
+	d.ReadyAt = w.readyHTML(l, rec.ReadyAt)
 	w.render(rw, http.StatusOK, "recover", d)
 }
 
 // cancelLink is the page of a notice's cancel link: one button stops the
 // recovery.
 func (w *Web) cancelLink(rw http.ResponseWriter, r *http.Request) {
+	l := w.loc(r)
 	rw.Header().Set("Referrer-Policy", "no-referrer")
 	token := r.URL.Query().Get("token")
 	rec, u, err := w.acct.RecoveryByCancelLink(r.Context(), token)
-	d := w.recoverData("Cancel the recovery", recoverCancelAsk)
+	d := w.recoverData(l, "recover.cancel_title", recoverCancelAsk)
 	switch {
 	case errors.Is(err, account.ErrInvalidToken):
 		d.State = recoverInvalid
@@ -175,20 +182,21 @@ func (w *Web) cancelLink(rw http.ResponseWriter, r *http.Request) {
 		w.render(rw, http.StatusConflict, "recover", d)
 		return
 	}
-	d.Email, d.Token, d.ReadyAt = u.Email, token, w.readyHTML(rec.ReadyAt)
+	d.Email, d.Token, d.ReadyAt = u.Email, token, w.readyHTML(l, rec.ReadyAt)
 	w.render(rw, http.StatusOK, "recover", d)
 }
 
 func (w *Web) cancelRecovery(rw http.ResponseWriter, r *http.Request) {
+	l := w.loc(r)
 	if err := parseForm(rw, r); err != nil {
 		w.badForm(rw)
 		return
 	}
 	rw.Header().Set("Referrer-Policy", "no-referrer")
 	_, err := w.acct.CancelRecovery(r.Context(), w.client(r), r.PostFormValue("token"))
-	d := w.recoverData("Recovery cancelled", recoverCancelled)
+	d := w.recoverData(l, "recover.cancelled_title", recoverCancelled)
 	if err != nil {
-		status, _ := w.explain(err)
+		status, _ := w.why(r, err)
 		switch {
 		case errors.Is(err, account.ErrInvalidToken):
 			d.State = recoverInvalid
@@ -198,7 +206,7 @@ func (w *Web) cancelRecovery(rw http.ResponseWriter, r *http.Request) {
 			w.fail(rw, r, err)
 			return
 		}
-		d.Page.Title = "Cancel the recovery"
+		d.Page.Title = l.T("recover.cancel_title")
 		w.render(rw, status, "recover", d)
 		return
 	}
@@ -208,12 +216,13 @@ func (w *Web) cancelRecovery(rw http.ResponseWriter, r *http.Request) {
 // recoveredPage is where a sign-in that finished a recovery lands: what
 // happened, and the wizard next.
 func (w *Web) recoveredPage(rw http.ResponseWriter, r *http.Request) {
+	l := w.loc(r)
 	_, u, ok := w.current(r)
 	if !ok {
 		http.Redirect(rw, r, "/signin", http.StatusSeeOther)
 		return
 	}
-	d := w.recoverData("Your account is recovered", recoverDone)
+	d := w.recoverData(l, "recover.done_title", recoverDone)
 	d.Page.Email, d.Email = u.Email, u.Email
 	req, err := w.acct.TwoStepRequirement(r.Context(), u)
 	if err != nil {

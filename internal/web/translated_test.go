@@ -8,9 +8,8 @@ import (
 	"unicode"
 )
 
-// notYetTranslated are the templates still in English only: the recovery
-// pages, which another change is still writing.
-var notYetTranslated = map[string]bool{"recover.html": true}
+// notYetTranslated are the templates still in English only: none now.
+var notYetTranslated = map[string]bool{}
 
 // TestTemplatesHoldNoRawText: every word a template shows — text between
 // tags and the attributes people read or hear (aria-label, placeholder,
