@@ -89,15 +89,12 @@ func (s *Service) RequestRecovery(ctx context.Context, c Client, pendingToken st
 	token := secret.NewToken()
 	ttl := s.cfg.Recovery.LinkTTL.D()
 	r := store.RecoveryWait{ID: store.NewID(), UserID: u.ID, RequestedAt: now, ConfirmBy: now.Add(ttl)}
+	l := s.speaking(u)
 	m := s.mailRow(u.ID, "recovery link", delivery.Message{
 		Channel: delivery.Email, To: u.Email, Code: token,
-		Subject: "Recover your " + s.cfg.Server.SiteName + " account",
-		Body: "Someone signed in to " + u.Email + " with its password and said they lost every two-step method.\n\n" +
-			"If it was you, open this link to start the recovery (it works once, for " + text.Duration(ttl) + "):\n" +
-			s.baseURL + "/recover?token=" + token + "\n\n" +
-			"For your safety there is then a wait of " + text.Duration(s.RecoveryDelay()) + ", and every address and phone on the account is told. " +
-			"Finish it from the browser where you open the link.\n\n" +
-			"If it was not you, do not open the link, and change your password now: someone knows it. " + s.baseURL + "/forgot-password\n",
+		Subject: l.T("mail.recovery_link_subject"),
+		Body: l.T("mail.recovery_link_body", "Email", u.Email, "TTL", l.Duration(ttl), "Link", s.baseURL+"/recover?token="+token,
+			"Delay", l.Duration(s.RecoveryDelay()), "Forgot", s.baseURL+"/forgot-password") + "\n",
 	})
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.CreateRecoveryWait(ctx, r, secret.Hash(token)); err != nil {
@@ -421,12 +418,13 @@ func (s *Service) recoveryNotices(ctx context.Context, u store.User, ready, now 
 			m.To, m.Code = to.to, token
 			return s.mailRow(u.ID, audit.MailKind, m)
 		}
-		what := "Someone is recovering"
+		l := s.speaking(u)
+		id := "mail.recovery_text"
 		if reminder {
-			what = "Reminder: someone is recovering"
+			id = "mail.recovery_text_reminder"
 		}
 		return s.mailRow(u.ID, audit.MailKind, delivery.Message{Channel: delivery.SMS, To: to.to, Code: token,
-			Body: s.cfg.Server.SiteName + ": " + what + " " + u.Email + " without two-step verification; it turns off at " + text.At(ready, now) + ". Not you? Cancel: " + link})
+			Body: l.T(id, "Email", u.Email, "Ready", l.At(ready, now), "Link", link)})
 	})
 }
 

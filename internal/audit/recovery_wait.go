@@ -3,7 +3,7 @@ package audit
 import (
 	"time"
 
-	"twostep/internal/text"
+	"twostep/internal/i18n"
 )
 
 // Notices of the recovery with a waiting period (lost every second
@@ -14,35 +14,35 @@ import (
 // recovery that turns two-step verification off at ready; cancelURL
 // stops it. reminder marks the halfway reminder.
 func RecoveryUnderWay(email string, ready, now time.Time, cancelURL string, reminder bool) Notice {
-	lead := "Someone who knows the password of " + email + " and can read its e-mail said they lost every two-step method, and started a recovery of the account."
-	if reminder {
-		lead = "Reminder: a recovery of " + email + " is under way (someone who knows its password and can read its e-mail said they lost every two-step method)."
-	}
-	return Notice{Kind: RecoveryStarted, ownWayOut: true, Body: lead + "\n\n" +
-		"At " + text.At(ready, now) + " (" + text.Wait(ready.Sub(now)) + "), the next sign-in with the password from the browser that started it will turn two-step verification off, remove every method and sign the account out everywhere.\n\n" +
-		"If this was you, there is nothing to do but wait.\n\n" +
-		"If it was not you, cancel it now — one click:\n" + cancelURL + "\n" +
-		"Then change your password: someone knows it. Signing in with any of your two-step methods cancels the recovery too."}
+	return notice(RecoveryStarted, true, func(l *i18n.Localizer) string {
+		lead := l.T("mail.recovery_started", "Email", email)
+		if reminder {
+			lead = l.T("mail.recovery_reminder", "Email", email)
+		}
+		return lead + "\n\n" + l.T("mail.recovery_under_way", "Ready", l.At(ready, now), "In", l.Wait(ready.Sub(now)), "Link", cancelURL)
+	})
 }
 
 // RecoveryStopped: the recovery of email was cancelled; bySignIn says a
 // sign-in with a second step did it (else a cancel link).
 func RecoveryStopped(email string, bySignIn bool) Notice {
-	how := "with the cancel link we sent"
+	id := "mail.recovery_cancelled_link"
 	if bySignIn {
-		how = "because someone signed in with a two-step method, which only the account's owner can do"
+		id = "mail.recovery_cancelled_signin"
 	}
-	return Notice{Kind: RecoveryCancelled, Body: "The recovery of " + email + " was cancelled " + how + ". Two-step verification stays on, with every method as it was."}
+	return notice(RecoveryCancelled, false, func(l *i18n.Localizer) string { return l.T(id, "Email", email) })
 }
 
 // Recovered: the wait was over and the recovery finished; required says
 // two-step verification must be set up again at once.
 func Recovered(email string, required bool) Notice {
-	body := "The recovery of " + email + " is complete: two-step verification is off, every method (apps, phones, security keys, recovery codes) was removed, and every session, remembered browser and app was signed out."
-	if required {
-		body += " Two-step verification must be set up again before the account can be used."
-	} else {
-		body += " Set two-step verification up again to keep the account safe."
-	}
-	return Notice{Kind: RecoveryCompleted, Body: body}
+	return notice(RecoveryCompleted, false, func(l *i18n.Localizer) string {
+		body := l.T("mail.recovered", "Email", email)
+		if required {
+			body += " " + l.T("mail.recovered_required")
+		} else {
+			body += " " + l.T("mail.recovered_again")
+		}
+		return body
+	})
 }
