@@ -12,10 +12,12 @@ package oidc
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -147,10 +149,36 @@ func New(ctx context.Context, o Options) (*Service, error) {
 // Routes serves the provider: discovery, and everything under /oauth2/
 // but the device flow, which twostep does not offer.
 func (s *Service) Routes(mux *http.ServeMux) {
-	mux.Handle("GET /.well-known/openid-configuration", s.provider)
+	mux.Handle("GET /.well-known/openid-configuration", discovery(s.provider))
 	mux.Handle(pathPrefix+"device_authorization", http.NotFoundHandler())
 	mux.Handle(pathPrefix+"authorize/callback", s.formPost(s.provider))
 	mux.Handle(pathPrefix, s.provider)
+}
+
+// discovery serves the library's discovery document trimmed to what
+// twostep offers: the code flow (with refresh), no implicit flow, no JWT
+// bearer grant, no device flow (the library lists them all).
+func discovery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		var doc map[string]any
+		if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &doc) != nil {
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
+			return
+		}
+		delete(doc, "device_authorization_endpoint")
+		doc["grant_types_supported"] = []string{string(oidc.GrantTypeCode), string(oidc.GrantTypeRefreshToken)}
+		doc["response_types_supported"] = []string{string(oidc.ResponseTypeCode)}
+		doc["response_modes_supported"] = []string{"query", "form_post"}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		json.NewEncoder(w).Encode(doc)
+	})
 }
 
 // formPostScript is the library's response_mode=form_post page's one

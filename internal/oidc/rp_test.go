@@ -661,13 +661,20 @@ func TestSignOutEverywhereRevokesAppTokens(t *testing.T) {
 func TestKeys(t *testing.T) {
 	forEngine(t, func(t *testing.T, e *env) {
 		var meta struct {
-			JWKS string   `json:"jwks_uri"`
-			Algs []string `json:"id_token_signing_alg_values_supported"`
-			PKCE []string `json:"code_challenge_methods_supported"`
+			JWKS   string   `json:"jwks_uri"`
+			Algs   []string `json:"id_token_signing_alg_values_supported"`
+			PKCE   []string `json:"code_challenge_methods_supported"`
+			Grants []string `json:"grant_types_supported"`
+			Types  []string `json:"response_types_supported"`
+			Device string   `json:"device_authorization_endpoint"`
 		}
 		e.prov.Claims(&meta)
 		if !slices.Contains(meta.Algs, "RS256") || !slices.Contains(meta.PKCE, "S256") {
 			t.Fatalf("discovery: %+v", meta)
+		}
+		// Only what twostep offers is advertised.
+		if !slices.Equal(meta.Grants, []string{"authorization_code", "refresh_token"}) || !slices.Equal(meta.Types, []string{"code"}) || meta.Device != "" {
+			t.Fatalf("discovery advertises more than the code flow: %+v", meta)
 		}
 		r := e.must(e.do(e.browser(), "GET", meta.JWKS, nil, nil), http.StatusOK)
 		var set struct {
