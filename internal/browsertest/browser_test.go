@@ -102,46 +102,7 @@ type browser struct {
 func newBrowser(t *testing.T, base string, timeout time.Duration) *browser {
 	t.Helper()
 	exe := chromiumPath(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("hide-scrollbars", true),
-	)
-	// The root deadline leaves room after the actions' deadline to describe
-	// the page when a test timed out.
-	root, cancelRoot := context.WithTimeout(context.Background(), timeout+30*time.Second)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(root, opts...)
-	// chromedp reports protocol errors from its own goroutines, which may
-	// still run after the test ended, when t.Logf would panic.
-	var logMu sync.Mutex
-	ended := false
-	tab, cancelTab := chromedp.NewContext(alloc, chromedp.WithErrorf(func(format string, args ...any) {
-		logMu.Lock()
-		defer logMu.Unlock()
-		if !ended {
-			t.Logf("chromedp: "+format, args...)
-		}
-	}))
-	t.Cleanup(func() {
-		cancelTab()
-		cancelAlloc()
-		cancelRoot()
-		logMu.Lock()
-		ended = true
-		logMu.Unlock()
-	})
-	if err := chromedp.Do(tab); err != nil {
-		t.Fatalf("start Chromium %s: %v", exe, err)
-	}
+	tab := testenv.Chromium(t, exe, timeout)
 	ctx, cancel := context.WithTimeout(tab, timeout)
 	t.Cleanup(cancel)
 	b := &browser{t: t, base: base, ctx: ctx, tab: tab, shot: screenshotDir(t)}

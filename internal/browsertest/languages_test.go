@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -189,44 +188,8 @@ func idTokens(s string) []string {
 func newLangBrowser(t *testing.T, base, lang string, timeout time.Duration) *browser {
 	t.Helper()
 	exe := chromiumPath(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-		chromedp.Flag("lang", lang),
-		chromedp.Flag("accept-lang", lang),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("hide-scrollbars", true),
-	)
-	root, cancelRoot := context.WithTimeout(context.Background(), timeout+30*time.Second)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(root, opts...)
-	var logMu sync.Mutex
-	ended := false
-	tab, cancelTab := chromedp.NewContext(alloc, chromedp.WithErrorf(func(format string, args ...any) {
-		logMu.Lock()
-		defer logMu.Unlock()
-		if !ended {
-			t.Logf("chromedp: "+format, args...)
-		}
-	}))
-	t.Cleanup(func() {
-		cancelTab()
-		cancelAlloc()
-		cancelRoot()
-		logMu.Lock()
-		ended = true
-		logMu.Unlock()
-	})
-	if err := chromedp.Do(tab); err != nil {
-		t.Fatalf("start Chromium %s: %v", exe, err)
-	}
+	// --lang is ignored headless on Linux; --accept-lang is honoured.
+	tab := testenv.Chromium(t, exe, timeout, chromedp.Flag("lang", lang), chromedp.Flag("accept-lang", lang))
 	ctx, cancel := context.WithTimeout(tab, timeout)
 	t.Cleanup(cancel)
 	b := &browser{t: t, base: base, ctx: ctx, tab: tab, shot: screenshotDir(t)}

@@ -177,49 +177,13 @@ type tab struct {
 func newTab(t *testing.T, ts, app, prefix string) *tab {
 	t.Helper()
 	exe := chromiumPath(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-		chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("hide-scrollbars", true),
-	)
-	root, cancelRoot := context.WithTimeout(context.Background(), browserTimeout+30*time.Second)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(root, opts...)
-	// chromedp reports from its own goroutines, maybe after the test ended.
-	var mu sync.Mutex
-	ended := false
-	ctx, cancelTab := chromedp.NewContext(alloc, chromedp.WithErrorf(func(format string, args ...any) {
-		mu.Lock()
-		defer mu.Unlock()
-		if !ended {
-			t.Logf("chromedp: "+format, args...)
-		}
-	}))
-	t.Cleanup(func() {
-		cancelTab()
-		cancelAlloc()
-		cancelRoot()
-		mu.Lock()
-		ended = true
-		mu.Unlock()
-	})
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start Chromium %s: %v", exe, err)
-	}
+	ctx := testenv.Chromium(t, exe, browserTimeout, chromedp.Flag("ignore-certificate-errors", true))
 	actx, cancel := context.WithTimeout(ctx, browserTimeout)
 	t.Cleanup(cancel)
 
 	// What the pages log, such as a Content-Security-Policy violation,
 	// shown when the test failed.
+	var mu sync.Mutex
 	var console []string
 	messages := chromedp.Console(ctx)
 	go func() {

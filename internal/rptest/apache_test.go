@@ -384,27 +384,7 @@ type browser struct {
 
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("hide-scrollbars", true),
-	)
-	root, cancelRoot := context.WithTimeout(context.Background(), browserTimeout+30*time.Second)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(root, opts...)
-	tab, cancelTab := chromedp.NewContext(alloc)
-	t.Cleanup(func() { cancelTab(); cancelAlloc(); cancelRoot() })
-	if err := chromedp.Do(tab); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
+	tab := testenv.Chromium(t, chromiumPath(t), browserTimeout)
 	ctx, cancel := context.WithTimeout(tab, browserTimeout)
 	t.Cleanup(cancel)
 	b := &browser{t: t, ctx: ctx, tab: tab, shot: screenshotDir(t)}
